@@ -1,0 +1,101 @@
+// `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
+import { onExit } from 'signal-exit';
+import { acquireStateDir, DEFAULT_STATE_DIR, StateDirBusyError } from '../control/state-dir.js';
+import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
+import { becomeSubreaper, isPid1, killAll, startReaper } from '../pid1/index.js';
+import { findProgram } from '../supervisor/find-program.js';
+import { log } from '../supervisor/log.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { UserDatabase, type ResolvedUser } from '../supervisor/users.js';
+import { parseArgs, UsageError } from './args.js';
+
+export const DEFAULT_MANIFEST = '/etc/berth/manifest.json';
+const DEFAULT_GRACE_MS = 3000;
+
+export const usage = `berth init [STATE_DIR] [--manifest FILE]
+  Runs the manifest's services: oneshot-pre tasks, then long-runs, then oneshot-post tasks.
+  STATE_DIR   default ${DEFAULT_STATE_DIR}
+  --manifest  default $BERTH_MANIFEST, then ${DEFAULT_MANIFEST}
+  Environment: S6_KILL_GRACETIME (ms, default ${DEFAULT_GRACE_MS}), S6_DONT_TERMINATE_ON_ERROR`;
+
+/** Refuses to start (exit 2) with a message, before any service runs. */
+class NotStarted extends Error {}
+
+export async function initCommand(args: string[]): Promise<number> {
+  const { positionals, flags } = parseArgs(args, ['--manifest']);
+  if (positionals.length > 1) throw new UsageError('init takes at most one STATE_DIR');
+  const stateDirPath = positionals[0] ?? DEFAULT_STATE_DIR;
+  const manifestPath = (flags.get('--manifest') as string | undefined) ?? process.env.BERTH_MANIFEST ?? DEFAULT_MANIFEST;
+  try {
+    return await run(stateDirPath, manifestPath);
+  } catch (err) {
+    if (err instanceof NotStarted || err instanceof StateDirBusyError) {
+      process.stderr.write(`berth init: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+async function run(stateDirPath: string, manifestPath: string): Promise<number> {
+  const graceMs = graceFromEnv();
+  const { manifest, problems } = await loadManifest(manifestPath);
+  if (!manifest) {
+    for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+    throw new NotStarted(`${manifestPath} does not validate (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing was started`);
+  }
+  const plan = planOf(manifest);
+  const users = resolveUsers([...plan.pre, ...plan.longRuns, ...plan.post]);
+  const setpriv = users.size ? findProgram('setpriv', process.env.PATH) : undefined;
+  if (users.size && !setpriv) throw new NotStarted('services with `user` need setpriv (util-linux) on PATH, and it is not there');
+
+  const stateDir = await acquireStateDir(stateDirPath);
+  if (!isPid1) {
+    try {
+      becomeSubreaper();
+    } catch (err) {
+      log(`warning: ${(err as Error).message}; processes that services leave behind may escape`);
+    }
+  }
+  startReaper();
+  // whatever ends this process, no service outlives it
+  onExit(() => killAll('SIGKILL'), { alwaysLast: true });
+
+  const supervisor = new Supervisor({
+    plan,
+    env: process.env,
+    users,
+    setpriv,
+    graceMs,
+    dontTerminate: process.env.S6_DONT_TERMINATE_ON_ERROR !== undefined,
+    stateDir,
+  });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => supervisor.requestStop(sig));
+  for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => supervisor.forward(sig));
+  log(`init started (pid ${process.pid}${isPid1 ? ', PID 1' : ''}), manifest ${manifestPath}, state dir ${stateDirPath}`);
+  return supervisor.run();
+}
+
+function graceFromEnv(): number {
+  const raw = process.env.S6_KILL_GRACETIME;
+  if (raw === undefined || raw === '') return DEFAULT_GRACE_MS;
+  if (!/^\d+$/.test(raw)) throw new NotStarted(`S6_KILL_GRACETIME must be a whole number of milliseconds, not '${raw}'`);
+  return Number(raw);
+}
+
+function resolveUsers(services: { name: string; user?: string }[]): Map<string, ResolvedUser> {
+  const users = new Map<string, ResolvedUser>();
+  const withUser = services.filter((s) => s.user !== undefined);
+  if (!withUser.length) return users;
+  const db = new UserDatabase();
+  const errors: string[] = [];
+  for (const svc of withUser) {
+    try {
+      users.set(svc.name, db.resolve(svc.user!));
+    } catch (err) {
+      errors.push(`services.${svc.name}.user: ${(err as Error).message}`);
+    }
+  }
+  if (errors.length) throw new NotStarted(`${errors.join('\n')}\nnothing was started`);
+  return users;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// The `berth` binary: picks the command, runs it, turns its result into an exit code.
+import { UsageError } from './args.js';
+
+const usage = `usage: berth <command> [options]
+
+commands:
+  init [STATE_DIR] [--manifest FILE]   run a manifest's services (the container's PID 1)
+  validate FILE...                     check manifests; print every problem
+
+berth <command> --help shows more.`;
+
+type Command = (args: string[]) => Promise<number>;
+
+// Each command is loaded only when asked for, so PID 1 never loads what validate needs.
+const commands: Record<string, () => Promise<{ run: Command; help: string }>> = {
+  init: async () => {
+    const m = await import('./init.js');
+    return { run: m.initCommand, help: m.usage };
+  },
+  validate: async () => {
+    const m = await import('./validate.js');
+    return { run: m.validateCommand, help: 'berth validate FILE...\n  Checks manifests and prints every problem as FILE:LINE:COL: PATH: MESSAGE.' };
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    process.stderr.write(`berth: unknown command '${name}'\n\n${usage}\n`);
+    return 2;
+  }
+  const command = await load();
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${command.help}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`berth ${name}: ${err.message}\n\n${command.help}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`berth: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(70);
+  },
+);

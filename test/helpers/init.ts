@@ -1,0 +1,162 @@
+// Runs the built `berth` CLI on real processes, either as a plain process or
+// as PID 1 of a fresh PID namespace, and lets a test wait on its output.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const berthBin = join(root, 'dist/src/cli/main.js');
+
+/** A temp dir for one test, removed by `cleanup`. */
+export function tempDir(prefix = 'berth-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface Exited {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface InitRun {
+  proc: ChildProcess;
+  dir: string;
+  stateDir: string;
+  /** stdout and stderr so far */
+  output(): string;
+  /** resolves with the output once `pattern` appears in it */
+  waitFor(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
+  exited: Promise<Exited>;
+  /** the init's own pid on the host (the inner PID 1 under unshare) */
+  initPid(): Promise<number>;
+  signal(sig: NodeJS.Signals): Promise<void>;
+  /** kills everything and removes the temp dir */
+  cleanup(): Promise<void>;
+}
+
+export interface InitOptions {
+  manifest: string | object; // YAML text, or an object written as JSON
+  env?: Record<string, string | undefined>;
+  pid1?: boolean;
+  args?: string[];
+  dir?: string;
+  /** wraps the command line, e.g. to join a cgroup before exec */
+  wrap?: (argv: string[]) => string[];
+}
+
+export function startInit(opts: InitOptions): InitRun {
+  const dir = opts.dir ?? tempDir();
+  const stateDir = join(dir, 'state');
+  const manifestFile = join(dir, typeof opts.manifest === 'string' ? 'manifest.yaml' : 'manifest.json');
+  writeFileSync(manifestFile, typeof opts.manifest === 'string' ? opts.manifest : JSON.stringify(opts.manifest));
+  const cli = [berthBin, 'init', stateDir, '--manifest', manifestFile, ...(opts.args ?? [])];
+  const env = { ...process.env, ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const base = [process.execPath, ...cli];
+  const argv = opts.pid1 ? ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', ...base] : base;
+  const [file, ...args] = opts.wrap ? opts.wrap(argv) : argv;
+  const proc = spawn(file, args, { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  return wrap(proc, dir, stateDir, !!opts.pid1);
+}
+
+function wrap(proc: ChildProcess, dir: string, stateDir: string, pid1: boolean): InitRun {
+  let out = '';
+  const watchers = new Set<() => void>();
+  const onData = (d: Buffer): void => {
+    out += d.toString('latin1');
+    for (const w of watchers) w();
+  };
+  proc.stdout!.on('data', onData);
+  proc.stderr!.on('data', onData);
+  const exited = new Promise<Exited>((res) => proc.once('close', (code, signal) => res({ code, signal })));
+  let done = false;
+  void exited.then(() => {
+    done = true;
+    for (const w of watchers) w();
+  });
+
+  const run: InitRun = {
+    proc,
+    dir,
+    stateDir,
+    output: () => out,
+    waitFor(pattern, timeoutMs = 15_000) {
+      const hit = (): boolean => (typeof pattern === 'string' ? out.includes(pattern) : pattern.test(out));
+      return new Promise((res, rej) => {
+        const check = (): void => {
+          if (hit()) finish(() => res(out));
+          else if (done) finish(() => rej(new Error(`init exited before ${pattern} appeared; output:\n${out}`)));
+        };
+        const timer = setTimeout(() => finish(() => rej(new Error(`timed out waiting for ${pattern}; output:\n${out}`))), timeoutMs);
+        const finish = (f: () => void): void => {
+          clearTimeout(timer);
+          watchers.delete(check);
+          f();
+        };
+        watchers.add(check);
+        check();
+      });
+    },
+    exited,
+    async initPid() {
+      if (!pid1) return proc.pid!;
+      for (let i = 0; i < 200; i++) {
+        try {
+          const kids = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim();
+          if (kids) return Number(kids.split(' ')[0]);
+        } catch {
+          // unshare still forking
+        }
+        await sleep(10);
+      }
+      throw new Error('no inner PID 1 under unshare');
+    },
+    async signal(sig) {
+      process.kill(await run.initPid(), sig);
+    },
+    async cleanup() {
+      if (!done) {
+        try {
+          process.kill(await run.initPid(), 'SIGKILL');
+        } catch {
+          // gone
+        }
+        try {
+          proc.kill('SIGKILL');
+        } catch {
+          // gone
+        }
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return run;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs the CLI to completion (for validate and usage errors). */
+export function runBerth(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Exited & { stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, [berthBin, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.once('close', (code, signal) => res({ code, signal, stdout, stderr }));
+  });
+}
+
+/** True when `pid` exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

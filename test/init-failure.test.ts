@@ -1,0 +1,134 @@
+// Failure policy, exit codes and restarts, on real processes.
+import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startInit, sleep, tempDir } from './helpers/init.js';
+
+test('a failing oneshot-pre stops the run with its exit code, and nothing after it starts', async (t) => {
+  const init = startInit({
+    manifest: { version: 1, services: { migrate: { type: 'oneshot-pre', script: 'exit 7' }, web: { script: 'echo WEB-STARTED; sleep 30' } } },
+  });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 7);
+  t.notRegex(init.output(), /WEB-STARTED/);
+  t.regex(init.output(), /migrate: exited with code 7/);
+  t.regex(init.output(), /shutting down \(migrate failed\)/);
+});
+
+test('a long-run that fails without restartOnFailure stops everything with its code', async (t) => {
+  const init = startInit({
+    manifest: { version: 1, services: { bad: { script: 'sleep 0.3; exit 5' }, good: { script: 'sleep 30' } } },
+  });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 5);
+  t.regex(init.output(), /good: stopped, killed by SIGTERM/);
+});
+
+test('a long-run killed by signal N ends the init with 128+N', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { victim: { script: 'kill -USR1 $$; sleep 5' } } } });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 138);
+  t.regex(init.output(), /victim: killed by SIGUSR1 \(code 138\)/);
+});
+
+for (const value of ['', '1']) {
+  test(`S6_DONT_TERMINATE_ON_ERROR=${JSON.stringify(value)} keeps the init up after a failure until it is signalled`, async (t) => {
+    const init = startInit({
+      manifest: { version: 1, services: { bad: { script: 'exit 4' }, post: { type: 'oneshot-post', script: 'echo POST-RAN' } } },
+      env: { S6_DONT_TERMINATE_ON_ERROR: value },
+    });
+    t.teardown(() => init.cleanup());
+    await init.waitFor('S6_DONT_TERMINATE_ON_ERROR is set');
+    await init.waitFor('all stages done');
+    t.regex(init.output(), /POST-RAN/);
+    await sleep(500);
+    t.is(init.proc.exitCode, null, 'still running with nothing left to run');
+    await init.signal('SIGTERM');
+    t.is((await init.exited).code, 0);
+  });
+}
+
+test('without S6_DONT_TERMINATE_ON_ERROR an unset variable means terminate', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { bad: { script: 'exit 4' } } }, env: { S6_DONT_TERMINATE_ON_ERROR: undefined } });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 4);
+});
+
+test('restartOnFailure restarts at once, then backs off, and counts restarts', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { flappy: { script: 'echo try; exit 1', restartOnFailure: true } } } });
+  t.teardown(() => init.cleanup());
+  await init.waitFor(/restart #4\)/);
+  const out = init.output();
+  t.regex(out, /flappy: exited with code 1; restarting in 0 ms \(restart #1\)/);
+  t.regex(out, /restarting in 100 ms \(restart #2\)/);
+  t.regex(out, /restarting in 200 ms \(restart #3\)/);
+  const record = JSON.parse(readFileSync(join(init.stateDir, 'services/flappy.json'), 'utf8'));
+  t.true(record.restarts >= 3);
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
+});
+
+test('a restarting long-run that exits 0 is finished, not restarted', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { once: { script: 'exit 0', restartOnFailure: true } } } });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 0);
+  t.notRegex(init.output(), /restarting/);
+});
+
+test('a missing program is a failure with code 127 and a one-line reason', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { ghost: { execStart: ['/no/such/program', '--flag'] } } } });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 127);
+  t.regex(init.output(), /ghost: could not start: program '\/no\/such\/program' not found/);
+  t.notRegex(init.output(), /\n\s+at /, 'no stack trace');
+});
+
+test('a program that is not executable is a failure with code 126', async (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'plain.txt'), 'not a program\n', { mode: 0o644 });
+  const init = startInit({ dir, manifest: { version: 1, services: { noexec: { execStart: ['./plain.txt'] } } } });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 126);
+  t.regex(init.output(), /noexec: could not start: program '.*\/plain\.txt' is not executable/);
+});
+
+test('a missing workingDirectory is a failure that says so', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { lost: { execStart: ['/bin/true'], workingDirectory: '/no/such/dir' } } } });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 126);
+  t.regex(init.output(), /working directory \/no\/such\/dir does not exist/);
+});
+
+test('an unknown user is an error before anything starts (exit 2)', async (t) => {
+  const init = startInit({
+    manifest: { version: 1, services: { pre: { type: 'oneshot-pre', script: 'echo PRE-RAN' }, web: { script: 'sleep 1', user: 'no-such-user-xyz' } } },
+  });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 2);
+  t.regex(init.output(), /services\.web\.user: unknown user 'no-such-user-xyz'/);
+  t.notRegex(init.output(), /PRE-RAN/);
+});
+
+test('user runs the service with that uid, gid and supplementary groups', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { who: { script: 'id -u; id -g; id -G; echo "HOME=$HOME"', user: 'daemon:adm' } } } });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 0);
+  const lines = init.output().split('\n').filter((l) => !l.startsWith('[berth]'));
+  t.deepEqual(lines.slice(0, 4), ['1', '4', '4', 'HOME=/usr/sbin']);
+});
+
+test('a manifest that does not validate starts nothing and exits 2', async (t) => {
+  const init = startInit({ manifest: 'version: 1\nservices:\n  a: { script: "echo A-RAN", after: [nope] }\n' });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 2);
+  t.regex(init.output(), /manifest\.yaml:3:\d+: services\.a\.after\[0\]/);
+  t.regex(init.output(), /nothing was started/);
+  t.notRegex(init.output(), /A-RAN/);
+});
+
+test('S6_KILL_GRACETIME that is not a number is an error before anything starts', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { a: { script: 'echo A-RAN' } } }, env: { S6_KILL_GRACETIME: '3s' } });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 2);
+  t.regex(init.output(), /S6_KILL_GRACETIME must be a whole number/);
+});

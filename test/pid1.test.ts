@@ -1,0 +1,143 @@
+// PID-1 duties proven as PID 1 of a real PID namespace (unshare, as root).
+import test from 'ava';
+import { mkdirSync, rmdirSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import { startInit } from './helpers/init.js';
+
+/** Processes in zombie state among `pid`'s descendants, as seen from the host. */
+function zombiesUnder(pid: number): number {
+  let zombies = 0;
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.pop()!;
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      let kids = '';
+      try {
+        kids = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const k of kids.split(' ').filter(Boolean)) {
+        try {
+          const stat = readFileSync(`/proc/${k}/stat`, 'utf8');
+          if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') zombies++;
+        } catch {
+          // gone
+        }
+        queue.push(Number(k));
+      }
+    }
+  }
+  return zombies;
+}
+
+test('as PID 1, thousands of orphans leave no zombie behind', async (t) => {
+  const init = startInit({
+    pid1: true,
+    manifest: {
+      version: 1,
+      services: {
+        orphaner: { script: 'for i in $(seq 1 3000); do (sleep 0.01 &); done; echo spawned-all; sleep 60' },
+      },
+    },
+  });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('spawned-all', 60_000);
+  const pid = await init.initPid();
+  let zombies = -1;
+  for (let i = 0; i < 50 && zombies !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    zombies = zombiesUnder(pid);
+  }
+  t.is(zombies, 0);
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
+});
+
+test('as PID 1, shutdown TERMs then KILLs every other process in the container', async (t) => {
+  const init = startInit({
+    pid1: true,
+    manifest: {
+      version: 1,
+      services: {
+        escaper: { script: "setsid sh -c 'trap \"\" TERM; echo escaped; while :; do sleep 0.1; done' & sleep 60" },
+      },
+    },
+    env: { S6_KILL_GRACETIME: '800' },
+  });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('escaped');
+  await init.signal('SIGTERM');
+  const exit = await init.exited;
+  t.is(exit.code, 0, 'unshare passes the init exit code through');
+  t.regex(init.output(), /stopping leftover processes/);
+});
+
+test('as PID 1, SIGTERM is not dropped by the kernel: docker stop does not wait out its timeout', async (t) => {
+  const init = startInit({ pid1: true, manifest: { version: 1, services: { s: { script: 'sleep 60' } } } });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('s: started');
+  const started = Date.now();
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
+  t.true(Date.now() - started < 5000);
+  t.regex(init.output(), /PID 1/);
+});
+
+test('a signal storm does not break the init', async (t) => {
+  const init = startInit({
+    pid1: true,
+    manifest: { version: 1, services: { s: { script: "trap 'true' HUP USR1 USR2; echo ready; while :; do sleep 0.05; done" } } },
+  });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('ready');
+  const pid = await init.initPid();
+  for (let i = 0; i < 300; i++) process.kill(pid, (['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const)[i % 3]);
+  await new Promise((r) => setTimeout(r, 300));
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
+});
+
+test('under a pids limit, a service that makes many short-lived orphans keeps working because the init reaps them', async (t) => {
+  const cgroup = `/sys/fs/cgroup/pids/berth-test-${process.pid}-${Date.now()}`;
+  try {
+    mkdirSync(cgroup);
+  } catch (err) {
+    t.log(`no v1 pids cgroup here (${(err as Error).message})`);
+    t.pass();
+    return;
+  }
+  writeFileSync(`${cgroup}/pids.max`, '100');
+  // a shell that joins the cgroup first, so the whole namespace is limited
+  const init = startInit({
+    pid1: true,
+    manifest: {
+      version: 1,
+      services: {
+        orphaner: {
+          type: 'oneshot-pre',
+          script: 'i=0; while [ $i -lt 500 ]; do (true &) || exit 1; i=$((i+1)); done; echo made-500-orphans',
+        },
+      },
+    },
+    wrap: (argv) => ['sh', '-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, 'sh', ...argv],
+  });
+  t.teardown(async () => {
+    await init.cleanup();
+    for (let i = 0; i < 50; i++) {
+      try {
+        rmdirSync(cgroup);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  });
+  t.is((await init.exited).code, 0, init.output());
+  t.regex(init.output(), /made-500-orphans/);
+});
