@@ -132,3 +132,18 @@ test('S6_KILL_GRACETIME that is not a number is an error before anything starts'
   t.is((await init.exited).code, 2);
   t.regex(init.output(), /S6_KILL_GRACETIME must be a whole number/);
 });
+
+test('user honours supplementary groups from the image /etc/group', async (t) => {
+  // a private mount namespace shows the init an image-like /etc/passwd and /etc/group
+  const dir = tempDir();
+  writeFileSync(join(dir, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nalice:x:1500:1500:Alice:/home/alice:/bin/sh\n');
+  writeFileSync(join(dir, 'group'), 'root:x:0:\nalice:x:1500:\nwheel:x:1600:alice,bob\naudio:x:1601:alice\nvideo:x:1602:bob\n');
+  const init = startInit({
+    dir,
+    manifest: { version: 1, services: { who: { script: 'echo "ids $(id -u) $(id -g) $(id -G | tr " " "\\n" | sort -n | tr "\\n" " ")HOME=$HOME USER=$USER"', user: 'alice' } } },
+    wrap: (argv) => ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount --bind ${dir}/passwd /etc/passwd && mount --bind ${dir}/group /etc/group && exec "$@"`, 'sh', ...argv],
+  });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 0, init.output());
+  t.regex(init.output(), /^ids 1500 1500 1500 1600 1601 HOME=\/home\/alice USER=alice$/m);
+});

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startInit } from './helpers/init.js';
+import { isAlive, sleep, startInit } from './helpers/init.js';
 
 test('oneshot-pre tasks run one at a time in after order, then long-runs, then oneshot-post in after order', async (t) => {
   const init = startInit({
@@ -124,4 +124,42 @@ test('a second init refuses a state dir that a live init owns, and a stale one i
   const third = startInit({ manifest: { version: 1, services: { other: { script: 'exit 0' } } }, dir: first.dir });
   t.is((await third.exited).code, 0);
   t.regex(third.output(), /other: exited with code 0/);
+});
+
+test('tty: true runs the service under a pseudo-terminal', async (t) => {
+  const init = startInit({
+    manifest: { version: 1, services: { term: { script: 'if [ -t 0 ] && [ -t 1 ]; then echo "has a terminal: $(tty)"; else echo no-terminal; fi', tty: true } } },
+  });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 0);
+  t.regex(init.output(), /has a terminal: \/dev\/pts\/\d+/);
+});
+
+test('an execLogger outlives restarts of its service', async (t) => {
+  const init = startInit({
+    manifest: {
+      version: 1,
+      services: {
+        crashy: { script: 'echo "run at $(date +%s%N)"; sleep 0.1; exit 1', restartOnFailure: true, execLogger: "sh -c 'echo logger-pid-$$; exec sed -u s/^/LOG:/'" },
+      },
+    },
+  });
+  t.teardown(() => init.cleanup());
+  await init.waitFor(/restart #3\)/);
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
+  const out = init.output();
+  t.is(out.match(/logger-pid-/g)?.length, 1, 'one logger for every run');
+  t.true((out.match(/^LOG:run at/gm)?.length ?? 0) >= 3);
+});
+
+test('an init that dies on an unexpected signal takes its services down', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { svc: { script: 'sleep 60' } } } });
+  t.teardown(() => init.cleanup());
+  const out = await init.waitFor(/svc: started \(pid (\d+)\)/);
+  const pid = Number(/svc: started \(pid (\d+)\)/.exec(out)![1]);
+  init.proc.kill('SIGQUIT');
+  await init.exited;
+  await sleep(200);
+  t.false(isAlive(pid));
 });

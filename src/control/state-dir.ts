@@ -82,6 +82,9 @@ function writeAtomic(file: string, text: string): void {
 }
 
 export class StateDir {
+  private readonly pending = new Map<string, StatusRecord>();
+  private flushScheduled = false;
+
   constructor(
     readonly dir: string,
     private readonly server: Server,
@@ -89,13 +92,28 @@ export class StateDir {
     mkdirSync(join(dir, 'services'), { recursive: true });
   }
 
-  /** Replaces a service's record in one rename, so readers never see half a file. */
+  /**
+   * Queues a service's record; records are written once the current burst of
+   * transitions is over (same event-loop turn), so starting 100 services is
+   * not slowed by 200 file replacements.
+   */
   writeRecord(record: StatusRecord): void {
-    writeAtomic(serviceRecordPath(this.dir, record.name), `${JSON.stringify(record)}\n`);
+    this.pending.set(record.name, record);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Replaces each queued record in one rename, so readers never see half a file. */
+  flush(): void {
+    this.flushScheduled = false;
+    for (const record of this.pending.values()) writeAtomic(serviceRecordPath(this.dir, record.name), `${JSON.stringify(record)}\n`);
+    this.pending.clear();
   }
 
   /** Gives the state dir up: the socket and pid file go, the last records stay for a post-mortem `cat`. */
   release(): void {
+    this.flush();
     this.server.close();
     for (const entry of ['control.sock', 'init.pid']) {
       try {

@@ -16,9 +16,8 @@ export interface Launch {
  * setgroups(0)), so a service with a user is started through setpriv, which
  * sets all three before exec and reports a missing program as 127/126.
  */
-export function buildLaunch(svc: Service, baseEnv: NodeJS.ProcessEnv, user?: ResolvedUser, setpriv?: string): Launch {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(baseEnv)) if (v !== undefined) env[k] = v;
+export function buildLaunch(svc: Service, baseEnv: Record<string, string>, user?: ResolvedUser, setpriv?: string): Launch {
+  const env = { ...baseEnv };
   env.PATH ??= DEFAULT_PATH;
   if (user?.name) {
     env.USER = env.LOGNAME = user.name;

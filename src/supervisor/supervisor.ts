@@ -34,8 +34,11 @@ export class Supervisor implements ServiceHost {
   private failureKept = false;
   private finish!: (code: number) => void;
   private readonly done = new Promise<number>((resolve) => (this.finish = resolve));
+  // process.env is a slow proxy over the C environment: read it once, not per spawn
+  private readonly env: Record<string, string>;
 
   constructor(private readonly opts: SupervisorOptions) {
+    this.env = snapshotEnv(opts.env);
     const { pre, longRuns, post } = opts.plan;
     for (const svc of [...pre, ...longRuns, ...post]) this.runners.set(svc.name, new ServiceRunner(svc, this));
     for (const runner of this.runners.values()) opts.stateDir?.writeRecord(runner.record());
@@ -77,7 +80,7 @@ export class Supervisor implements ServiceHost {
   // ServiceHost: what each runner asks of the supervisor
 
   launch(svc: Service): Launch {
-    return buildLaunch(svc, this.opts.env, this.opts.users.get(svc.name), this.opts.setpriv);
+    return buildLaunch(svc, this.env, this.opts.users.get(svc.name), this.opts.setpriv);
   }
 
   logger(svc: Service): ExecLogger | undefined {
@@ -163,6 +166,12 @@ export class Supervisor implements ServiceHost {
     log(`exiting with code ${code}`);
     this.finish(code);
   }
+}
+
+function snapshotEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 function count(n: number, noun: string): string {
