@@ -1,8 +1,8 @@
 // Failure policy, exit codes and restarts, on real processes.
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startInit, sleep, tempDir } from './helpers/init.js';
+import { startInit, sleep, tempDir, waitForRecord } from './helpers/init.js';
 
 test('a failing oneshot-pre stops the run with its exit code, and nothing after it starts', async (t) => {
   const init = startInit({
@@ -62,8 +62,7 @@ test('restartOnFailure restarts at once, then backs off, and counts restarts', a
   t.regex(out, /flappy: exited with code 1; restarting in 0 ms \(restart #1\)/);
   t.regex(out, /restarting in 100 ms \(restart #2\)/);
   t.regex(out, /restarting in 200 ms \(restart #3\)/);
-  const record = JSON.parse(readFileSync(join(init.stateDir, 'services/flappy.json'), 'utf8'));
-  t.true(record.restarts >= 3);
+  await waitForRecord(init.stateDir, 'flappy', (r) => (r.restarts as number) >= 3);
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
 });

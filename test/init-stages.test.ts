@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, sleep, startInit } from './helpers/init.js';
+import { isAlive, sleep, startInit, waitForRecord } from './helpers/init.js';
 
 test('oneshot-pre tasks run one at a time in after order, then long-runs, then oneshot-post in after order', async (t) => {
   const init = startInit({
@@ -98,8 +98,7 @@ test('the state dir holds a record per service that tracks its transitions', asy
   const init = startInit({ manifest: { version: 1, services: { svc: { script: 'sleep 30' } } } });
   t.teardown(() => init.cleanup());
   await init.waitFor('svc: started');
-  const record = JSON.parse(readFileSync(join(init.stateDir, 'services/svc.json'), 'utf8'));
-  t.is(record.state, 'up');
+  const record = await waitForRecord(init.stateDir, 'svc', (r) => r.state === 'up');
   t.is(typeof record.pid, 'number');
   t.is(record.restarts, 0);
   t.is(Number(readFileSync(join(init.stateDir, 'init.pid'), 'utf8')), init.proc.pid!);

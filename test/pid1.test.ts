@@ -42,7 +42,7 @@ test('as PID 1, thousands of orphans leave no zombie behind', async (t) => {
     manifest: {
       version: 1,
       services: {
-        orphaner: { script: 'for i in $(seq 1 3000); do (sleep 0.01 &); done; echo spawned-all; sleep 60' },
+        orphaner: { script: 'i=0; while [ $i -lt 3000 ]; do (true &); i=$((i+1)); done; echo spawned-all; sleep 60' },
       },
     },
   });

@@ -49,6 +49,8 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
   const setpriv = users.size ? findProgram('setpriv', process.env.PATH) : undefined;
   if (users.size && !setpriv) throw new NotStarted('services with `user` need setpriv (util-linux) on PATH, and it is not there');
 
+  // a reader that goes away must not take PID 1 down with an EPIPE
+  process.stdout.on('error', () => {});
   const stateDir = await acquireStateDir(stateDirPath);
   if (!isPid1) {
     try {

@@ -1,2 +1,46 @@
-// Placeholder to be replaced by the manifest helper: the shape the supervisor consumes.
-export type ServiceType = 'long-run' | 'oneshot-pre' | 'oneshot-post';
+// The normalised manifest the supervisor consumes: every default applied,
+// every command turned into argv, every reference checked.
+import type { RawService } from './schema.js';
+
+export type ServiceType = RawService['type'];
+
+export interface Service {
+  name: string;
+  type: ServiceType;
+  /** What to exec: `execStart` split into words, or ['/bin/sh', '-e', '-c', script]. Empty only for a disabled service with no command. */
+  argv: string[];
+  script?: string;
+  execStart?: string[];
+  restartOnFailure: boolean;
+  environment: Record<string, string>;
+  workingDirectory?: string;
+  /** A name, a uid, or user:group, always as a string. */
+  user?: string;
+  execLogger?: string;
+  /** Enabled services this one starts after, deduplicated; disabled names are dropped. */
+  after: string[];
+  enable: boolean;
+  tty: boolean;
+}
+
+export interface Manifest {
+  version: 1;
+  services: Record<string, Service>;
+}
+
+/** One thing wrong with a file, located for an editor: `FILE:LINE:COL: PATH: MESSAGE`. */
+export interface Problem {
+  file: string;
+  line: number;
+  col: number;
+  /** Like services.web.after[0]; empty for the file as a whole (unreadable, syntax errors). */
+  path: string;
+  message: string;
+}
+
+/** Enabled services by stage, each stage in an order that honours `after` (ties keep file order). */
+export interface Plan {
+  pre: Service[];
+  longRuns: Service[];
+  post: Service[];
+}

@@ -160,3 +160,19 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Reads a service's state-dir record once it satisfies `ok` (records are written just after the log line). */
+export async function waitForRecord(stateDir: string, name: string, ok: (r: Record<string, unknown>) => boolean, timeoutMs = 5000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      last = JSON.parse(readFileSync(join(stateDir, 'services', `${name}.json`), 'utf8'));
+      if (ok(last as Record<string, unknown>)) return last as Record<string, unknown>;
+    } catch {
+      // not written yet
+    }
+    if (Date.now() > deadline) throw new Error(`record of ${name} never matched; last: ${JSON.stringify(last)}`);
+    await sleep(20);
+  }
+}

@@ -1,0 +1,144 @@
+// The inits under test, each given the same services: Berth (this repo's
+// build), s6 (`s6-svscan` over one service dir per service), tini (one
+// child), and a bare idle Node (the memory floor every Node PID 1 starts from).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { childrenOf, commOf } from './proc.js';
+
+export type PeerName = 'berth' | 's6' | 'tini' | 'node';
+
+export interface ServiceSpec {
+  name: string;
+  /** run by /bin/sh */
+  script: string;
+  restart?: boolean;
+}
+
+export interface Launch {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export interface Peer {
+  name: PeerName;
+  /** undefined when it can run here, else why not ("not installed") */
+  missing?: string;
+  /** how many services it can run: tini runs one child; the bare node none */
+  maxServices: number;
+  /** writes its configuration under `dir`; returns what to exec as PID 1 */
+  prepare(dir: string, services: ServiceSpec[]): Launch;
+  /** the process whose child a service's process is (for restart timing) */
+  supervisorOf(pid1: number, service: string): number | undefined;
+  /** the init's own processes (PID 1, plus s6-supervise for s6), for memory and CPU */
+  tree(pid1: number): number[];
+  /** how the bench ends it: Berth gets a real SIGTERM shutdown, the peers are simply killed */
+  stopSignal: NodeJS.Signals;
+}
+
+export const BERTH_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export function findProgram(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
+    const path = join(dir || '.', name);
+    if (existsSync(path)) return path;
+  }
+  for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) if (existsSync(join(dir, name))) return join(dir, name);
+  return undefined;
+}
+
+function baseEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  delete env.S6_DONT_TERMINATE_ON_ERROR;
+  delete env.BERTH_MANIFEST;
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+const berth: Peer = {
+  name: 'berth',
+  missing: existsSync(BERTH_MAIN) ? undefined : `not built (${BERTH_MAIN} missing: npm run build)`,
+  maxServices: Infinity,
+  prepare(dir, services) {
+    const manifest = {
+      version: 1,
+      services: Object.fromEntries(
+        services.map((s) => [s.name, { execStart: ['/bin/sh', '-c', s.script], ...(s.restart ? { restartOnFailure: true } : {}) }]),
+      ),
+    };
+    const manifestPath = join(dir, 'manifest.json');
+    writeFileSync(manifestPath, JSON.stringify(manifest, null, 1));
+    const extra = (process.env.BERTH_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    return {
+      argv: [process.execPath, ...extra, BERTH_MAIN, 'init', join(dir, 'state'), '--manifest', manifestPath],
+      env: { ...baseEnv(), S6_KILL_GRACETIME: '1000' },
+    };
+  },
+  supervisorOf: (pid1) => pid1,
+  tree: (pid1) => [pid1],
+  stopSignal: 'SIGTERM',
+};
+
+const S6_SVSCAN = findProgram('s6-svscan');
+
+const s6: Peer = {
+  name: 's6',
+  missing: S6_SVSCAN && findProgram('s6-supervise') ? undefined : 'not installed (apt-get install -y s6)',
+  maxServices: Infinity,
+  prepare(dir, services) {
+    const scandir = join(dir, 'scandir');
+    mkdirSync(scandir);
+    for (const s of services) {
+      mkdirSync(join(scandir, s.name));
+      // s6-supervise restarts every exit; `restart` needs no file
+      writeFileSync(join(scandir, s.name, 'run'), `#!/bin/sh\n${s.script}\n`, { mode: 0o755 });
+    }
+    return { argv: [S6_SVSCAN!, scandir], env: baseEnv() };
+  },
+  supervisorOf(pid1, service) {
+    for (const pid of childrenOf(pid1)) {
+      if (commOf(pid) !== 's6-supervise') continue;
+      const argv = cmdline(pid);
+      if (argv[argv.length - 1] === service) return pid;
+    }
+    return undefined;
+  },
+  tree: (pid1) => [pid1, ...childrenOf(pid1).filter((pid) => commOf(pid) === 's6-supervise')],
+  stopSignal: 'SIGKILL',
+};
+
+const TINI = findProgram('tini');
+
+const tini: Peer = {
+  name: 'tini',
+  missing: TINI ? undefined : 'not installed (apt-get install -y tini)',
+  maxServices: 1,
+  prepare(_dir, services) {
+    if (services.length !== 1) throw new Error('tini runs exactly one child');
+    return { argv: [TINI!, '--', '/bin/sh', '-c', services[0].script], env: baseEnv() };
+  },
+  supervisorOf: (pid1) => pid1,
+  tree: (pid1) => [pid1],
+  stopSignal: 'SIGKILL',
+};
+
+/** `node -e 'setInterval(()=>{},1e9)'`: the floor of any Node PID 1. */
+const node: Peer = {
+  name: 'node',
+  maxServices: 0,
+  prepare: () => ({ argv: [process.execPath, '-e', 'setInterval(()=>{},1e9)'], env: baseEnv() }),
+  supervisorOf: () => undefined,
+  tree: (pid1) => [pid1],
+  stopSignal: 'SIGKILL',
+};
+
+export const PEERS = { berth, s6, tini, node } as const;
+
+function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,45 @@
+// Summaries and formatting of repeated measurements.
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function summarise(values: number[]): Summary | undefined {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return undefined;
+  const mid = v.length >> 1;
+  const median = v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+  return { median, min: v[0], max: v[v.length - 1], n: v.length };
+}
+
+/** Rounds to a sensible number of digits for a table. */
+export function num(x: number, digits?: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const d = digits ?? (Math.abs(x) >= 100 ? 0 : Math.abs(x) >= 10 ? 1 : 2);
+  return x.toFixed(d);
+}
+
+/** "245 ms (min 230, max 260, n=5)" */
+export function fmt(s: Summary | undefined, unit: string, digits?: number): string {
+  if (!s) return 'no data';
+  if (s.n === 1) return `${num(s.median, digits)} ${unit} (n=1)`;
+  return `${num(s.median, digits)} ${unit} (min ${num(s.min, digits)}, max ${num(s.max, digits)}, n=${s.n})`;
+}
+
+export function mb(kb: number): number {
+  return kb / 1024;
+}
+
+/** Per-iteration ratios a/b, so each ratio compares runs made back to back. */
+export function pairedRatios(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (Number.isFinite(a[i]) && Number.isFinite(b[i]) && b[i] !== 0) out.push(a[i] / b[i]);
+  return out;
+}
+
+export function verdict(pass: boolean | undefined): string {
+  return pass === undefined ? 'n/a ' : pass ? 'PASS' : 'MISS';
+}

@@ -1,0 +1,54 @@
+// Runs every check on a parsed manifest and reports all problems at once:
+// the schema first, then what only makes sense across services.
+import { type Issue, isMapping, validate } from './dsl/validate.js';
+import { type Locate, formatPath } from './locate.js';
+import { toService } from './normalise.js';
+import { checkReferences, type ServiceRef } from './references.js';
+import { manifestSchema } from './schema.js';
+import type { Manifest, Problem, Service } from './types.js';
+
+export interface Checked {
+  /** Present only when there are no problems. */
+  manifest?: Manifest;
+  problems: Problem[];
+}
+
+export function checkValue(value: unknown, file: string, locate: Locate): Checked {
+  const { value: raw, issues } = validate(manifestSchema, value);
+  const names = isMapping(value) && isMapping(value.services) ? Object.keys(value.services) : [];
+  // Each check runs only on what earlier checks found sound, so one mistake
+  // is reported once, not again as confusing follow-on errors.
+  const touched = fieldsWithIssues(issues);
+  const nodes = new Map<string, ServiceRef>();
+  for (const name of names) {
+    const fields = touched.get(name);
+    if (fields?.has(WHOLE) || fields?.has('type') || fields?.has('enable') || fields?.has('after')) continue;
+    const { type, enable, after } = raw.services[name];
+    nodes.set(name, { name, type, enable, after });
+  }
+  const waitsFor = checkReferences(nodes, names, issues);
+  const services = new Map<string, Service>();
+  for (const name of names) {
+    if (!touched.has(name)) services.set(name, toService(name, raw.services[name], waitsFor.get(name)!, ['services', name], issues));
+  }
+
+  const problems = issues
+    .map((issue): Problem => ({ file, ...locate(issue), path: formatPath(issue.path), message: issue.message }))
+    .sort((a, b) => a.line - b.line || a.col - b.col);
+  if (problems.length) return { problems };
+  return { manifest: { version: 1, services: Object.fromEntries(services) }, problems };
+}
+
+const WHOLE = Symbol('the service as a whole');
+
+/** Service name → the fields with schema problems (WHOLE for the service itself or its name). */
+function fieldsWithIssues(issues: Issue[]): Map<string, Set<string | number | symbol>> {
+  const touched = new Map<string, Set<string | number | symbol>>();
+  for (const { path } of issues) {
+    if (path[0] !== 'services' || path.length < 2) continue;
+    const name = String(path[1]);
+    if (!touched.has(name)) touched.set(name, new Set());
+    touched.get(name)!.add(path.length > 2 ? path[2] : WHOLE);
+  }
+  return touched;
+}

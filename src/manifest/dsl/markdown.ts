@@ -1,0 +1,80 @@
+// Turns a schema into a Markdown reference: one section per object, one
+// entry per field with its type, default, description and example.
+import { stringify } from 'yaml';
+import type { Node, Schema } from './schema.js';
+
+type ObjectNode = Extract<Node, { kind: 'object' }>;
+
+/** Sections for the root object and every object nested in it, root first. */
+export function toMarkdown(schema: Schema<unknown>, rootTitle: string): string {
+  const sections: string[] = [];
+  const queue: { node: ObjectNode; title: string; where: string }[] = [];
+  const enqueue = (node: Node, where: string) => {
+    for (const object of objectsIn(node)) queue.push({ node: object, title: object.title ?? where, where });
+  };
+  if (schema.node.kind !== 'object') throw new Error('toMarkdown needs an object schema at the root');
+  queue.push({ node: schema.node, title: rootTitle, where: '' });
+  while (queue.length) {
+    const { node, title, where } = queue.shift()!;
+    sections.push(section(node, title, where));
+    for (const [key, field] of Object.entries(node.fields)) enqueue(field, join(where, key, field));
+  }
+  return sections.join('\n');
+}
+
+function section(node: ObjectNode, title: string, where: string): string {
+  const lines = [`## ${title}`, ''];
+  if (where) lines.push(`At \`${where}\`.`, '');
+  if (node.description) lines.push(node.description, '');
+  for (const [key, field] of Object.entries(node.fields)) lines.push(...entry(key, field));
+  return lines.join('\n');
+}
+
+function entry(key: string, field: Node): string[] {
+  const facts = [`type: ${typeName(field)}`];
+  if (field.required) facts.push('required');
+  if (field.default !== undefined) facts.push(`default: \`${JSON.stringify(field.default)}\``);
+  const lines = [`### \`${key}\``, '', facts.join(' · '), ''];
+  if (field.description) lines.push(field.description, '');
+  if (field.example !== undefined) {
+    lines.push('```yaml', stringify({ [key]: field.example }).trimEnd(), '```', '');
+  }
+  return lines;
+}
+
+/** A compact type for the reader: `list of string`, `"a" | "b"`, `map of Service`. */
+function typeName(node: Node): string {
+  switch (node.kind) {
+    case 'string': return node.coerceScalars ? 'string (numbers and booleans are turned into strings)' : 'string';
+    case 'boolean': return 'boolean';
+    case 'integer': return 'integer';
+    case 'enum': return node.values.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
+    case 'array': return `list of ${typeName(node.item)}`;
+    case 'record': return `map of ${typeName(node.value)}`;
+    case 'object': return node.title ? `[${node.title}](#${anchor(node.title)})` : 'object';
+    case 'oneOf': return node.branches.map(typeName).join(', or ');
+  }
+}
+
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
+function anchor(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9 _-]/g, '').replace(/ /g, '-');
+}
+
+function objectsIn(node: Node): ObjectNode[] {
+  switch (node.kind) {
+    case 'object': return [node];
+    case 'array': return objectsIn(node.item);
+    case 'record': return objectsIn(node.value);
+    case 'oneOf': return node.branches.flatMap(objectsIn);
+    default: return [];
+  }
+}
+
+/** Where a nested object lives, for the reader: `services.<name>`. */
+function join(where: string, key: string, field: Node): string {
+  const base = where ? `${where}.${key}` : key;
+  if (field.kind === 'record') return `${base}.<name>`;
+  if (field.kind === 'array') return `${base}[]`;
+  return base;
+}

@@ -1,0 +1,149 @@
+// Checks a plain JS value against a schema, collecting every problem instead
+// of stopping at the first, and returns the value with defaults applied.
+import type { Infer, Node, Schema } from './schema.js';
+import { suggestion } from './did-you-mean.js';
+
+export type Path = (string | number)[];
+
+export interface Issue {
+  path: Path;
+  message: string;
+  /** Point at the key rather than its value (unknown keys, bad names). */
+  at?: 'key';
+}
+
+export interface Validated<T> {
+  /** Normalised value. Trust a subtree only when no issue lies under its path. */
+  value: T;
+  issues: Issue[];
+}
+
+export function validate<S extends Schema<any>>(schema: S, input: unknown, path: Path = []): Validated<Infer<S>> {
+  const issues: Issue[] = [];
+  const value = check(schema.node, input, path, issues) as Infer<S>;
+  return { value, issues };
+}
+
+/** Returns the normalised value, or undefined after reporting why it is invalid. */
+function check(node: Node, value: unknown, path: Path, issues: Issue[]): unknown {
+  if (!fits(node, value)) {
+    issues.push({ path, message: `expected ${expected(node)}, got ${describe(value)}` });
+    return undefined;
+  }
+  switch (node.kind) {
+    case 'string': {
+      const text = String(value);
+      if (node.minLength !== undefined && text.length < node.minLength) {
+        issues.push({ path, message: node.minLength === 1 ? 'must not be empty' : `must be at least ${node.minLength} characters` });
+      } else if (node.pattern && !node.pattern.test(text)) {
+        issues.push({ path, message: `expected ${node.patternHint ?? `a string matching ${node.pattern}`}, got ${describe(value)}` });
+      }
+      return text;
+    }
+    case 'boolean':
+      return value;
+    case 'integer':
+      if (node.minimum !== undefined && (value as number) < node.minimum) {
+        issues.push({ path, message: `must be at least ${node.minimum}, got ${value}` });
+      }
+      return value;
+    case 'enum':
+      if (!node.values.includes(value as string | number)) {
+        const hint = typeof value === 'string' ? suggestion(value, node.values.map(String)) : '';
+        issues.push({ path, message: `expected ${expected(node)}, got ${describe(value)}${hint}` });
+      }
+      return value;
+    case 'array': {
+      const items = value as unknown[];
+      if (node.minItems !== undefined && items.length < node.minItems) {
+        issues.push({ path, message: node.minItems === 1 ? 'must not be an empty list' : `needs at least ${node.minItems} items` });
+      }
+      return items.map((item, i) => check(node.item, item, [...path, i], issues));
+    }
+    case 'record': {
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(value as object)) {
+        if (node.keyPattern && !node.keyPattern.test(key)) {
+          issues.push({ path: [...path, key], at: 'key', message: `'${key}' is not ${node.keyHint ?? `a name matching ${node.keyPattern}`}` });
+        }
+        put(out, key, check(node.value, item, [...path, key], issues));
+      }
+      return out;
+    }
+    case 'object':
+      return checkObject(node, value as Record<string, unknown>, path, issues);
+    case 'oneOf': {
+      // Delegate to the first branch of the right JS type, so errors speak
+      // about that branch ("must not be empty") rather than listing every branch.
+      const branch = node.branches.find((b) => fits(b, value));
+      return check(branch!, value, path, issues);
+    }
+  }
+}
+
+function checkObject(node: Extract<Node, { kind: 'object' }>, value: Record<string, unknown>, path: Path, issues: Issue[]) {
+  const out: Record<string, unknown> = {};
+  const known = Object.keys(node.fields);
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(node.fields, key)) {
+      const hint = suggestion(key, known) || `; known fields: ${known.join(', ')}`;
+      issues.push({ path: [...path, key], at: 'key', message: `unknown field '${key}'${hint}` });
+    }
+  }
+  for (const [key, field] of Object.entries(node.fields)) {
+    if (value[key] !== undefined) put(out, key, check(field, value[key], [...path, key], issues));
+    else if (field.default !== undefined) put(out, key, structuredClone(field.default));
+    else if (field.required) issues.push({ path: [...path, key], message: `missing required field '${key}'` });
+  }
+  return out;
+}
+
+/** Assignment that stays an own property even for keys like `__proto__` (a valid service name). */
+function put(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Whether the value has the right JS type for the node; finer rules come after. */
+function fits(node: Node, value: unknown): boolean {
+  switch (node.kind) {
+    case 'string':
+      return typeof value === 'string' || (!!node.coerceScalars && (typeof value === 'number' || typeof value === 'boolean'));
+    case 'boolean': return typeof value === 'boolean';
+    case 'integer': return Number.isInteger(value);
+    case 'enum': return node.values.some((v) => typeof v === typeof value);
+    case 'array': return Array.isArray(value);
+    case 'record':
+    case 'object': return isMapping(value);
+    case 'oneOf': return node.branches.some((b) => fits(b, value));
+  }
+}
+
+export function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What the node accepts, in the words of someone writing YAML. */
+function expected(node: Node): string {
+  switch (node.kind) {
+    case 'string': return node.coerceScalars ? 'a string (or a number or true/false)' : 'a string';
+    case 'boolean': return 'true or false';
+    case 'integer': return 'a whole number';
+    case 'enum': return node.values.length === 1 ? String(node.values[0]) : `one of ${node.values.join(', ')}`;
+    case 'array': return 'a list';
+    case 'record':
+    case 'object': return 'a mapping';
+    case 'oneOf': return node.branches.map(expected).join(' or ');
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing (an empty value)';
+  if (Array.isArray(value)) return 'a list';
+  switch (typeof value) {
+    case 'string': return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+    case 'number': return `the number ${value}`;
+    case 'boolean': return String(value);
+    case 'object': return 'a mapping';
+    default: return typeof value;
+  }
+}

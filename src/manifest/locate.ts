@@ -1,0 +1,98 @@
+// Maps a problem's path (services.web.after[0]) to the line and column an
+// editor should jump to. The YAML parser is loaded only here, and only when
+// needed: PID 1 reads a JSON manifest that is almost always valid, and
+// should not pay for a YAML parser it never uses.
+import { createRequire } from 'node:module';
+import type * as YAML from 'yaml';
+import type { Issue, Path } from './dsl/validate.js';
+
+export interface Position { line: number; col: number }
+export type Locate = (issue: Pick<Issue, 'path' | 'at'>) => Position;
+
+export const START: Position = { line: 1, col: 1 };
+
+let yaml: typeof YAML | undefined;
+/** The `yaml` package, loaded on first use. Synchronous (require) so checkManifest can stay synchronous. */
+export function loadYaml(): typeof YAML {
+  yaml ??= createRequire(import.meta.url)('yaml') as typeof YAML;
+  return yaml;
+}
+
+/** Parses YAML (or JSON, a subset) with a LineCounter, keeping node ranges for locating. */
+export function parseYamlDocument(source: string) {
+  const { parseDocument, LineCounter } = loadYaml();
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, merge: true });
+  const position = (offset: number): Position => lineCounter.linePos(offset);
+  return { doc, position };
+}
+
+/** A Locate for `source`, parsed at the first call: only files with problems pay for it. */
+export function sourceLocator(source: string): Locate {
+  let locate: Locate | undefined;
+  return (issue) => {
+    if (!locate) {
+      const { doc, position } = parseYamlDocument(source);
+      locate = documentLocator(doc, position);
+    }
+    return locate(issue);
+  };
+}
+
+/**
+ * Walks the document along the path as far as it exists. A missing field
+ * therefore lands on the mapping that lacks it; `at: 'key'` lands on the key.
+ */
+export function documentLocator(doc: YAML.Document, position: (offset: number) => Position): Locate {
+  const { isAlias, isMap, isSeq } = loadYaml();
+  return ({ path, at }) => {
+    let node: unknown = doc.contents;
+    let offset = (doc.contents as YAML.Node | null)?.range?.[0] ?? 0;
+    for (const [i, segment] of path.entries()) {
+      if (isAlias(node)) node = node.resolve(doc);
+      if (isMap(node)) {
+        const pair = node.items.find((p) => keyText(p.key) === String(segment));
+        if (!pair) break;
+        const keyOffset = (pair.key as YAML.Node | null)?.range?.[0];
+        const valueRange = (pair.value as YAML.Node | null)?.range;
+        // A key with an empty value (`environment:`) has an empty value range: point at the key.
+        const valueOffset = valueRange && valueRange[0] < valueRange[1] ? valueRange[0] : undefined;
+        offset = (at === 'key' && i === path.length - 1 ? keyOffset : valueOffset ?? keyOffset) ?? offset;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number' && segment < node.items.length) {
+        node = node.items[segment];
+        offset = (node as YAML.Node | null)?.range?.[0] ?? offset;
+      } else {
+        break;
+      }
+    }
+    return position(offset);
+  };
+}
+
+function keyText(key: unknown): string {
+  const { isScalar } = loadYaml();
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+/** `services.web.after[0]`; keys that would read ambiguously are quoted: `services["my.app"]`. */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (/^[A-Za-z0-9_$-]+$/.test(segment)) out += out ? `.${segment}` : segment;
+    else out += `[${JSON.stringify(segment)}]`;
+  }
+  return out;
+}
+
+/** Line and column (both 1-based) of a character offset, for parsers that report offsets. */
+export function positionAt(source: string, offset: number): Position {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = source.indexOf('\n'); i >= 0 && i < offset; i = source.indexOf('\n', i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, col: offset - lineStart + 1 };
+}

@@ -1,0 +1,140 @@
+// Reads a manifest file into a plain value plus a way to locate paths in it.
+// JSON takes the fast path (JSON.parse, no YAML parser loaded) because PID 1
+// reads the JSON manifest at every container start; YAML and problem
+// locating load the YAML parser lazily.
+import { readFile, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { jsonErrorOffset, tokenAt } from './json-error.js';
+import { type Locate, type Position, START, documentLocator, parseYamlDocument, positionAt, sourceLocator } from './locate.js';
+
+/** A problem found before the value exists: the file as a whole, or its syntax. */
+export interface FileProblem extends Position { message: string }
+
+export type Parsed =
+  | { ok: true; value: unknown; locate: Locate }
+  | { ok: false; problems: FileProblem[] };
+
+/** Far beyond any real manifest; above it the file is surely the wrong one. */
+const MAX_BYTES = 16 * 1024 * 1024;
+
+export interface ParseOptions {
+  /** Also run JSON through the YAML parser to catch duplicate keys, which JSON.parse silently merges. */
+  strict?: boolean;
+}
+
+export async function parseFile(file: string, options: ParseOptions = {}): Promise<Parsed> {
+  const read = await readText(file);
+  if ('problem' in read) return { ok: false, problems: [read.problem] };
+  return parseText(read.text, formatOf(file, read.text), options);
+}
+
+export function parseText(text: string, format: 'json' | 'yaml', options: ParseOptions = {}): Parsed {
+  if (text.trim() === '') {
+    return { ok: false, problems: [{ ...START, message: "the file is empty; a manifest needs at least 'version: 1' and 'services'" }] };
+  }
+  return format === 'json' ? parseJson(text, options) : parseYaml(text);
+}
+
+/** `.json` is JSON and `.yaml`/`.yml` YAML; anything else is JSON when it looks like a JSON object. */
+function formatOf(file: string, text: string): 'json' | 'yaml' {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.json') return 'json';
+  if (ext === '.yaml' || ext === '.yml') return 'yaml';
+  return text.trimStart().startsWith('{') && isJson(text) ? 'json' : 'yaml';
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readText(file: string): Promise<{ text: string } | { problem: FileProblem }> {
+  const fail = (message: string) => ({ problem: { ...START, message } });
+  let bytes: Buffer;
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) return fail('this is a directory; give the path of a manifest file');
+    if (info.size > MAX_BYTES) return fail(`the file is ${(info.size / 2 ** 20).toFixed(0)} MiB; a manifest is never this big — is it the right file?`);
+    bytes = await readFile(file);
+  } catch (error) {
+    return fail(readError(error as NodeJS.ErrnoException));
+  }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) {
+    const prefix = bytes.subarray(0, nul).toString('utf8');
+    return { problem: { ...positionAt(prefix, prefix.length), message: 'this is binary data, not a YAML or JSON manifest' } };
+  }
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return { text: text.replace(/^\uFEFF/, '') };
+  } catch {
+    return fail('the file is not UTF-8 text (binary data?); a manifest is YAML or JSON saved as UTF-8');
+  }
+}
+
+function readError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ENOENT': return 'no such file';
+    case 'EACCES':
+    case 'EPERM': return 'permission denied: cannot read the file';
+    case 'EISDIR': return 'this is a directory; give the path of a manifest file';
+    default: return `cannot read the file: ${error.message}`;
+  }
+}
+
+function parseJson(text: string, options: ParseOptions): Parsed {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, problems: [jsonSyntaxProblem(text, (error as Error).message)] };
+  }
+  if (options.strict) {
+    const { doc, position } = parseYamlDocument(text);
+    const duplicates = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY');
+    if (duplicates.length) return { ok: false, problems: duplicates.map((e) => duplicateKey(text, e.pos[0], position)) };
+  }
+  return { ok: true, value, locate: sourceLocator(text) };
+}
+
+/** Uses V8's message when it says where; otherwise finds the spot itself. */
+function jsonSyntaxProblem(text: string, raw: string): FileProblem {
+  const at = /at position (\d+)/.exec(raw);
+  if (at) return { ...positionAt(text, Number(at[1])), message: `invalid JSON: ${raw.replace(/ in JSON at position \d+.*$/s, '')}` };
+  const offset = jsonErrorOffset(text);
+  return { ...positionAt(text, offset), message: `invalid JSON: unexpected ${tokenAt(text, offset)}` };
+}
+
+function parseYaml(text: string): Parsed {
+  const { doc, position } = parseYamlDocument(text);
+  if (doc.errors.length) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => e.code === 'DUPLICATE_KEY' ? duplicateKey(text, e.pos[0], position)
+        : { ...position(e.pos[0]), message: yamlMessage(e.code, e.message) }),
+    };
+  }
+  try {
+    return { ok: true, value: doc.toJS({ maxAliasCount: 1000 }), locate: documentLocator(doc, position) };
+  } catch (error) {
+    // Unresolvable aliases and alias bombs surface only when building the value.
+    return { ok: false, problems: [{ ...START, message: `invalid YAML: ${(error as Error).message}` }] };
+  }
+}
+
+function yamlMessage(code: string, message: string): string {
+  if (code === 'MULTIPLE_DOCS') return "invalid YAML: a manifest is a single document; remove the '---' separator";
+  return `invalid YAML: ${message}`;
+}
+
+function duplicateKey(text: string, offset: number, position: (offset: number) => Position): FileProblem {
+  const key = /^"(?:[^"\\]|\\.)*"|^'[^']*'|^[^:\s,}]+/.exec(text.slice(offset))?.[0] ?? '';
+  return {
+    ...position(offset),
+    message: `duplicate key ${key}: each key may appear only once in a mapping (service names must be unique)`,
+  };
+}
