@@ -1,8 +1,7 @@
 // Signals and shutdown, as a plain process (a laptop run) and as PID 1.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { isAlive, startInit, sleep } from './helpers/init.js';
+import { listChildren } from '../src/pid1/children.js';
+import { isAlive, procState, startInit, sleep } from './helpers/init.js';
 
 function pidsOf(output: string, name: string): number[] {
   return [...output.matchAll(new RegExp(`${name}: started \\(pid (\\d+)\\)`, 'g'))].map((m) => Number(m[1]));
@@ -118,16 +117,8 @@ test('a laptop run reaps the orphans its services leave (child subreaper)', asyn
   t.teardown(() => init.cleanup());
   await init.waitFor('spawned');
   await sleep(1500);
-  const kids = readFileSync(`/proc/${init.proc.pid}/task/${init.proc.pid}/children`, 'utf8').trim().split(' ').filter(Boolean);
-  const zombies = kids.filter((pid) => {
-    try {
-      const stat = readFileSync(join('/proc', pid, 'stat'), 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z';
-    } catch {
-      return false;
-    }
-  });
-  t.deepEqual(zombies, []);
+  const kids = listChildren(init.proc.pid!);
+  t.deepEqual(kids.filter((pid) => procState(pid) === 'Z'), []);
   t.true(kids.length <= 2, `only the service remains a child (${kids.length})`);
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);

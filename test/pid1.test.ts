@@ -1,40 +1,8 @@
 // PID-1 duties proven as PID 1 of a real PID namespace (unshare, as root).
 import test from 'ava';
-import { mkdirSync, rmdirSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
-import { startInit } from './helpers/init.js';
-
-/** Processes in zombie state among `pid`'s descendants, as seen from the host. */
-function zombiesUnder(pid: number): number {
-  let zombies = 0;
-  const queue = [pid];
-  while (queue.length) {
-    const p = queue.pop()!;
-    let tasks: string[] = [];
-    try {
-      tasks = readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tasks) {
-      let kids = '';
-      try {
-        kids = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8');
-      } catch {
-        continue;
-      }
-      for (const k of kids.split(' ').filter(Boolean)) {
-        try {
-          const stat = readFileSync(`/proc/${k}/stat`, 'utf8');
-          if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') zombies++;
-        } catch {
-          // gone
-        }
-        queue.push(Number(k));
-      }
-    }
-  }
-  return zombies;
-}
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { listDescendants } from '../src/pid1/children.js';
+import { procState, startInit } from './helpers/init.js';
 
 test('as PID 1, thousands of orphans leave no zombie behind', async (t) => {
   const init = startInit({
@@ -52,7 +20,7 @@ test('as PID 1, thousands of orphans leave no zombie behind', async (t) => {
   let zombies = -1;
   for (let i = 0; i < 50 && zombies !== 0; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    zombies = zombiesUnder(pid);
+    zombies = listDescendants(pid).filter((p) => procState(p) === 'Z').length;
   }
   t.is(zombies, 0);
   await init.signal('SIGTERM');

@@ -60,8 +60,11 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     }
   }
   startReaper();
-  // whatever ends this process, no service outlives it
-  onExit(() => killAll('SIGKILL'), { alwaysLast: true });
+  // Whatever ends this process, no service outlives it. As PID 1 only an exit
+  // can end it (the kernel drops signals it has no handler for), and
+  // signal-exit's handlers would turn a stray SIGQUIT into a dead container.
+  if (isPid1) process.on('exit', () => killAll('SIGKILL'));
+  else onExit(() => killAll('SIGKILL'), { alwaysLast: true });
 
   const supervisor = new Supervisor({
     plan,

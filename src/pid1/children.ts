@@ -22,9 +22,9 @@ export function listChildren(pid: number | 'self' = 'self'): number[] {
   return out;
 }
 
-/** Every descendant of this process, parents before children. */
-export function listDescendants(): number[] {
-  const out = listChildren();
+/** Every descendant of `pid` (default: this process), parents before children. */
+export function listDescendants(pid: number | 'self' = 'self'): number[] {
+  const out = listChildren(pid);
   for (let i = 0; i < out.length; i++) out.push(...listChildren(out[i]));
   return out;
 }

@@ -151,14 +151,20 @@ export function runBerth(args: string[], opts: { cwd?: string; env?: Record<stri
   });
 }
 
-/** True when `pid` exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
+/** The one-letter state of `pid` from /proc (R, S, Z…), or undefined when it is gone. */
+export function procState(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    return stat[stat.lastIndexOf(')') + 2];
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** True when `pid` exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  const state = procState(pid);
+  return state !== undefined && state !== 'Z';
 }
 
 /** Reads a service's state-dir record once it satisfies `ok` (records are written just after the log line). */
