@@ -1,5 +1,4 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
-import { onExit } from 'signal-exit';
 import { acquireStateDir, DEFAULT_STATE_DIR, StateDirBusyError } from '../control/state-dir.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { becomeSubreaper, isPid1, killAll, startReaper } from '../pid1/index.js';
@@ -64,7 +63,7 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
   // can end it (the kernel drops signals it has no handler for), and
   // signal-exit's handlers would turn a stray SIGQUIT into a dead container.
   if (isPid1) process.on('exit', () => killAll('SIGKILL'));
-  else onExit(() => killAll('SIGKILL'), { alwaysLast: true });
+  else (await import('signal-exit')).onExit(() => killAll('SIGKILL'), { alwaysLast: true });
 
   const supervisor = new Supervisor({
     plan,

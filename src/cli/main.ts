@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-opt
 // The `berth` binary: picks the command, runs it, turns its result into an exit code.
 import { UsageError } from './args.js';
 
