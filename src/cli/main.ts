@@ -6,7 +6,10 @@ const usage = `usage: berth <command> [options]
 
 commands:
   init [STATE_DIR] [--manifest FILE]   run a manifest's services (the container's PID 1)
-  validate FILE...                     check manifests; print every problem
+  validate FILE...                     check manifests and image definitions; print every problem
+  build IMAGE_FILE [-o OUT] [--tag NAME]  write a build context (Dockerfile, manifest, files); --tag builds it
+  options [PREFIX]                     list every image definition option
+  apply-accounts SPEC [--root DIR]     add an image's users and groups (run inside image builds)
 
 berth <command> --help shows more.`;
 
@@ -20,7 +23,23 @@ const commands: Record<string, () => Promise<{ run: Command; help: string }>> = 
   },
   validate: async () => {
     const m = await import('./validate.js');
-    return { run: m.validateCommand, help: 'berth validate FILE...\n  Checks manifests and prints every problem as FILE:LINE:COL: PATH: MESSAGE.' };
+    return {
+      run: m.validateCommand,
+      help: 'berth validate FILE...\n  Checks manifests and image definitions (a YAML file with image:, imports:, ... and no version:)\n' +
+        '  and prints every problem as FILE:LINE:COL: PATH: MESSAGE; warnings go to stderr.',
+    };
+  },
+  build: async () => {
+    const m = await import('./build.js');
+    return { run: (args) => m.buildCommand(args), help: m.usage };
+  },
+  options: async () => {
+    const m = await import('./options.js');
+    return { run: (args) => m.optionsCommand(args), help: m.usage };
+  },
+  'apply-accounts': async () => {
+    const m = await import('./apply-accounts.js');
+    return { run: m.applyAccountsCommand, help: m.usage };
   },
 };
 

@@ -1,5 +1,7 @@
 // `berth validate FILE...`: checks every file, prints every problem as
 // FILE:LINE:COL: PATH: MESSAGE, then one summary line.
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { formatProblem, loadManifest, type Problem } from '../manifest/index.js';
 import { parseArgs, UsageError } from './args.js';
 
@@ -18,10 +20,47 @@ export async function validateCommand(args: string[], out: { write(text: string)
   return problems ? 1 : 0;
 }
 
-/** The one place that decides how a file is checked; image definitions (issue 3) will branch here. */
+/** The one place that decides how a file is checked: a manifest, or an image definition. */
 async function checkFile(file: string): Promise<Problem[]> {
+  if (await isImageDefinition(file)) {
+    const { evaluateImage } = await import('../image/evaluate.js');
+    const { problems, warnings } = evaluateImage(file);
+    for (const w of warnings) process.stderr.write(`${formatProblem({ ...w, message: `warning: ${w.message}` })}\n`);
+    return problems;
+  }
   // strict: validation can afford the extra pass that catches duplicate JSON keys.
   return (await loadManifest(file, { strict: true })).problems;
+}
+
+/** Keys only image definitions have; a file with `version:` is a manifest. */
+const IMAGE_KEYS = ['imports', 'image', 'systemd', 'users', 'environment', 'packages', 'assertions', 'warnings'];
+
+/**
+ * A YAML file without `version` whose top level names an image option is an
+ * image definition; everything else (JSON, unreadable, a bare `services:`) is
+ * checked as a manifest, which explains what is missing.
+ */
+async function isImageDefinition(file: string): Promise<boolean> {
+  if (extname(file).toLowerCase() === '.json') return false;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return false;
+  }
+  const { parseYamlDocument } = await import('../manifest/locate.js');
+  const { modules } = await import('../image/modules/index.js');
+  const { doc } = parseYamlDocument(text);
+  const value: unknown = doc.errors.length ? undefined : doc.toJS();
+  if (value === null) return /\.ya?ml$/i.test(file) && /(^|\/)image\.ya?ml$/i.test(file);
+  if (typeof value !== 'object' || Array.isArray(value) || value === undefined) {
+    // A syntax error: decide by the keys written at the start of lines.
+    const keys = [...text.matchAll(/^([A-Za-z]+):/gm)].map((m) => m[1]);
+    return !keys.includes('version') && keys.some((k) => IMAGE_KEYS.includes(k) || modules.some((m) => m.name === k));
+  }
+  const keys = Object.keys(value as object);
+  if (keys.includes('version')) return false;
+  return keys.some((k) => IMAGE_KEYS.includes(k) || modules.some((m) => m.name === k));
 }
 
 function summary(problems: number, badFiles: number, files: number): string {

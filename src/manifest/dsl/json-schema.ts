@@ -57,5 +57,7 @@ function shape(node: Node): JsonSchema {
       // anyOf, not oneOf: validation takes the first branch that fits, and
       // anyOf says the same without demanding the branches never overlap.
       return { anyOf: node.branches.map(convert) };
+    case 'any':
+      return {};
   }
 }

@@ -53,6 +53,7 @@ function typeName(node: Node): string {
     case 'record': return `map of ${typeName(node.value)}`;
     case 'object': return node.title ? `[${node.title}](#${anchor(node.title)})` : 'object';
     case 'oneOf': return node.branches.map(typeName).join(', or ');
+    case 'any': return 'any value';
   }
 }
 

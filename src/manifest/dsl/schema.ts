@@ -14,6 +14,12 @@ export interface Meta<T = unknown> {
   required?: boolean;
   /** Heading used when the docs give this object its own section. */
   title?: string;
+  /**
+   * How definitions from several image modules combine (src/image/merge.ts).
+   * Lists concatenate and mappings merge key by key unless this says
+   * `unique`: then, like every scalar, all definitions must agree.
+   */
+  merge?: 'unique';
 }
 
 export interface StringRules {
@@ -37,7 +43,8 @@ export type Node =
   | ({ kind: 'array'; item: Node } & Meta & ArrayRules)
   | ({ kind: 'record'; value: Node } & Meta & RecordRules)
   | ({ kind: 'object'; fields: Record<string, Node> } & Meta)
-  | ({ kind: 'oneOf'; branches: Node[] } & Meta);
+  | ({ kind: 'oneOf'; branches: Node[] } & Meta)
+  | ({ kind: 'any' } & Meta);
 
 export type Presence = 'required' | 'defaulted' | 'optional';
 
@@ -100,4 +107,9 @@ export function object<F extends Record<string, AnySchema>, O extends Meta<Infer
 export function oneOf<const S extends readonly AnySchema[], O extends Meta<Infer<S[number]>> = {}>(
   branches: S, opts?: O) {
   return make<Infer<S[number]>, PresenceOf<O>>({ kind: 'oneOf', branches: branches.map((b) => b.node), ...opts });
+}
+
+/** Any value at all, for open-ended settings that are interpreted (and warned about) elsewhere. */
+export function any<O extends Meta<unknown> = {}>(opts?: O) {
+  return make<unknown, PresenceOf<O>>({ kind: 'any', ...opts });
 }

@@ -18,14 +18,24 @@ export interface Validated<T> {
   issues: Issue[];
 }
 
-export function validate<S extends Schema<any>>(schema: S, input: unknown, path: Path = []): Validated<Infer<S>> {
-  const issues: Issue[] = [];
-  const value = check(schema.node, input, path, issues) as Infer<S>;
-  return { value, issues };
+export interface ValidateOptions {
+  /** Skip `required` checks: the input is one of several definitions merged later (image modules). */
+  partial?: boolean;
 }
 
+export function validate<S extends Schema<any>>(schema: S, input: unknown, path: Path = [], options: ValidateOptions = {}): Validated<Infer<S>> {
+  const issues: Issues = [];
+  partialRuns.set(issues, !!options.partial);
+  const value = check(schema.node, input, path, issues) as Infer<S>;
+  return { value, issues: [...issues] };
+}
+
+type Issues = Issue[];
+/** Whether a run skips `required`, kept beside the issue list so the walkers' signatures stay as they were. */
+const partialRuns = new WeakMap<Issues, boolean>();
+
 /** Returns the normalised value, or undefined after reporting why it is invalid. */
-function check(node: Node, value: unknown, path: Path, issues: Issue[]): unknown {
+function check(node: Node, value: unknown, path: Path, issues: Issues): unknown {
   if (!fits(node, value)) {
     issues.push({ path, message: `expected ${expected(node)}, got ${describe(value)}` });
     return undefined;
@@ -41,6 +51,7 @@ function check(node: Node, value: unknown, path: Path, issues: Issue[]): unknown
       return text;
     }
     case 'boolean':
+    case 'any':
       return value;
     case 'integer':
       if (node.minimum !== undefined && (value as number) < node.minimum) {
@@ -81,7 +92,7 @@ function check(node: Node, value: unknown, path: Path, issues: Issue[]): unknown
   }
 }
 
-function checkObject(node: Extract<Node, { kind: 'object' }>, value: Record<string, unknown>, path: Path, issues: Issue[]) {
+function checkObject(node: Extract<Node, { kind: 'object' }>, value: Record<string, unknown>, path: Path, issues: Issues) {
   const out: Record<string, unknown> = {};
   const known = Object.keys(node.fields);
   for (const key of Object.keys(value)) {
@@ -93,7 +104,7 @@ function checkObject(node: Extract<Node, { kind: 'object' }>, value: Record<stri
   for (const [key, field] of Object.entries(node.fields)) {
     if (value[key] !== undefined) put(out, key, check(field, value[key], [...path, key], issues));
     else if (field.default !== undefined) put(out, key, structuredClone(field.default));
-    else if (field.required) issues.push({ path: [...path, key], message: `missing required field '${key}'` });
+    else if (field.required && !partialRuns.get(issues)) issues.push({ path: [...path, key], message: `missing required field '${key}'` });
   }
   return out;
 }
@@ -115,6 +126,7 @@ function fits(node: Node, value: unknown): boolean {
     case 'record':
     case 'object': return isMapping(value);
     case 'oneOf': return node.branches.some((b) => fits(b, value));
+    case 'any': return value !== undefined;
   }
 }
 
@@ -133,6 +145,7 @@ function expected(node: Node): string {
     case 'record':
     case 'object': return 'a mapping';
     case 'oneOf': return node.branches.map(expected).join(' or ');
+    case 'any': return 'a value';
   }
 }
 

@@ -1,0 +1,91 @@
+// `berth build IMAGE_FILE [-o OUT_DIR] [--tag NAME]`: evaluates an image
+// definition and writes a build context; with --tag, also builds it with the
+// container engine it finds.
+import { spawn } from 'node:child_process';
+import { basename, extname, join } from 'node:path';
+import { ContextError, writeBuildContext } from '../image/context.js';
+import { evaluateImage } from '../image/evaluate.js';
+import { formatProblem } from '../manifest/index.js';
+import { findProgram } from '../supervisor/find-program.js';
+import { parseArgs, UsageError } from './args.js';
+
+export const usage = `berth build IMAGE_FILE [-o OUT_DIR] [--tag NAME]
+  Evaluates an image definition and writes a build context to OUT_DIR:
+  Dockerfile, manifest.json (installed as /etc/berth/manifest.json), rootfs/.
+  -o, --output  default build/<image.name, or the definition's directory name>
+  --tag NAME    also build the image with docker, podman or buildah (the first
+                on PATH; BERTH_ENGINE=PROGRAM overrides) and exit with its code
+  Problems are printed as FILE:LINE:COL: PATH: MESSAGE (exit 1); warnings go to stderr.`;
+
+type Out = { write(text: string): unknown };
+
+export async function buildCommand(args: string[], out: Out = process.stdout, err: Out = process.stderr): Promise<number> {
+  const { positionals, flags } = parseArgs(args, ['-o', '--output', '--tag']);
+  if (positionals.length !== 1) throw new UsageError('name exactly one image definition file');
+  const file = positionals[0];
+  const tag = flags.get('--tag') as string | undefined;
+  if (tag !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/.test(tag)) throw new UsageError(`--tag '${tag}' is not an image name`);
+
+  const evaluation = evaluateImage(file);
+  for (const w of evaluation.warnings) err.write(`${formatProblem({ ...w, message: `warning: ${w.message}` })}\n`);
+  if (!evaluation.build) {
+    for (const p of evaluation.problems) err.write(`${formatProblem(p)}\n`);
+    err.write(`berth build: ${file}: ${evaluation.problems.length} problem${evaluation.problems.length === 1 ? '' : 's'}; nothing was written\n`);
+    return 1;
+  }
+  const build = evaluation.build;
+  const name = build.config.image.name ?? defaultName(file);
+  const outDir = (flags.get('-o') ?? flags.get('--output') ?? join('build', name)) as string;
+  let written: string[];
+  try {
+    written = writeBuildContext(build, outDir, file);
+  } catch (error) {
+    if (error instanceof ContextError) {
+      err.write(`berth build: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  out.write(`wrote ${outDir}: ${written.filter((f) => !f.startsWith('.')).join(', ')}\n`);
+  if (tag === undefined) {
+    const suggested = `${name}${build.config.image.tag ? `:${build.config.image.tag}` : ''}`;
+    out.write(`build it: berth build ${file} -o ${outDir} --tag ${suggested}   (or: podman build -t ${suggested} ${outDir})\n`);
+    return 0;
+  }
+  return runEngine(outDir, tag, err);
+}
+
+/** images/web/image.yaml → web; web.yaml → web. */
+function defaultName(file: string): string {
+  const stem = basename(file, extname(file));
+  const raw = stem === 'image' || stem === 'default' ? basename(join(file, '..')) : stem;
+  return raw.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'image';
+}
+
+const ENGINES = ['docker', 'podman', 'buildah'];
+
+async function runEngine(context: string, tag: string, err: Out): Promise<number> {
+  const chosen = process.env.BERTH_ENGINE;
+  const engine = chosen ? (chosen.includes('/') ? chosen : findProgram(chosen, process.env.PATH)) : ENGINES.map((e) => findProgram(e, process.env.PATH)).find(Boolean);
+  if (!engine) {
+    err.write(chosen
+      ? `berth build: BERTH_ENGINE=${chosen} is not on PATH\n`
+      : 'berth build: no container engine found: install docker, podman or buildah (or set BERTH_ENGINE); the build context is written\n');
+    return 1;
+  }
+  const args = ['build', '-t', tag, context];
+  err.write(`berth build: ${basename(engine)} ${args.join(' ')}\n`);
+  return new Promise((resolve) => {
+    const child = spawn(engine, args, { stdio: 'inherit' });
+    child.on('error', (error) => {
+      err.write(`berth build: cannot run ${engine}: ${error.message}\n`);
+      resolve(1);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return numbers[signal] ?? 1;
+}

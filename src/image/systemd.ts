@@ -1,0 +1,239 @@
+// Translates `systemd.services` (NixOS unit syntax) into Berth services.
+// The supported subset maps onto the manifest; everything else is reported
+// as a warning naming the directive and the unit — never silently dropped.
+import type { Path } from '../manifest/dsl/validate.js';
+import { formatPath } from '../manifest/locate.js';
+import { shellSplit } from '../manifest/shell-split.js';
+import type { DefNode, Loc } from './definition.js';
+import type { Locations, MergeProblem } from './merge.js';
+import { toDefNode } from './merge.js';
+import type { SystemdService } from './options.js';
+import { shellQuote } from './quote.js';
+
+const TRANSLATED = new Set(['Type', 'ExecStart', 'ExecStartPre', 'WorkingDirectory', 'User', 'Group', 'Restart']);
+const UNIT_LEVEL_UNSUPPORTED = [
+  'requires', 'wants', 'before', 'postStart', 'preStop', 'postStop', 'reload', 'unitConfig', 'startAt', 'restartIfChanged',
+  'restartTriggers', 'requiredBy', 'partOf', 'bindsTo', 'conflicts', 'onFailure', 'scriptArgs',
+] as const;
+const START_TARGETS = new Set(['multi-user.target', 'default.target']);
+
+export interface Translation {
+  /** `{ services: { NAME: {...} } }` as a definition, each field located at the directive it came from. */
+  definition?: DefNode;
+  warnings: MergeProblem[];
+  problems: MergeProblem[];
+}
+
+interface ExecLine { argv: string[]; argv0?: string; ignoreFailure: boolean }
+
+/**
+ * `units` are the merged systemd services; `services` the merged Berth
+ * services (a oneshot after a long-run of either kind runs post).
+ */
+export function translateSystemd(
+  units: Record<string, SystemdService>,
+  services: Record<string, { type?: string }>,
+  locations: Locations,
+): Translation {
+  const warnings: MergeProblem[] = [];
+  const problems: MergeProblem[] = [];
+  const names = Object.keys(units);
+  if (!names.length) return { warnings, problems };
+  const locOf = (path: Path): Loc => locations.locate({ path }) ?? { file: '?', line: 1, col: 1 };
+  const note = (list: MergeProblem[], path: Path, message: string) => list.push({ loc: locOf(path), path: formatPath(path), message });
+
+  // Pass 1: each unit's kind, so oneshots can be staged by what they run after.
+  const kinds = new Map<string, 'long-run' | 'oneshot'>();
+  for (const name of names) {
+    const base: Path = ['systemd', 'services', name];
+    const type = units[name].serviceConfig?.Type ?? 'simple';
+    if (type === 'oneshot') kinds.set(name, 'oneshot');
+    else if (type === 'simple' || type === 'exec') kinds.set(name, 'long-run');
+    else if (type === 'notify' || type === 'idle' || type === 'forking' || type === 'dbus') {
+      kinds.set(name, 'long-run');
+      const why = type === 'forking' ? 'the main process must stay in the foreground under Berth (no daemonizing)'
+        : type === 'dbus' ? 'there is no D-Bus readiness in Berth' : 'readiness notification is not supported';
+      note(warnings, [...base, 'serviceConfig', 'Type'], `unit ${name}: Type=${String(type)} is run as a simple long-run; ${why}`);
+    } else {
+      kinds.set(name, 'long-run');
+      note(problems, [...base, 'serviceConfig', 'Type'], `unit ${name}: unknown Type=${String(type)}; use simple, exec or oneshot`);
+    }
+  }
+  const afterOf = new Map(names.map((name) => [name, cleanAfter(name, units[name].after ?? [], note, warnings)]));
+  const post = new Set<string>();
+  const isLongRun = (n: string) => kinds.get(n) === 'long-run' || (!kinds.has(n) && (services[n]?.type ?? 'long-run') === 'long-run' && n in services);
+  const isPost = (n: string) => post.has(n) || (!kinds.has(n) && services[n]?.type === 'oneshot-post');
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const name of names) {
+      if (kinds.get(name) !== 'oneshot' || post.has(name)) continue;
+      if (afterOf.get(name)!.some(({ name: dep }) => isLongRun(dep) || isPost(dep))) {
+        post.add(name);
+        changed = true;
+      }
+    }
+  }
+
+  const entries: { key: string; keyLoc: Loc; value: DefNode }[] = [];
+  for (const name of names) {
+    const unit = units[name];
+    const base: Path = ['systemd', 'services', name];
+    const at = (...rest: Path) => locOf([...base, ...rest]);
+    const sc = unit.serviceConfig ?? {};
+    const kind = kinds.get(name)!;
+    const fields: { key: string; value: DefNode }[] = [];
+    const field = (key: string, value: unknown, loc: Loc) => fields.push({ key, value: toDefNode(value, { ...loc, via: `systemd unit ${name}` }) });
+
+    for (const key of Object.keys(sc)) {
+      if (!TRANSLATED.has(key)) note(warnings, [...base, 'serviceConfig', key], `unit ${name}: ${key}= is not supported by Berth; ignored`);
+    }
+    for (const key of UNIT_LEVEL_UNSUPPORTED) {
+      if (unit[key] !== undefined) note(warnings, [...base, key], `unit ${name}: '${key}' is not supported by Berth; ignored`);
+    }
+    (unit.wantedBy ?? []).forEach((target, i) => {
+      if (!START_TARGETS.has(target)) note(warnings, [...base, 'wantedBy', i], `unit ${name}: wantedBy ${target} is not supported (every enabled unit starts); ignored`);
+    });
+
+    field('type', kind === 'long-run' ? 'long-run' : post.has(name) ? 'oneshot-post' : 'oneshot-pre', at('serviceConfig', 'Type'));
+    if (!unit.enable) field('enable', false, at('enable'));
+
+    // The commands: ExecStartPre, preStart, then ExecStart or script.
+    const execStart = execLines(name, sc.ExecStart, [...base, 'serviceConfig', 'ExecStart'], note, warnings, problems);
+    const pre = execLines(name, sc.ExecStartPre, [...base, 'serviceConfig', 'ExecStartPre'], note, warnings, problems);
+    if (unit.script !== undefined && execStart.length) {
+      note(problems, [...base, 'serviceConfig', 'ExecStart'], `unit ${name}: both 'script' and ExecStart are set; keep one`);
+    } else if (execStart.length > 1 && kind !== 'oneshot') {
+      note(problems, [...base, 'serviceConfig', 'ExecStart'], `unit ${name}: several ExecStart lines are only allowed with Type=oneshot`);
+    } else if (unit.script === undefined && !execStart.length && unit.enable) {
+      note(problems, base, `unit ${name}: no command; set 'script' or serviceConfig.ExecStart`);
+    }
+    const path = unit.path ?? [];
+    const needsScript = unit.script !== undefined || unit.preStart !== undefined || pre.length > 0 || path.length > 0 ||
+      execStart.length > 1 || execStart.some((l) => l.argv0 !== undefined || l.ignoreFailure);
+    const commandLoc = unit.script !== undefined ? at('script') : at('serviceConfig', 'ExecStart');
+    if (needsScript && (unit.script !== undefined || execStart.length)) {
+      const usesArgv0 = [...pre, ...execStart].some((l) => l.argv0 !== undefined);
+      const lines = [`# systemd unit ${name}, translated by berth build`];
+      if (path.length) lines.push(`PATH=${path.map(shellQuote).join(':')}:"$PATH"`, 'export PATH');
+      for (const line of pre) lines.push(commandLine(line, false));
+      if (unit.preStart !== undefined) lines.push(`/bin/sh -e -c ${shellQuote(unit.preStart)}`);
+      if (unit.script !== undefined) lines.push(unit.script);
+      execStart.forEach((line, i) => lines.push(commandLine(line, i === execStart.length - 1)));
+      const text = `${lines.join('\n')}\n`;
+      // dash (Debian's /bin/sh) has no `exec -a`: setting argv[0] needs bash.
+      if (usesArgv0) field('execStart', ['/bin/bash', '-e', '-c', text], commandLoc);
+      else field('script', text, commandLoc);
+    } else if (execStart.length) {
+      field('execStart', execStart[0].argv, commandLoc);
+    }
+
+    if (unit.environment && Object.keys(unit.environment).length) field('environment', unit.environment, at('environment'));
+    const workingDirectory = sc.WorkingDirectory;
+    if (workingDirectory !== undefined) {
+      let dir = String(workingDirectory);
+      if (dir.startsWith('-')) {
+        dir = dir.slice(1);
+        note(warnings, [...base, 'serviceConfig', 'WorkingDirectory'], `unit ${name}: the '-' prefix of WorkingDirectory= is not supported; a missing directory fails the service`);
+      }
+      if (dir === '~') note(problems, [...base, 'serviceConfig', 'WorkingDirectory'], `unit ${name}: WorkingDirectory=~ is not supported; give the directory`);
+      else field('workingDirectory', dir, at('serviceConfig', 'WorkingDirectory'));
+    }
+    if (sc.User !== undefined || sc.Group !== undefined) {
+      const user = `${sc.User ?? 'root'}${sc.Group !== undefined ? `:${String(sc.Group)}` : ''}`;
+      field('user', user, at('serviceConfig', sc.User !== undefined ? 'User' : 'Group'));
+    }
+    if (sc.Restart !== undefined) {
+      const restart = String(sc.Restart);
+      const restartPath = [...base, 'serviceConfig', 'Restart'];
+      if (kind === 'oneshot') {
+        if (restart !== 'no') note(warnings, restartPath, `unit ${name}: Restart=${restart} is ignored for a oneshot`);
+      } else if (restart === 'no') {
+        field('restartOnFailure', false, at('serviceConfig', 'Restart'));
+      } else if (restart === 'on-failure') {
+        field('restartOnFailure', true, at('serviceConfig', 'Restart'));
+      } else if (restart === 'always' || restart === 'on-abnormal' || restart === 'on-abort' || restart === 'on-watchdog') {
+        field('restartOnFailure', true, at('serviceConfig', 'Restart'));
+        note(warnings, restartPath, `unit ${name}: Restart=${restart} is translated as restartOnFailure: Berth restarts a failed service, but one that exits 0 stays finished`);
+      } else if (restart === 'on-success') {
+        note(warnings, restartPath, `unit ${name}: Restart=on-success is not supported; the service is not restarted`);
+      } else {
+        note(problems, restartPath, `unit ${name}: unknown Restart=${restart}; use no, on-failure or always`);
+      }
+    }
+    const after = afterOf.get(name)!;
+    if (after.length) {
+      fields.push({ key: 'after', value: { kind: 'seq', loc: at('after'), items: after.map((a) => toDefNode(a.name, { ...a.loc, via: `systemd unit ${name}` })) } });
+    }
+    entries.push({
+      key: name,
+      keyLoc: at(),
+      value: { kind: 'map', loc: { ...at(), via: `systemd unit ${name}` }, entries: fields.map((f) => ({ key: f.key, keyLoc: f.value.loc, value: f.value })) },
+    });
+  }
+  const loc = locOf(['systemd', 'services']);
+  const definition: DefNode = { kind: 'map', loc, entries: [{ key: 'services', keyLoc: loc, value: { kind: 'map', loc, entries } }] };
+  return { definition, warnings, problems };
+
+  function cleanAfter(name: string, after: string[], noteFn: typeof note, list: MergeProblem[]) {
+    const out: { name: string; loc: Loc }[] = [];
+    after.forEach((entry, i) => {
+      const path = ['systemd', 'services', name, 'after', i];
+      if (entry.endsWith('.service')) out.push({ name: entry.slice(0, -'.service'.length), loc: locOf(path) });
+      else if (/\.(target|socket|mount|path|timer|slice|scope|device|swap|automount)$/.test(entry)) {
+        noteFn(list, path, `unit ${name}: after ${entry} is ignored: Berth orders services only`);
+      } else out.push({ name: entry, loc: locOf(path) });
+    });
+    return out;
+  }
+}
+
+/** Parses ExecStart/ExecStartPre: a string or a list of them, each with systemd's prefixes. */
+function execLines(
+  name: string, raw: unknown, path: Path,
+  note: (list: MergeProblem[], path: Path, message: string) => void, warnings: MergeProblem[], problems: MergeProblem[],
+): ExecLine[] {
+  if (raw === undefined) return [];
+  const lines = Array.isArray(raw) ? raw : [raw];
+  const out: ExecLine[] = [];
+  lines.forEach((line, i) => {
+    const at = Array.isArray(raw) ? [...path, i] : path;
+    if (typeof line !== 'string') {
+      note(problems, at, `unit ${name}: expected a command line (a string), got ${JSON.stringify(line)}`);
+      return;
+    }
+    let rest = line.trim();
+    let argv0 = false;
+    let ignoreFailure = false;
+    for (;;) {
+      const c = rest[0];
+      if (c === '@') argv0 = true;
+      else if (c === '-') ignoreFailure = true;
+      else if (c === ':') { /* no variable expansion: Berth never expands */ }
+      else if (c === '+' || c === '!') note(warnings, at, `unit ${name}: the '${c}' prefix (privileges) is not supported; ignored`);
+      else break;
+      rest = rest.slice(1);
+    }
+    if (/\$\{?[A-Za-z_]/.test(rest)) {
+      note(warnings, at, `unit ${name}: variables in '${rest}' are not expanded by Berth; use 'script' for a shell`);
+    }
+    const split = shellSplit(rest);
+    if ('error' in split) return note(problems, at, `unit ${name}: cannot split the command into words: ${split.error}`);
+    if (split.argv.length < (argv0 ? 2 : 1)) {
+      return note(problems, at, argv0 ? `unit ${name}: '@' needs the program and then argv[0]: @/bin/echo echo hello` : `unit ${name}: empty command`);
+    }
+    if (!split.argv[0].startsWith('/')) note(problems, at, `unit ${name}: the program must be an absolute path, as systemd requires: ${split.argv[0]}`);
+    out.push(argv0
+      ? { argv: [split.argv[0], ...split.argv.slice(2)], argv0: split.argv[1], ignoreFailure }
+      : { argv: split.argv, ignoreFailure });
+  });
+  return out;
+}
+
+/** One command of a generated script; the last main command is exec'd so it gets the service's signals. */
+function commandLine(line: ExecLine, last: boolean): string {
+  const words = line.argv.map(shellQuote).join(' ');
+  const command = line.argv0 !== undefined ? `exec -a ${shellQuote(line.argv0)} ${words}` : words;
+  if (line.ignoreFailure) return line.argv0 !== undefined ? `(${command}) || true` : `${command} || true`;
+  if (line.argv0 !== undefined) return last ? command : `(${command})`;
+  return last ? `exec ${command}` : command;
+}
