@@ -232,7 +232,7 @@ test('berth build --tag runs the engine on the context and exits with its code; 
   t.regex(run.stdout, new RegExp(`^engine: build -t web:1 ${out}$`, 'm'));
   const none = await berth(['build', join(dir, 'image.yaml'), '-o', out, '--tag', 'web:1'], { env: { PATH: dir } });
   t.is(none.code, 1);
-  t.regex(none.stderr, /no container engine found: install docker, podman or buildah/);
+  t.regex(none.stderr, /no working container engine found \(docker with a running daemon, podman or buildah/);
 });
 
 test('berth build prints problems and warnings to stderr; usage errors exit 2', async (t) => {

@@ -1,12 +1,13 @@
 // `berth build IMAGE_FILE [-o OUT_DIR] [--tag NAME]`: evaluates an image
 // definition and writes a build context; with --tag, also builds it with the
 // container engine it finds.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { basename, extname, join } from 'node:path';
 import { ContextError, writeBuildContext } from '../image/context.js';
 import { evaluateImage } from '../image/evaluate.js';
 import { formatProblem } from '../manifest/index.js';
 import { findProgram } from '../supervisor/find-program.js';
+import { signalNumber } from '../supervisor/signals.js';
 import { parseArgs, UsageError } from './args.js';
 
 export const usage = `berth build IMAGE_FILE [-o OUT_DIR] [--tag NAME]
@@ -64,13 +65,21 @@ function defaultName(file: string): string {
 
 const ENGINES = ['docker', 'podman', 'buildah'];
 
+/** A docker client without a reachable daemon cannot build: skip it rather than fail on it. */
+function engineAnswers(engine: string): boolean {
+  if (basename(engine) !== 'docker') return true;
+  return spawnSync(engine, ['version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+}
+
 async function runEngine(context: string, tag: string, err: Out): Promise<number> {
   const chosen = process.env.BERTH_ENGINE;
-  const engine = chosen ? (chosen.includes('/') ? chosen : findProgram(chosen, process.env.PATH)) : ENGINES.map((e) => findProgram(e, process.env.PATH)).find(Boolean);
+  const engine = chosen
+    ? chosen.includes('/') ? chosen : findProgram(chosen, process.env.PATH)
+    : ENGINES.map((e) => findProgram(e, process.env.PATH)).find((e) => e !== undefined && engineAnswers(e));
   if (!engine) {
     err.write(chosen
       ? `berth build: BERTH_ENGINE=${chosen} is not on PATH\n`
-      : 'berth build: no container engine found: install docker, podman or buildah (or set BERTH_ENGINE); the build context is written\n');
+      : 'berth build: no working container engine found (docker with a running daemon, podman or buildah; or set BERTH_ENGINE); the build context is written\n');
     return 1;
   }
   const args = ['build', '-t', tag, context];
@@ -83,9 +92,4 @@ async function runEngine(context: string, tag: string, err: Out): Promise<number
     });
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
   });
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return numbers[signal] ?? 1;
 }

@@ -1,0 +1,138 @@
+// The predefined images/*, built with `berth build` FROM berth/base and run in
+// a real container engine: accounts, ENV, published ports, nginx, the systemd
+// ordering, a Node app with its oneshots.
+import test from 'ava';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { baseImage, cli, containerName, getEngine, release, repoRoot, run, unavailable, waitForLogs, type Engine } from './container/engine.js';
+
+const thisFile = fileURLToPath(import.meta.url);
+const why = unavailable() ?? (existsSync(join(repoRoot, 'dist/src/cli/build.js')) ? undefined : 'berth build is not there yet (dist/src/cli/build.js); image tests skipped');
+
+if (why) {
+  test('container tier: images (skipped)', (t) => {
+    t.log(why);
+    t.pass();
+  });
+} else {
+  const e: Engine = getEngine(thisFile);
+
+  /** `berth build images/NAME/image.yaml -o CONTEXT`, then podman build; the image's tag. */
+  const built = new Map<string, Promise<string>>();
+  const image = (name: string, log: (m: string) => void): Promise<string> => {
+    if (!built.has(name)) {
+      built.set(name, (async () => {
+        const ctx = join(e.dir, 'contexts', `image-${name}`);
+        const b = await run(process.execPath, [cli, 'build', join(repoRoot, 'images', name, 'image.yaml'), '-o', ctx], process.env);
+        if (b.code !== 0) throw new Error(`berth build ${name} failed:\n${b.stdout}${b.stderr}`);
+        const tag = `localhost/berth-test/${name}`;
+        const p = await e.podman(['build', '-q', '-t', tag, ctx], { timeoutMs: 300_000 });
+        if (p.code !== 0) throw new Error(`podman build of ${name} failed:\n${p.stdout}${p.stderr}`);
+        log(`${name}: berth build ${b.ms} ms, podman build ${(p.ms / 1000).toFixed(1)} s`);
+        return tag;
+      })());
+    }
+    return built.get(name)!;
+  };
+  const remove = (name: string) => () => e.podman(['rm', '--force', '--time', '0', name]).then(() => undefined);
+
+  test.before('berth/base is built', async (t) => {
+    t.timeout(600_000);
+    await baseImage(e, (m) => t.log(m));
+  });
+
+  test.after.always('the containers and the store are removed', async () => {
+    await release(thisFile);
+  });
+
+  test.serial('example: alice exists with her groups, and `podman run IMAGE env` shows image.env', async (t) => {
+    t.timeout(180_000);
+    const tag = await image('example', (m) => t.log(m));
+    const id = await e.podman(['run', '--rm', '--network', 'none', tag, 'id', 'alice']);
+    t.is(id.code, 0, id.stderr);
+    t.regex(id.stdout, /^uid=\d+\(alice\) gid=\d+\(\w+\) groups=.*\(wheel\)/);
+    const env = await e.podman(['run', '--rm', '--network', 'none', tag, 'env']);
+    t.regex(env.stdout, /^GREETING=hello from the example image$/m);
+    t.regex(env.stdout, /^LANG=C\.UTF-8$/m);
+    // and with its services: the whoami service runs as alice
+    const name = containerName('example');
+    t.teardown(remove(name));
+    t.is((await e.podman(['run', '-d', '--name', name, '--network', 'none', tag])).code, 0);
+    const logs = await waitForLogs(e, name, /uid=\d+\(alice\)/);
+    t.regex(logs, /hello from the example image/);
+    t.regex(logs, /uid=\d+\(alice\)/);
+    t.is((await e.podman(['stop', '--time', '10', name])).code, 0);
+    t.is((await e.podman(['inspect', name, '--format', '{{.State.ExitCode}}'])).stdout.trim(), '0');
+  });
+
+  test.serial('example-systemd: the logs show the units in order', async (t) => {
+    t.timeout(180_000);
+    const tag = await image('example-systemd', (m) => t.log(m));
+    const name = containerName('systemd');
+    t.teardown(remove(name));
+    t.is((await e.podman(['run', '-d', '--name', name, '--network', 'none', tag])).code, 0);
+    const logs = await waitForLogs(e, name, /all stages done/);
+    const at = (re: RegExp): number => {
+      const m = re.exec(logs);
+      t.truthy(m, `${re} is not in the logs:\n${logs}`);
+      return m ? m.index : -1;
+    };
+    const first = at(/^first$/m);
+    const beforeSecond = at(/^before second$/m);
+    const second = at(/^second$/m);
+    const ticker = at(/\[berth\] ticker: started/);
+    const tick = at(/^tick 1$/m);
+    const announce = at(/^all long-runs started$/m);
+    t.true(first < beforeSecond && beforeSecond < second, 'first, then second with its preStart');
+    t.true(second < ticker, 'oneshots before the long-runs');
+    t.true(ticker < announce, 'the oneshot after ticker runs once it started');
+    t.true(tick > 0);
+    t.is((await e.podman(['stop', '--time', '10', name])).code, 0);
+    t.is((await e.podman(['inspect', name, '--format', '{{.State.ExitCode}}'])).stdout.trim(), '0');
+  });
+
+  test.serial('nginx: the exposed port is published with -P and a GET from the host gets the file', async (t) => {
+    t.timeout(300_000);
+    const tag = await image('nginx', (m) => t.log(m));
+    const name = containerName('nginx');
+    t.teardown(remove(name));
+    const started = await e.podman(['run', '-d', '--name', name, '-P', tag]);
+    t.is(started.code, 0, started.stderr);
+    const port = await e.podman(['port', name, '80/tcp']);
+    const hostPort = /:(\d+)\s*$/.exec(port.stdout.trim())?.[1];
+    t.truthy(hostPort, `80/tcp is not published: ${port.stdout}${port.stderr}`);
+    await waitForLogs(e, name, /nginx: started/);
+    const expected = readFileSync(join(repoRoot, 'images/nginx/www/hello.txt'), 'utf8');
+    let body = '';
+    let status = 0;
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${hostPort}/hello.txt`);
+        status = res.status;
+        body = await res.text();
+        if (status === 200) break;
+      } catch {
+        // nginx is not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    t.is(status, 200, (await e.podman(['logs', name])).stdout);
+    t.is(body, expected);
+    t.is((await e.podman(['stop', '--time', '10', name])).code, 0);
+  });
+
+  test.serial('node-app: migrate, web and worker as app, then provision talks to web', async (t) => {
+    t.timeout(180_000);
+    const tag = await image('node-app', (m) => t.log(m));
+    const name = containerName('node-app');
+    t.teardown(remove(name));
+    t.is((await e.podman(['run', '-d', '--name', name, '--network', 'none', tag])).code, 0);
+    const logs = await waitForLogs(e, name, /all stages done|exiting with code/, 30_000);
+    t.regex(logs, /\[berth\] migrate: exited with code 0/);
+    t.regex(logs, /\[berth\] provision: exited with code 0/);
+    t.regex(logs, /\[berth\] all stages done/);
+    t.is((await e.podman(['stop', '--time', '10', name])).code, 0);
+    t.is((await e.podman(['inspect', name, '--format', '{{.State.ExitCode}}'])).stdout.trim(), '0');
+  });
+}

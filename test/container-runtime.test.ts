@@ -1,0 +1,139 @@
+// berth/base in a real container engine: /init as PID 1, stop, failure exit
+// codes, commands given to /init, and zombie reaping under a pids limit.
+// Images here are hand-written Dockerfiles FROM berth/base plus manifests.
+import test from 'ava';
+import { fileURLToPath } from 'node:url';
+import { baseImage, buildContext, containerName, getEngine, release, unavailable, waitForLogs, type Engine } from './container/engine.js';
+
+const IMAGE = 'localhost/berth-test/runtime';
+const why = unavailable();
+const thisFile = fileURLToPath(import.meta.url);
+
+// A long-run that leaves `n` orphans behind, one at a time: each `sh -c` exits
+// at once and its `sleep` is re-parented to PID 1. Without a reaper they stay
+// zombies and count against the pids limit until forks fail.
+const orphans = (n: number): string => `
+failed=0; i=0
+while [ $i -lt ${n} ]; do
+  sh -c 'sleep 0.01 & exit 0' 2>/dev/null || failed=$((failed + 1))
+  i=$((i + 1))
+done
+echo "orphans: ${n} spawned, $failed forks failed"
+`;
+
+const manifests: Record<string, unknown> = {
+  'main.json': {
+    version: 1,
+    services: {
+      whoispid1: { type: 'oneshot-pre', script: `echo "PID1: $(tr '\\0' ' ' < /proc/1/cmdline)"` },
+      idle: { execStart: ['sleep', 'infinity'] },
+      stubborn: { script: "trap 'echo stubborn: got TERM; exit 0' TERM; while :; do sleep 0.1; done" },
+    },
+  },
+  'fail.json': {
+    version: 1,
+    services: {
+      idle: { execStart: ['sleep', 'infinity'] },
+      bad: { script: 'sleep 0.5; echo "bad: the database is unreachable, giving up"; exit 7' },
+    },
+  },
+  'orphans.json': {
+    version: 1,
+    services: { spawner: { script: `${orphans(300)}\nexec sleep infinity` } },
+  },
+};
+
+if (why) {
+  test('container tier (skipped)', (t) => {
+    t.log(why);
+    t.pass();
+  });
+} else {
+  const e: Engine = getEngine(thisFile);
+
+  test.before('berth/base is built (local parent image, then Dockerfile.base) and a test image FROM it', async (t) => {
+    t.timeout(600_000);
+    await baseImage(e, (m) => t.log(m));
+    const files: Record<string, string> = {
+      Dockerfile: ['FROM localhost/berth/base', 'ENV GREETING="hello from the image"', 'COPY *.json /etc/berth/', 'RUN cp /etc/berth/main.json /etc/berth/manifest.json', ''].join('\n'),
+    };
+    for (const [name, manifest] of Object.entries(manifests)) files[name] = JSON.stringify(manifest);
+    const r = await buildContext(e, IMAGE, files);
+    t.log(`test image built in ${(r.ms / 1000).toFixed(1)} s`);
+    if (r.code !== 0) throw new Error(`building the test image failed:\n${r.stderr}`);
+  });
+
+  test.after.always('the containers and the store are removed', async () => {
+    await release(thisFile);
+  });
+
+  test.serial('/init is PID 1, and `podman stop` ends the container promptly with exit 0', async (t) => {
+    const name = containerName('pid1');
+    t.teardown(() => e.podman(['rm', '--force', '--time', '0', name]).then(() => undefined));
+    const started = await e.podman(['run', '-d', '--name', name, '--network', 'none', IMAGE]);
+    t.is(started.code, 0, started.stderr);
+    const logs = await waitForLogs(e, name, /all stages done/);
+    t.regex(logs, /^PID1: node --no-opt \/opt\/berth\/dist\/src\/cli\/main\.js init\s*$/m);
+    t.regex(logs, /\[berth\] init started \(pid 1, PID 1\)/);
+    const stop = await e.podman(['stop', '--time', '10', name]);
+    t.is(stop.code, 0, stop.stderr);
+    t.log(`podman stop took ${stop.ms} ms`);
+    t.true(stop.ms < 5000, `podman stop took ${stop.ms} ms`);
+    const state = await e.podman(['inspect', name, '--format', '{{.State.ExitCode}}']);
+    t.is(state.stdout.trim(), '0');
+    const after = await e.podman(['logs', name]);
+    t.regex(after.stdout, /stubborn: got TERM/);
+    t.regex(after.stdout, /\[berth\] exiting with code 0/);
+  });
+
+  test.serial('a failing service ends the container with its exit code, and `podman logs` say why', async (t) => {
+    const name = containerName('fail');
+    t.teardown(() => e.podman(['rm', '--force', '--time', '0', name]).then(() => undefined));
+    const r = await e.podman(['run', '--name', name, '--network', 'none', '-e', 'BERTH_MANIFEST=/etc/berth/fail.json', IMAGE], { timeoutMs: 30_000 });
+    t.is(r.code, 7, r.stdout + r.stderr);
+    t.true(r.ms < 10_000, `took ${r.ms} ms`);
+    const logs = (await e.podman(['logs', name])).stdout;
+    t.regex(logs, /bad: the database is unreachable, giving up/);
+    t.regex(logs, /\[berth\] bad: .*code 7/);
+    t.regex(logs, /\[berth\] shutting down \(bad failed\)/);
+    t.regex(logs, /\[berth\] exiting with code 7/);
+  });
+
+  test.serial('`podman run IMAGE env` runs env alone with the image ENV; a command\'s exit code passes through', async (t) => {
+    const env = await e.podman(['run', '--rm', '--network', 'none', IMAGE, 'env']);
+    t.is(env.code, 0, env.stderr);
+    t.regex(env.stdout, /^GREETING=hello from the image$/m);
+    t.notRegex(env.stdout, /\[berth\]/, 'no services start when /init is given a command');
+    const code = await e.podman(['run', '--rm', '--network', 'none', IMAGE, 'sh', '-c', 'exit 3']);
+    t.is(code.code, 3);
+    const help = await e.podman(['run', '--rm', '--network', 'none', IMAGE, '--help']);
+    t.regex(help.stdout, /berth init \[STATE_DIR\]/, 'options still go to berth init');
+    const berth = await e.podman(['run', '--rm', '--network', 'none', IMAGE, 'berth', 'validate', '/etc/berth/fail.json']);
+    t.is(berth.code, 0, berth.stdout + berth.stderr);
+  });
+
+  test.serial('under --pids-limit 64 a service that leaves 300 orphans keeps running, because /init reaps them', async (t) => {
+    t.timeout(120_000);
+    // the control: node as PID 1 reaps only its own children, so the orphans pile up and forks fail
+    const control = await e.podman([
+      'run', '--rm', '--network', 'none', '--pids-limit', '64', '--entrypoint', 'node', IMAGE, '-e',
+      `require('child_process').spawn('/bin/sh', ['-c', ${JSON.stringify(orphans(300))}], { stdio: 'inherit' }).on('exit', (c) => process.exit(c ?? 1))`,
+    ], { timeoutMs: 60_000 });
+    const controlFailed = Number(/(\d+) forks failed/.exec(control.stdout)?.[1] ?? -1);
+    t.log(`node as PID 1: ${control.stdout.trim()}`);
+    t.true(controlFailed > 0, `the pids limit did not bite without a reaper: ${control.stdout}${control.stderr}`);
+
+    const name = containerName('orphans');
+    t.teardown(() => e.podman(['rm', '--force', '--time', '0', name]).then(() => undefined));
+    const started = await e.podman(['run', '-d', '--name', name, '--network', 'none', '--pids-limit', '64', '-e', 'BERTH_MANIFEST=/etc/berth/orphans.json', IMAGE]);
+    t.is(started.code, 0, started.stderr);
+    const logs = await waitForLogs(e, name, /orphans: \d+ spawned/, 60_000);
+    t.regex(logs, /orphans: 300 spawned, 0 forks failed/);
+    const state = await e.podman(['inspect', name, '--format', '{{.State.Running}}']);
+    t.is(state.stdout.trim(), 'true', 'the container keeps running');
+    const zombies = await e.podman(['exec', name, 'sh', '-c', "grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l"]);
+    t.is(zombies.stdout.trim(), '0', 'no zombie is left');
+    const stop = await e.podman(['stop', '--time', '10', name]);
+    t.is(stop.code, 0);
+  });
+}
