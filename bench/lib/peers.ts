@@ -47,6 +47,17 @@ export function findProgram(name: string): string | undefined {
   return undefined;
 }
 
+/** The node flags of main.js's shebang (`#!/usr/bin/env -S node --no-opt`), so Berth runs as its binary and /init run it. */
+export const BERTH_NODE_FLAGS: string[] = ((): string[] => {
+  try {
+    const first = readFileSync(BERTH_MAIN, 'latin1').split('\n', 1)[0];
+    const m = /^#!\S*env\s+(?:-S\s+)?node\s+(.*)$/.exec(first) ?? /^#!\S*node\s+(.*)$/.exec(first);
+    return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
+  } catch {
+    return [];
+  }
+})();
+
 function baseEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -71,7 +82,7 @@ const berth: Peer = {
     writeFileSync(manifestPath, JSON.stringify(manifest, null, 1));
     const extra = (process.env.BERTH_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
     return {
-      argv: [process.execPath, ...extra, BERTH_MAIN, 'init', join(dir, 'state'), '--manifest', manifestPath],
+      argv: [process.execPath, ...BERTH_NODE_FLAGS, ...extra, BERTH_MAIN, 'init', join(dir, 'state'), '--manifest', manifestPath],
       env: { ...baseEnv(), S6_KILL_GRACETIME: '1000' },
     };
   },
