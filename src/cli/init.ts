@@ -1,9 +1,9 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
 import { acquireStateDir, DEFAULT_STATE_DIR, StateDirBusyError } from '../control/state-dir.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
-import { becomeSubreaper, isPid1, killAll, startReaper } from '../pid1/index.js';
+import { becomeSubreaper, isPid1, killAll, lockFile, startReaper } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
-import { log } from '../supervisor/log.js';
+import { flushLog, log } from '../supervisor/log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { UserDatabase, type ResolvedUser } from '../supervisor/users.js';
 import { parseArgs, UsageError } from './args.js';
@@ -50,7 +50,8 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
 
   // a reader that goes away must not take PID 1 down with an EPIPE
   process.stdout.on('error', () => {});
-  const stateDir = await acquireStateDir(stateDirPath);
+  process.on('exit', flushLog);
+  const stateDir = acquireStateDir(stateDirPath, lockFile);
   if (!isPid1) {
     try {
       becomeSubreaper();

@@ -1,10 +1,9 @@
 // The state dir is a public interface (like s6's): an operator can `ls` and
 // `cat` it without the CLI. Layout, documented in docs/state-dir.md:
 //   STATE_DIR/init.pid               the owning init's pid (as seen in its PID namespace)
-//   STATE_DIR/control.sock           a live init listens here; this is also the lock
+//   STATE_DIR/lock                   flock()ed by the live init
 //   STATE_DIR/services/NAME.json     one status record per service, replaced atomically
-import { mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DEFAULT_STATE_DIR = '/run/berth';
@@ -28,50 +27,38 @@ export interface StatusRecord {
 
 export class StateDirBusyError extends Error {}
 
-export function controlSocketPath(dir: string): string {
-  return join(dir, 'control.sock');
-}
-
 export function serviceRecordPath(dir: string, name: string): string {
   return join(dir, 'services', `${name}.json`);
 }
 
-/** True when an init is listening on the state dir's socket. */
-export function isLive(dir: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection(controlSocketPath(dir));
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
-}
+/** Takes an exclusive lock on a file for the life of the process; false when a live process holds it. */
+export type LockFile = (file: string) => boolean;
 
 /**
- * Takes the state dir for this init. The lock is the listening control socket:
- * the kernel drops it when its owner dies, so a leftover socket file that
- * refuses connections is stale, whatever happened to the pid that made it.
+ * Takes the state dir for this init. The lock is a flock() on STATE_DIR/lock:
+ * the kernel drops it when its holder dies, so whatever a dead init left
+ * behind is stale and cleared.
  */
-export async function acquireStateDir(dir: string): Promise<StateDir> {
+export function acquireStateDir(dir: string, lockFile: LockFile): StateDir {
   mkdirSync(dir, { recursive: true });
-  if (await isLive(dir)) {
-    throw new StateDirBusyError(`state dir ${dir} is in use by a running init (its control socket answers); stop that init or pick another state dir`);
+  if (!lockFile(join(dir, 'lock'))) {
+    throw new StateDirBusyError(`state dir ${dir} is in use by a running init${ownerPid(dir)}; stop that init or pick another state dir`);
   }
   clearStale(dir);
-  const server = createServer((conn) => conn.end(`${process.pid}\n`));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new StateDirBusyError(`state dir ${dir} was taken by another init starting at the same time`) : err),
-    );
-    server.listen(controlSocketPath(dir), () => resolve());
-  });
   writeAtomic(join(dir, 'init.pid'), `${process.pid}\n`);
-  return new StateDir(dir, server);
+  return new StateDir(dir);
+}
+
+function ownerPid(dir: string): string {
+  try {
+    return ` (pid ${readFileSync(join(dir, 'init.pid'), 'utf8').trim()} in its PID namespace)`;
+  } catch {
+    return '';
+  }
 }
 
 function clearStale(dir: string): void {
-  for (const entry of ['control.sock', 'init.pid']) rmSync(join(dir, entry), { force: true });
+  rmSync(join(dir, 'init.pid'), { force: true });
   rmSync(join(dir, 'services'), { recursive: true, force: true });
 }
 
@@ -85,10 +72,7 @@ export class StateDir {
   private readonly pending = new Map<string, StatusRecord>();
   private flushScheduled = false;
 
-  constructor(
-    readonly dir: string,
-    private readonly server: Server,
-  ) {
+  constructor(readonly dir: string) {
     mkdirSync(join(dir, 'services'), { recursive: true });
   }
 
@@ -111,27 +95,9 @@ export class StateDir {
     this.pending.clear();
   }
 
-  /** Gives the state dir up: the socket and pid file go, the last records stay for a post-mortem `cat`. */
+  /** Gives the state dir up: the pid file goes (the lock goes with the process), the last records stay for a post-mortem `cat`. */
   release(): void {
     this.flush();
-    this.server.close();
-    for (const entry of ['control.sock', 'init.pid']) {
-      try {
-        unlinkSync(join(this.dir, entry));
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
-
-/** Reads every service record, for `berth status` and tests. */
-export function serviceNames(dir: string): string[] {
-  try {
-    return readdirSync(join(dir, 'services'))
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => f.slice(0, -5));
-  } catch {
-    return [];
+    rmSync(join(this.dir, 'init.pid'), { force: true });
   }
 }

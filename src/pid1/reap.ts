@@ -1,25 +1,62 @@
 // Reaps zombies that nobody else will: orphans re-parented to us, and
-// children spawned outside child_process. Never waitpid(-1): libuv and
+// children spawned with posix_spawn (their exit goes to a watcher). Never waitpid(-1): libuv and
 // node-pty reap their own children by pid, and stealing one of those loses
 // its exit status. Pids they own are registered in `owned` and left alone.
 import { listChildren } from './children.js';
-import { reapIfExited } from './libc.js';
+import { nativeLoaded, peekExited, reapIfExited } from './libc.js';
 
 /** Pids that libuv or node-pty will reap: add right after spawn, delete on exit. */
 export const owned = new Set<number>();
 
-// SIGCHLD wakes us; the sweep only covers a lost wakeup (none is known), so it is rare.
+// SIGCHLD wakes us; the sweep only covers a lost wakeup (none is known), so it
+// is rare. Its timer also keeps the event loop alive when nothing else does
+// (S6_DONT_TERMINATE_ON_ERROR with no service left): the init ends only by exit().
 const SAFETY_SWEEP_MS = 60_000;
 
 let listeners: Array<() => void> = [];
+const watchers = new Map<number, (status: number) => void>();
 
-/** One pass: waitpid(WNOHANG) every child we do not own, until a pass reaps nothing (SIGCHLDs coalesce). */
+/** Hands the raw wait status of `pid`, spawned outside libuv, to `fn` once the reaper reaps it. */
+export function watchExit(pid: number, fn: (status: number) => void): void {
+  watchers.set(pid, fn);
+}
+
+/** Reaps `pid` if it has exited and tells its watcher; true if reaped. */
+function reap(pid: number): boolean {
+  const status = reapIfExited(pid);
+  if (status === undefined) return false;
+  const watcher = watchers.get(pid);
+  if (watcher) {
+    watchers.delete(pid);
+    watcher(status);
+  }
+  return true;
+}
+
+/**
+ * Reaps every exited child we do not own. The kernel names one exited child
+ * at a time (waitid WNOWAIT, which reaps nothing), so 10,000 orphans cost
+ * 10,000 cheap calls, not a re-read of a 10,000-entry list per wake-up. When
+ * the child it names is owned, others may wait behind it: then scan the list.
+ */
 export function reapZombies(): number {
+  if (!nativeLoaded() && listChildren().every((pid) => owned.has(pid))) return 0;
+  let total = 0;
+  for (;;) {
+    const pid = peekExited();
+    if (pid === undefined) return total;
+    if (owned.has(pid)) return total + reapByScan();
+    if (reap(pid)) total++;
+  }
+}
+
+/** waitpid(WNOHANG) every child we do not own, until a pass reaps nothing (SIGCHLDs coalesce). */
+function reapByScan(): number {
   let total = 0;
   for (;;) {
     let reaped = 0;
     for (const pid of listChildren()) {
-      if (!owned.has(pid) && reapIfExited(pid) !== undefined) reaped++;
+      if (!owned.has(pid) && reap(pid)) reaped++;
     }
     total += reaped;
     if (reaped === 0) return total;
@@ -46,6 +83,6 @@ export function startReaper(): void {
     notifyChildEvent();
   };
   process.on('SIGCHLD', pass);
-  setInterval(pass, SAFETY_SWEEP_MS).unref();
+  setInterval(pass, SAFETY_SWEEP_MS);
   pass();
 }

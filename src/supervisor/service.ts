@@ -1,6 +1,7 @@
 // One service's lifecycle as a state machine. Every change of state goes
 // through `transition`, which the supervisor observes to write the log line
 // and the state-dir record: one event, every observer.
+import { createWriteStream } from 'node:fs';
 import type { Service } from '../manifest/index.js';
 import type { ExitInfo, StatusRecord } from '../control/state-dir.js';
 import { Backoff } from './backoff.js';
@@ -65,7 +66,9 @@ export class ServiceRunner {
       this.ended({ code: 126, signal: null, reason: (err as Error).message });
       return;
     }
-    const running = this.svc.tty ? spawnWithTerminal(launch, logger?.input() ?? process.stdout) : spawnProcess(launch, logger?.input() ?? 1);
+    const running = this.svc.tty
+      ? spawnWithTerminal(launch, logger ? createWriteStream('', { fd: logger.input(), autoClose: false }) : process.stdout)
+      : spawnProcess(launch, logger?.input() ?? 1);
     this.running = running;
     this.startedAt = Date.now();
     if (running.pid !== undefined) {

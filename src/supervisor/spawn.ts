@@ -1,12 +1,14 @@
-// Starts one process for a service, in its own process group, and reports its
-// end once, as an exit code or a signal. Every pid is registered with the
-// reaper before anything else can run, so the reaper never steals its status.
-import { spawn } from 'node:child_process';
+// Starts one process for a service, in a session and process group of its
+// own, and reports its end once, as an exit code or a signal. Plain services
+// are spawned with posix_spawn (no fork of the init's memory) and their exit
+// comes from the reaper; services with a terminal go through node-pty, whose
+// pids are registered as owned so the reaper never steals their status.
 import { accessSync, constants, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { owned, notifyChildEvent } from '../pid1/index.js';
+import { decodeWaitStatus, notifyChildEvent, owned, posixSpawn, watchExit } from '../pid1/index.js';
 import type { Launch } from './launch.js';
 import { signalName } from './signals.js';
 
@@ -21,44 +23,28 @@ export interface Running {
   exited: Promise<Exit>;
 }
 
-/** Where a service's stdout and stderr go: our own stdout (fd 1), or a logger's stdin. */
-export type Output = number | Writable;
-
-export function spawnProcess(launch: Launch, output: Output): Running {
-  const unrunnable = checkProgram(launch);
-  if (unrunnable) return { exited: Promise.resolve(unrunnable) };
-  let child;
-  try {
-    child = spawn(launch.file, launch.args, {
-      env: launch.env,
-      cwd: launch.cwd,
-      stdio: ['ignore', output, output],
-      detached: true, // setsid: its own process group, so stopping it reaches its children
-    });
-  } catch (err) {
-    return { exited: Promise.resolve(cannotStart(err as NodeJS.ErrnoException, launch)) };
-  }
-  const pid = child.pid;
-  if (pid === undefined) {
-    // exec failed (ENOENT, EACCES…): Node reports it on the next tick
-    return { exited: new Promise((resolve) => child.once('error', (err) => resolve(cannotStart(err as NodeJS.ErrnoException, launch)))) };
-  }
-  owned.add(pid);
-  const exited = new Promise<Exit>((resolve) =>
-    child.once('exit', (code, signal) => {
-      owned.delete(pid);
-      notifyChildEvent();
-      resolve({ code, signal });
+/** Spawns `launch` with `output` (an fd: ours, or a logger's pipe) as its stdout and stderr. */
+export function spawnProcess(launch: Launch, output: number, input?: number): Running {
+  const program = findExecutable(launch);
+  if (typeof program !== 'string') return { exited: Promise.resolve(program) };
+  const env = Object.entries(launch.env).map(([k, v]) => `${k}=${v}`);
+  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, output, input };
+  let result = posixSpawn(request);
+  // execvp's rule, which posix_spawn drops: a file with no #! line is a shell script
+  if ('errno' in result && result.errno === osConstants.errno.ENOEXEC) result = posixSpawn({ ...request, file: '/bin/sh', argv: ['/bin/sh', program, ...launch.args] });
+  if ('errno' in result) return { exited: Promise.resolve(cannotExec(result.errno, program)) };
+  const { pid } = result;
+  const exited = new Promise<Exit>((done) =>
+    watchExit(pid, (status) => {
+      const { code, signal } = decodeWaitStatus(status);
+      done({ code, signal: signal === null ? null : (signalName(signal) ?? 'SIGKILL') });
     }),
   );
   return { pid, exited };
 }
 
-/**
- * libuv reports a failed exec of a non-executable file only as exit 127, the
- * same as a program's own 127; looking first gives the real reason and code.
- */
-function checkProgram(launch: Launch): Exit | undefined {
+/** The program's path, as execvp would find it in the service's PATH, or why it cannot run (127 not found, 126 not executable). */
+function findExecutable(launch: Launch): string | Exit {
   const { file, cwd, env } = launch;
   if (cwd && !isDirectory(cwd)) return { code: 126, signal: null, reason: `working directory ${cwd} does not exist` };
   const candidates = file.includes('/') ? [resolve(cwd ?? '.', file)] : (env.PATH ?? '').split(':').map((dir) => join(resolve(cwd ?? '.', dir || '.'), file));
@@ -75,7 +61,7 @@ function checkProgram(launch: Launch): Exit | undefined {
   } catch {
     return { code: 126, signal: null, reason: `program '${found}' is not executable (permission denied)` };
   }
-  return undefined;
+  return found;
 }
 
 function isDirectory(path: string): boolean {
@@ -86,11 +72,11 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** Maps a failed exec to the shell's codes (127 not found, 126 not executable) and one line of why. */
-function cannotStart(err: NodeJS.ErrnoException, launch: Launch): Exit {
-  if (err.code === 'ENOENT') return { code: 127, signal: null, reason: `program '${launch.file}' not found (PATH=${launch.env.PATH ?? ''})` };
-  if (err.code === 'EACCES') return { code: 126, signal: null, reason: `program '${launch.file}' is not executable (permission denied)` };
-  return { code: 126, signal: null, reason: `cannot run '${launch.file}': ${err.message}` };
+/** A failed exec of a program that exists: most often a #! interpreter that does not. */
+function cannotExec(errno: number, program: string): Exit {
+  const name = Object.entries(osConstants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
+  const hint = name === 'ENOENT' ? ' (is the interpreter on its #! line missing?)' : '';
+  return { code: name === 'ENOENT' ? 127 : 126, signal: null, reason: `cannot execute '${program}': ${name}${hint}` };
 }
 
 interface Pty {
@@ -103,16 +89,16 @@ interface Pty {
 
 /** Runs a service under a pseudo-terminal; node-pty is loaded only for services that ask for one. */
 export function spawnWithTerminal(launch: Launch, output: Writable): Running {
+  const program = findExecutable(launch);
+  if (typeof program !== 'string') return { exited: Promise.resolve(program) };
   const pty = createRequire(import.meta.url)('node-pty') as {
     spawn(file: string, args: string[], opts: object): Pty;
   };
-  const unrunnable = checkProgram(launch);
-  if (unrunnable) return { exited: Promise.resolve(unrunnable) };
   let term: Pty;
   try {
-    term = pty.spawn(launch.file, launch.args, { name: 'xterm', cols: 120, rows: 40, cwd: launch.cwd ?? process.cwd(), env: launch.env });
+    term = pty.spawn(program, launch.args, { name: 'xterm', cols: 120, rows: 40, cwd: launch.cwd ?? process.cwd(), env: launch.env });
   } catch (err) {
-    return { exited: Promise.resolve(cannotStart(err as NodeJS.ErrnoException, launch)) };
+    return { exited: Promise.resolve({ code: 126, signal: null, reason: `cannot start a terminal for '${program}': ${(err as Error).message}` }) };
   }
   owned.add(term.pid);
   // a slow reader pauses the terminal instead of growing our memory
@@ -123,11 +109,11 @@ export function spawnWithTerminal(launch: Launch, output: Writable): Running {
     }
   });
   const pid = term.pid;
-  const exited = new Promise<Exit>((resolve) =>
+  const exited = new Promise<Exit>((done) =>
     term.onExit(({ exitCode, signal }) => {
       owned.delete(pid);
       notifyChildEvent();
-      resolve(signal ? { code: null, signal: signalName(signal) ?? 'SIGKILL' } : { code: exitCode, signal: null });
+      done(signal ? { code: null, signal: signalName(signal) ?? 'SIGKILL' } : { code: exitCode, signal: null });
     }),
   );
   return { pid, exited };

@@ -3,9 +3,9 @@
 // ceiling and not a sleep, then KILL.
 import type { Plan, Service } from '../manifest/index.js';
 import type { StateDir } from '../control/state-dir.js';
-import { killAll, listChildren, onChildEvent } from '../pid1/index.js';
+import { killAll, listChildren, onChildEvent, reapZombies } from '../pid1/index.js';
 import { buildLaunch, type Launch } from './launch.js';
-import { log } from './log.js';
+import { flushLog, log } from './log.js';
 import { ExecLogger } from './logger.js';
 import { ServiceRunner, type ServiceHost } from './service.js';
 import type { ResolvedUser } from './users.js';
@@ -154,6 +154,7 @@ export class Supervisor implements ServiceHost {
     const loggers = [...this.loggers.values()];
     for (const l of loggers) l.close();
     await within(Promise.all(loggers.map((l) => l.exited())), deadline);
+    reapZombies(); // exited leftovers are no reason to signal anyone
     if (listChildren().length) {
       log('stopping leftover processes');
       killAll('SIGTERM');
@@ -164,6 +165,7 @@ export class Supervisor implements ServiceHost {
     }
     this.opts.stateDir?.release();
     log(`exiting with code ${code}`);
+    flushLog();
     this.finish(code);
   }
 }
