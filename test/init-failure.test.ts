@@ -1,8 +1,8 @@
 // Failure policy, exit codes and restarts, on real processes.
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startInit, sleep, tempDir, waitForRecord } from './helpers/init.js';
+import { runBerth, startInit, sleep, tempDir, waitForRecord } from './helpers/init.js';
 
 test('a failing oneshot-pre stops the run with its exit code, and nothing after it starts', async (t) => {
   const init = startInit({
@@ -145,4 +145,26 @@ test('user honours supplementary groups from the image /etc/group', async (t) =>
   t.teardown(() => init.cleanup());
   t.is((await init.exited).code, 0, init.output());
   t.regex(init.output(), /^ids 1500 1500 1500 1600 1601 HOME=\/home\/alice USER=alice$/m);
+});
+
+test('a state dir that cannot be used is one clear line and exit 2', async (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'a-file'), '');
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: 1, services: { a: { script: 'echo A-RAN' } } }));
+  const run = await runBerth(['init', join(dir, 'a-file', 'state'), '--manifest', join(dir, 'manifest.json')]);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.is(run.code, 2);
+  t.is(run.stderr, `berth init: cannot use state dir ${join(dir, 'a-file', 'state')}: ENOTDIR\n`);
+  t.notRegex(run.stdout, /A-RAN/);
+});
+
+test('losing the state dir records is reported, and the services keep running', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { flappy: { script: 'sleep 0.2; exit 1', restartOnFailure: true } } } });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('flappy: started');
+  rmSync(join(init.stateDir, 'services'), { recursive: true, force: true });
+  await init.waitFor(/warning: cannot write the state dir's service records/);
+  await init.waitFor(/restart #3\)/);
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
 });

@@ -110,16 +110,24 @@ for (const pid1 of [false, true]) {
   });
 }
 
-test('a laptop run reaps the orphans its services leave (child subreaper)', async (t) => {
+test('a laptop run adopts and reaps the orphans its services leave (child subreaper)', async (t) => {
   const init = startInit({
-    manifest: { version: 1, services: { orphaner: { script: 'for i in $(seq 1 200); do (sleep 0.2 &) ; done; echo spawned; sleep 60' } } },
+    manifest: {
+      version: 1,
+      services: {
+        // each orphan reports its parent after the subshell that made it is gone
+        orphaner: { script: "for i in $(seq 1 50); do (sh -c 'sleep 0.3; echo \"adopted-by $(cut -d\" \" -f4 /proc/$$/stat)\"' &); done; echo spawned; sleep 60" },
+      },
+    },
   });
   t.teardown(() => init.cleanup());
   await init.waitFor('spawned');
-  await sleep(1500);
+  for (let i = 0; i < 100 && (init.output().match(/adopted-by/g)?.length ?? 0) < 50; i++) await sleep(100);
+  const parents = new Set([...init.output().matchAll(/adopted-by (\d+)/g)].map((m) => Number(m[1])));
+  t.deepEqual([...parents], [init.proc.pid], 'every orphan was re-parented to the init');
+  await sleep(300);
   const kids = listChildren(init.proc.pid!);
-  t.deepEqual(kids.filter((pid) => procState(pid) === 'Z'), []);
-  t.true(kids.length <= 2, `only the service remains a child (${kids.length})`);
+  t.deepEqual(kids.filter((pid) => procState(pid) === 'Z'), [], 'and reaped');
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
 });

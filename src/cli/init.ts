@@ -1,5 +1,5 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
-import { acquireStateDir, DEFAULT_STATE_DIR, StateDirBusyError } from '../control/state-dir.js';
+import { acquireStateDir, DEFAULT_STATE_DIR, StateDirError } from '../control/state-dir.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { becomeSubreaper, isPid1, killAll, lockFile, startReaper } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
@@ -28,7 +28,7 @@ export async function initCommand(args: string[]): Promise<number> {
   try {
     return await run(stateDirPath, manifestPath);
   } catch (err) {
-    if (err instanceof NotStarted || err instanceof StateDirBusyError) {
+    if (err instanceof NotStarted || err instanceof StateDirError) {
       process.stderr.write(`berth init: ${err.message}\n`);
       return 2;
     }
@@ -37,6 +37,13 @@ export async function initCommand(args: string[]): Promise<number> {
 }
 
 async function run(stateDirPath: string, manifestPath: string): Promise<number> {
+  // As PID 1 a signal with no handler is dropped: catch a stop request that
+  // arrives while we prepare; nothing runs yet, so it just ends the init.
+  const early = (sig: NodeJS.Signals): void => {
+    process.stderr.write(`berth init: ${sig} before any service started; exiting\n`);
+    process.exit(0);
+  };
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, early);
   const graceMs = graceFromEnv();
   const { manifest, problems } = await loadManifest(manifestPath);
   if (!manifest) {
@@ -51,7 +58,7 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
   // a reader that goes away must not take PID 1 down with an EPIPE
   process.stdout.on('error', () => {});
   process.on('exit', flushLog);
-  const stateDir = acquireStateDir(stateDirPath, lockFile);
+  const stateDir = acquireStateDir(stateDirPath, lockFile, (message) => log(`warning: ${message}`));
   if (!isPid1) {
     try {
       becomeSubreaper();
@@ -75,7 +82,10 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     dontTerminate: process.env.S6_DONT_TERMINATE_ON_ERROR !== undefined,
     stateDir,
   });
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => supervisor.requestStop(sig));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.off(sig, early);
+    process.on(sig, () => supervisor.requestStop(sig));
+  }
   for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => supervisor.forward(sig));
   log(`init started (pid ${process.pid}${isPid1 ? ', PID 1' : ''}), manifest ${manifestPath}, state dir ${stateDirPath}`);
   return supervisor.run();

@@ -73,7 +73,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`berth: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // a bug, not a user error: one line, and the stack for a bug report when asked
+    const detail = err instanceof Error ? (process.env.BERTH_DEBUG ? (err.stack ?? err.message) : err.message) : String(err);
+    process.stderr.write(`berth: internal error: ${detail}${process.env.BERTH_DEBUG ? '' : ' (BERTH_DEBUG=1 shows the stack)'}\n`);
     process.exit(70);
   },
 );

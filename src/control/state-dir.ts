@@ -25,7 +25,8 @@ export interface StatusRecord {
   lastExit: ExitInfo | null;
 }
 
-export class StateDirBusyError extends Error {}
+/** The state dir cannot be taken: in use, or not writable. */
+export class StateDirError extends Error {}
 
 export function serviceRecordPath(dir: string, name: string): string {
   return join(dir, 'services', `${name}.json`);
@@ -39,14 +40,22 @@ export type LockFile = (file: string) => boolean;
  * the kernel drops it when its holder dies, so whatever a dead init left
  * behind is stale and cleared.
  */
-export function acquireStateDir(dir: string, lockFile: LockFile): StateDir {
-  mkdirSync(dir, { recursive: true });
-  if (!lockFile(join(dir, 'lock'))) {
-    throw new StateDirBusyError(`state dir ${dir} is in use by a running init${ownerPid(dir)}; stop that init or pick another state dir`);
+export function acquireStateDir(dir: string, lockFile: LockFile, warn: (message: string) => void): StateDir {
+  let locked: boolean;
+  try {
+    mkdirSync(dir, { recursive: true });
+    locked = lockFile(join(dir, 'lock'));
+  } catch (err) {
+    throw new StateDirError(`cannot use state dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}${dir === DEFAULT_STATE_DIR ? ' (outside a container, name one: berth init ./state)' : ''}`);
   }
-  clearStale(dir);
-  writeAtomic(join(dir, 'init.pid'), `${process.pid}\n`);
-  return new StateDir(dir);
+  if (!locked) throw new StateDirError(`state dir ${dir} is in use by a running init${ownerPid(dir)}; stop that init or pick another state dir`);
+  try {
+    clearStale(dir);
+    writeAtomic(join(dir, 'init.pid'), `${process.pid}\n`);
+    return new StateDir(dir, warn);
+  } catch (err) {
+    throw new StateDirError(`cannot use state dir ${dir}: ${(err as Error).message}`);
+  }
 }
 
 function ownerPid(dir: string): string {
@@ -71,8 +80,13 @@ function writeAtomic(file: string, text: string): void {
 export class StateDir {
   private readonly pending = new Map<string, StatusRecord>();
   private flushScheduled = false;
+  private failing = false;
 
-  constructor(readonly dir: string) {
+  /** `warn` hears, once per run of failures, that records cannot be written (a full or read-only /run). */
+  constructor(
+    readonly dir: string,
+    private readonly warn: (message: string) => void,
+  ) {
     mkdirSync(join(dir, 'services'), { recursive: true });
   }
 
@@ -88,16 +102,32 @@ export class StateDir {
     setImmediate(() => this.flush());
   }
 
-  /** Replaces each queued record in one rename, so readers never see half a file. */
+  /**
+   * Replaces each queued record in one rename, so readers never see half a
+   * file. The records are for operators: failing to write them is reported,
+   * never a reason to stop the services; unwritten ones wait for the next flush.
+   */
   flush(): void {
     this.flushScheduled = false;
-    for (const record of this.pending.values()) writeAtomic(serviceRecordPath(this.dir, record.name), `${JSON.stringify(record)}\n`);
-    this.pending.clear();
+    try {
+      for (const [name, record] of this.pending) {
+        writeAtomic(serviceRecordPath(this.dir, name), `${JSON.stringify(record)}\n`);
+        this.pending.delete(name);
+      }
+      this.failing = false;
+    } catch (err) {
+      if (!this.failing) this.warn(`cannot write the state dir's service records: ${(err as Error).message}`);
+      this.failing = true;
+    }
   }
 
   /** Gives the state dir up: the pid file goes (the lock goes with the process), the last records stay for a post-mortem `cat`. */
   release(): void {
     this.flush();
-    rmSync(join(this.dir, 'init.pid'), { force: true });
+    try {
+      rmSync(join(this.dir, 'init.pid'), { force: true });
+    } catch {
+      // a read-only or vanished dir: nothing to clean
+    }
   }
 }

@@ -2,13 +2,15 @@
 // and stderr on its stdin. The init holds the pipe's write end, so the logger
 // outlives restarts of its service; closing it gives the logger EOF, not a
 // signal, when the service is done, so no line is lost.
-import { closeSync } from 'node:fs';
+import { closeSync, createWriteStream, type WriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { makePipe } from '../pid1/index.js';
 import { log } from './log.js';
 import { spawnProcess, type Running } from './spawn.js';
 
 export class ExecLogger {
   private writeEnd?: number;
+  private stream?: WriteStream;
   private running?: Running;
 
   constructor(
@@ -35,10 +37,23 @@ export class ExecLogger {
     return pipe.write;
   }
 
+  /** The same pipe as a stream, for a service whose output the init relays (tty); it owns the fd from then on. */
+  output(): Writable {
+    const fd = this.input();
+    if (!this.stream) {
+      this.stream = createWriteStream('', { fd, autoClose: true });
+      this.stream.on('error', () => {}); // EPIPE when the logger dies: its exit is logged
+    }
+    return this.stream;
+  }
+
   /** Closes our end of the pipe: the logger reads what is left, then EOF, then exits by itself. */
   close(): void {
     if (this.writeEnd === undefined) return;
-    closeSync(this.writeEnd);
+    // a relay stream still holding data closes the fd once it has written it, never before
+    if (this.stream) this.stream.end();
+    else closeSync(this.writeEnd);
+    this.stream = undefined;
     this.writeEnd = undefined;
   }
 

@@ -1,7 +1,6 @@
 // One service's lifecycle as a state machine. Every change of state goes
 // through `transition`, which the supervisor observes to write the log line
 // and the state-dir record: one event, every observer.
-import { createWriteStream } from 'node:fs';
 import type { Service } from '../manifest/index.js';
 import type { ExitInfo, StatusRecord } from '../control/state-dir.js';
 import { Backoff } from './backoff.js';
@@ -67,7 +66,7 @@ export class ServiceRunner {
       return;
     }
     const running = this.svc.tty
-      ? spawnWithTerminal(launch, logger ? createWriteStream('', { fd: logger.input(), autoClose: false }) : process.stdout)
+      ? spawnWithTerminal(launch, logger?.output() ?? process.stdout)
       : spawnProcess(launch, logger?.input() ?? 1);
     this.running = running;
     this.startedAt = Date.now();

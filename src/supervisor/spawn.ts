@@ -102,11 +102,15 @@ export function spawnWithTerminal(launch: Launch, output: Writable): Running {
   }
   owned.add(term.pid);
   // a slow reader pauses the terminal instead of growing our memory
+  let paused = false;
   term.onData((data) => {
-    if (!output.write(data)) {
-      term.pause();
-      output.once('drain', () => term.resume());
-    }
+    if (output.writableEnded || output.write(data) || paused) return;
+    paused = true;
+    term.pause();
+    output.once('drain', () => {
+      paused = false;
+      term.resume();
+    });
   });
   const pid = term.pid;
   const exited = new Promise<Exit>((done) =>

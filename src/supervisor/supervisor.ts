@@ -3,7 +3,7 @@
 // ceiling and not a sleep, then KILL.
 import type { Plan, Service } from '../manifest/index.js';
 import type { StateDir } from '../control/state-dir.js';
-import { killAll, listChildren, onChildEvent, reapZombies } from '../pid1/index.js';
+import { killAll, listChildren, listDescendants, onChildEvent, reapZombies } from '../pid1/index.js';
 import { buildLaunch, type Launch } from './launch.js';
 import { flushLog, log } from './log.js';
 import { ExecLogger } from './logger.js';
@@ -55,6 +55,8 @@ export class Supervisor implements ServiceHost {
     if (!(await this.oneshots('oneshot-pre', pre))) return;
     if (longRuns.length) log(`stage long-run: starting ${count(longRuns.length, 'service')}`);
     for (const svc of longRuns) this.runner(svc).start();
+    // a long-run that could not start reports it in a microtask: hear it before the post stage
+    await new Promise((resolve) => setImmediate(resolve));
     if (!(await this.oneshots('oneshot-post', post))) return;
     this.stagesDone = true;
     log('all stages done');
@@ -155,10 +157,12 @@ export class Supervisor implements ServiceHost {
     for (const l of loggers) l.close();
     await within(Promise.all(loggers.map((l) => l.exited())), deadline);
     reapZombies(); // exited leftovers are no reason to signal anyone
-    if (listChildren().length) {
-      log('stopping leftover processes');
+    const leftovers = listDescendants().length;
+    if (leftovers) {
+      log(`stopping ${count(leftovers, 'leftover process', 'leftover processes')}: sending SIGTERM`);
       killAll('SIGTERM');
       if (!(await within(noChildren(), deadline))) {
+        log(`${count(listDescendants().length, 'leftover process', 'leftover processes')} still running after the grace: sending SIGKILL`);
         killAll('SIGKILL');
         await within(noChildren(), Date.now() + AFTER_KILL_MS);
       }
@@ -176,8 +180,8 @@ function snapshotEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
 }
 
 /** Resolves when this process has no child left, living or zombie; woken by child events, never polled. */

@@ -63,8 +63,10 @@ export function startInit(opts: InitOptions): InitRun {
 function wrap(proc: ChildProcess, dir: string, stateDir: string, pid1: boolean): InitRun {
   let out = '';
   const watchers = new Set<() => void>();
+  const started = new Set<number>();
   const onData = (d: Buffer): void => {
     out += d.toString('latin1');
+    for (const m of d.toString('latin1').matchAll(/: started \(pid (\d+)\)/g)) if (!pid1) started.add(Number(m[1]));
     for (const w of watchers) w();
   };
   proc.stdout!.on('data', onData);
@@ -116,6 +118,14 @@ function wrap(proc: ChildProcess, dir: string, stateDir: string, pid1: boolean):
       process.kill(await run.initPid(), sig);
     },
     async cleanup() {
+      // what the init started goes too, even when a test killed the init itself
+      for (const pid of started) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
       if (!done) {
         try {
           process.kill(await run.initPid(), 'SIGKILL');
