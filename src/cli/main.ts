@@ -1,5 +1,8 @@
-#!/usr/bin/env -S node --no-opt
+#!/usr/bin/env -S node --no-opt --no-memory-reducer
 // The `berth` binary: picks the command, runs it, turns its result into an exit code.
+// Node flags (shebang and runtime/init): --no-opt, because TurboFan code costs an
+// idling init ~4 MB of RSS; --no-memory-reducer, because its idle-time GC is the
+// only CPU an idle init would otherwise use. Figures: docs/PERFORMANCE.md.
 import { UsageError } from './args.js';
 
 const usage = `usage: berth <command> [options]
