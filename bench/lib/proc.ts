@@ -1,37 +1,14 @@
 // Reading processes from the host's /proc: children, states, CPU and memory.
 // Every reader tolerates the process vanishing between two reads.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { listTasks } from '../../src/pid1/children.js';
 
 /** The task (thread) ids of a process; empty when it is gone. */
 export function tasksOf(pid: number): number[] {
-  try {
-    return readdirSync(`/proc/${pid}/task`).map(Number);
-  } catch {
-    return [];
-  }
+  return listTasks(pid).map(Number);
 }
 
-/** Direct children of `pid`, zombies included, from every thread's children file. */
-export function childrenOf(pid: number, tasks: number[] = tasksOf(pid)): number[] {
-  const out: number[] = [];
-  for (const tid of tasks) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1');
-    } catch {
-      continue;
-    }
-    for (const word of text.split(' ')) if (word) out.push(Number(word));
-  }
-  return out;
-}
-
-/** Every descendant of `pid`, parents before children. */
-export function descendantsOf(pid: number): number[] {
-  const out = childrenOf(pid);
-  for (let i = 0; i < out.length && i < 100_000; i++) out.push(...childrenOf(out[i]));
-  return out;
-}
+export { listChildren as childrenOf, listDescendants as descendantsOf } from '../../src/pid1/children.js';
 
 export interface Stat {
   comm: string;

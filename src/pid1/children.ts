@@ -1,15 +1,21 @@
 // Lists processes from /proc: the kernel keeps each thread's children apart, so all threads are read.
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Direct children of `pid` (default: this process), from /proc/PID/task/TID/children. */
-export function listChildren(pid: number | 'self' = 'self'): number[] {
-  const out: number[] = [];
-  let tasks: string[];
+/** The thread ids of `pid`; empty when it is gone. */
+export function listTasks(pid: number | 'self' = 'self'): string[] {
   try {
-    tasks = readdirSync(`/proc/${pid}/task`);
+    return readdirSync(`/proc/${pid}/task`);
   } catch {
-    return out; // the process is gone
+    return [];
   }
+}
+
+/**
+ * Direct children of `pid` (default: this process), zombies included, from
+ * /proc/PID/task/TID/children; a poller that knows the threads passes them.
+ */
+export function listChildren(pid: number | 'self' = 'self', tasks: Array<string | number> = listTasks(pid)): number[] {
+  const out: number[] = [];
   for (const tid of tasks) {
     let text: string;
     try {

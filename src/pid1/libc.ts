@@ -60,6 +60,12 @@ export function reapIfExited(pid: number): number | undefined {
   return load().waitpid(pid, status, WNOHANG) === pid ? status[0] : undefined;
 }
 
+/** Reaps any one exited child (waitpid(-1)): only for when no one else reaps children of ours. */
+export function reapAny(): { pid: number; status: number } | undefined {
+  const pid = load().waitpid(-1, status, WNOHANG);
+  return pid > 0 ? { pid, status: status[0] } : undefined;
+}
+
 /** The pid of some exited child, without reaping it (waitid WNOWAIT); undefined when none has exited. */
 export function peekExited(): number | undefined {
   siginfo.fill(0);

@@ -1,9 +1,10 @@
 // Reaps zombies that nobody else will: orphans re-parented to us, and
-// children spawned with posix_spawn (their exit goes to a watcher). Never waitpid(-1): libuv and
-// node-pty reap their own children by pid, and stealing one of those loses
-// its exit status. Pids they own are registered in `owned` and left alone.
+// children spawned with posix_spawn (their exit goes to a watcher). libuv
+// and node-pty reap their own children by pid, and stealing one of those
+// loses its exit status: pids they own are registered in `owned` and left
+// alone, and waitpid(-1) is used only while `owned` is empty.
 import { listChildren } from './children.js';
-import { nativeLoaded, peekExited, reapIfExited } from './libc.js';
+import { nativeLoaded, peekExited, reapAny, reapIfExited } from './libc.js';
 
 /** Pids that libuv or node-pty will reap: add right after spawn, delete on exit. */
 export const owned = new Set<number>();
@@ -25,12 +26,15 @@ export function watchExit(pid: number, fn: (status: number) => void): void {
 function reap(pid: number): boolean {
   const status = reapIfExited(pid);
   if (status === undefined) return false;
-  const watcher = watchers.get(pid);
-  if (watcher) {
-    watchers.delete(pid);
-    watcher(status);
-  }
+  deliver(pid, status);
   return true;
+}
+
+function deliver(pid: number, status: number): void {
+  const watcher = watchers.get(pid);
+  if (!watcher) return;
+  watchers.delete(pid);
+  watcher(status);
 }
 
 /**
@@ -42,6 +46,16 @@ function reap(pid: number): boolean {
 export function reapZombies(): number {
   if (!nativeLoaded() && listChildren().every((pid) => owned.has(pid))) return 0;
   let total = 0;
+  // Nobody else reaps a child of ours while `owned` is empty (services are
+  // posix_spawned, only node-pty owns pids): one waitpid(-1) per zombie then.
+  // JS runs on one thread, so nothing joins `owned` during this loop.
+  if (owned.size === 0) {
+    for (let got = reapAny(); got; got = reapAny()) {
+      deliver(got.pid, got.status);
+      total++;
+    }
+    return total;
+  }
   for (;;) {
     const pid = peekExited();
     if (pid === undefined) return total;
