@@ -1,6 +1,6 @@
 // The one place Berth calls libc directly: Node has no waitpid() for pids it
-// did not spawn, and no prctl(). koffi is loaded on first use, so an init
-// that never meets an orphan never pays for it.
+// did not spawn, no prctl(), no posix_spawn(). koffi is loaded on first use:
+// `berth validate` and `build` never pay for it.
 import { createRequire } from 'node:module';
 
 const WNOHANG = 1;
@@ -48,11 +48,6 @@ function load(): Libc {
     errno: () => koffi.errno(),
   };
   return libc;
-}
-
-/** Whether koffi is loaded yet: until an orphan shows up, it need not be. */
-export function nativeLoaded(): boolean {
-  return libc !== undefined;
 }
 
 /** Reaps `pid` if it has exited; returns its raw wait status, or undefined if it is still running or not ours. */

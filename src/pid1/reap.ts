@@ -4,7 +4,7 @@
 // loses its exit status: pids they own are registered in `owned` and left
 // alone, and waitpid(-1) is used only while `owned` is empty.
 import { listChildren } from './children.js';
-import { nativeLoaded, peekExited, reapAny, reapIfExited } from './libc.js';
+import { peekExited, reapAny, reapIfExited } from './libc.js';
 
 /** Pids that libuv or node-pty will reap: add right after spawn, delete on exit. */
 export const owned = new Set<number>();
@@ -44,7 +44,6 @@ function deliver(pid: number, status: number): void {
  * the child it names is owned, others may wait behind it: then scan the list.
  */
 export function reapZombies(): number {
-  if (!nativeLoaded() && listChildren().every((pid) => owned.has(pid))) return 0;
   let total = 0;
   // Nobody else reaps a child of ours while `owned` is empty (services are
   // posix_spawned, only node-pty owns pids): one waitpid(-1) per zombie then.
