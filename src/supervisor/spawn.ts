@@ -3,12 +3,12 @@
 // are spawned with posix_spawn (no fork of the init's memory) and their exit
 // comes from the reaper; services with a terminal go through node-pty, whose
 // pids are registered as owned so the reaper never steals their status.
-import { accessSync, constants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { decodeWaitStatus, notifyChildEvent, owned, posixSpawn, watchExit } from '../pid1/index.js';
+import { findProgram, isFile, programCandidates } from './find-program.js';
 import type { Launch } from './launch.js';
 import { signalName } from './signals.js';
 
@@ -47,21 +47,12 @@ export function spawnProcess(launch: Launch, output: number, input?: number): Ru
 function findExecutable(launch: Launch): string | Exit {
   const { file, cwd, env } = launch;
   if (cwd && !isDirectory(cwd)) return { code: 126, signal: null, reason: `working directory ${cwd} does not exist` };
-  const candidates = file.includes('/') ? [resolve(cwd ?? '.', file)] : (env.PATH ?? '').split(':').map((dir) => join(resolve(cwd ?? '.', dir || '.'), file));
-  const found = candidates.find((c) => {
-    try {
-      return statSync(c).isFile();
-    } catch {
-      return false;
-    }
-  });
-  if (!found) return { code: 127, signal: null, reason: `program '${file}' not found${file.includes('/') ? '' : ` in PATH=${env.PATH ?? ''}`}` };
-  try {
-    accessSync(found, constants.X_OK);
-  } catch {
-    return { code: 126, signal: null, reason: `program '${found}' is not executable (permission denied)` };
-  }
-  return found;
+  const found = findProgram(file, env.PATH, cwd);
+  if (found) return found;
+  // like execvp: a file that exists but cannot be executed is 126, not "not found"
+  const unrunnable = programCandidates(file, env.PATH, cwd).find(isFile);
+  if (unrunnable) return { code: 126, signal: null, reason: `program '${unrunnable}' is not executable (permission denied)` };
+  return { code: 127, signal: null, reason: `program '${file}' not found${file.includes('/') ? '' : ` in PATH=${env.PATH ?? ''}`}` };
 }
 
 function isDirectory(path: string): boolean {
