@@ -105,7 +105,7 @@ test('the state dir holds a record per service that tracks its transitions', asy
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
   const after = JSON.parse(readFileSync(join(init.stateDir, 'services/svc.json'), 'utf8'));
-  t.is(after.state, 'finished');
+  t.is(after.state, 'stopped');
   t.is(after.lastExit.signal, 'SIGTERM');
 });
 

@@ -1,5 +1,6 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
-import { acquireStateDir, DEFAULT_STATE_DIR, StateDirError } from '../control/state-dir.js';
+import { join } from 'node:path';
+import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, StateDirError } from '../control/state-dir.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { becomeSubreaper, isPid1, killAll, lockFile, startReaper } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
@@ -7,13 +8,13 @@ import { flushLog, log } from '../supervisor/log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { UserDatabase, type ResolvedUser } from '../supervisor/users.js';
 import { parseArgs, UsageError } from './args.js';
+import { DEFAULT_MANIFEST, manifestPath as manifestFrom } from './locations.js';
 
-export const DEFAULT_MANIFEST = '/etc/berth/manifest.json';
 const DEFAULT_GRACE_MS = 3000;
 
 export const usage = `berth init [STATE_DIR] [--manifest FILE]
   Runs the manifest's services: oneshot-pre tasks, then long-runs, then oneshot-post tasks.
-  STATE_DIR   default ${DEFAULT_STATE_DIR}
+  STATE_DIR   default $BERTH_STATE_DIR, then ${DEFAULT_STATE_DIR}
   --manifest  default $BERTH_MANIFEST, then ${DEFAULT_MANIFEST}
   Environment: S6_KILL_GRACETIME (ms, default ${DEFAULT_GRACE_MS}), S6_DONT_TERMINATE_ON_ERROR`;
 
@@ -23,8 +24,8 @@ class NotStarted extends Error {}
 export async function initCommand(args: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(args, ['--manifest']);
   if (positionals.length > 1) throw new UsageError('init takes at most one STATE_DIR');
-  const stateDirPath = positionals[0] ?? DEFAULT_STATE_DIR;
-  const manifestPath = (flags.get('--manifest') as string | undefined) ?? process.env.BERTH_MANIFEST ?? DEFAULT_MANIFEST;
+  const stateDirPath = positionals[0] ?? (process.env.BERTH_STATE_DIR || DEFAULT_STATE_DIR);
+  const manifestPath = manifestFrom(flags.get('--manifest') as string | undefined);
   try {
     return await run(stateDirPath, manifestPath);
   } catch (err) {
@@ -81,14 +82,22 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     graceMs,
     dontTerminate: process.env.S6_DONT_TERMINATE_ON_ERROR !== undefined,
     stateDir,
+    manifest: manifestPath,
   });
+
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     process.off(sig, early);
     process.on(sig, () => supervisor.requestStop(sig));
   }
   for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => supervisor.forward(sig));
   log(`init started (pid ${process.pid}${isPid1 ? ', PID 1' : ''}), manifest ${manifestPath}, state dir ${stateDirPath}`);
-  return supervisor.run();
+  const done = supervisor.run();
+  // the control channel (and the net module) come after the first spawns, not before
+  const socket = join(stateDirPath, CONTROL_SOCKET);
+  import('../control/server.js')
+    .then((m) => m.serveControl(socket, supervisor))
+    .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`));
+  return done;
 }
 
 function graceFromEnv(): number {

@@ -10,6 +10,10 @@ const usage = `usage: berth <command> [options]
 commands:
   init [STATE_DIR] [--manifest FILE]   run a manifest's services (the container's PID 1)
   validate FILE...                     check manifests and image definitions; print every problem
+  status [STATE_DIR] [--json] [--watch]   a row per service of a running init, with CPU and memory
+  start|stop|restart SERVICE...        control a running init's services
+  signal SIGNAL SERVICE...             send a signal to services' main processes
+  plan [MANIFEST] [--format dot]       the stages and what waits on what, without running anything
   build IMAGE_FILE [-o OUT] [--tag NAME]  write a build context (Dockerfile, manifest, files); --tag builds it
   options [PREFIX]                     list every image definition option
   apply-accounts SPEC [--root DIR]     add an image's users and groups (run inside image builds)
@@ -31,6 +35,23 @@ const commands: Record<string, () => Promise<{ run: Command; help: string }>> = 
       help: 'berth validate FILE...\n  Checks manifests and image definitions (a YAML file with image:, imports:, ... and no version:)\n' +
         '  and prints every problem as FILE:LINE:COL: PATH: MESSAGE; warnings go to stderr.',
     };
+  },
+  status: async () => {
+    const m = await import('./status.js');
+    return { run: m.statusCommand, help: m.usage };
+  },
+  ...Object.fromEntries(
+    (['start', 'stop', 'restart', 'signal'] as const).map((op) => [
+      op,
+      async () => {
+        const m = await import('./control.js');
+        return { run: (args: string[]) => m.controlCommand(op, args), help: m.usages[op] };
+      },
+    ]),
+  ),
+  plan: async () => {
+    const m = await import('./plan.js');
+    return { run: m.planCommand, help: m.usage };
   },
   build: async () => {
     const m = await import('./build.js');

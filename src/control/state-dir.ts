@@ -1,12 +1,15 @@
 // The state dir is a public interface (like s6's): an operator can `ls` and
 // `cat` it without the CLI. Layout, documented in docs/state-dir.md:
 //   STATE_DIR/init.pid               the owning init's pid (as seen in its PID namespace)
+//   STATE_DIR/init.json              the init's phase (starting, running, stopping)
 //   STATE_DIR/lock                   flock()ed by the live init
+//   STATE_DIR/control.sock           the control channel (control/server.ts), owner-only
 //   STATE_DIR/services/NAME.json     one status record per service, replaced atomically
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DEFAULT_STATE_DIR = '/run/berth';
+export const CONTROL_SOCKET = 'control.sock';
 
 export interface ExitInfo {
   code: number | null;
@@ -19,10 +22,24 @@ export interface StatusRecord {
   name: string;
   type: string;
   state: string;
+  /** what the operator wants: `up`, or `down` once it was stopped */
+  want: string;
   pid: number | null;
   since: string;
   restarts: number;
   lastExit: ExitInfo | null;
+  /** true once ready, false until then; null for a service with no readiness check */
+  ready: boolean | null;
+}
+
+/** The init's own phase, in STATE_DIR/init.json. */
+export type InitPhase = 'starting' | 'running' | 'stopping';
+
+export interface InitRecord {
+  pid: number;
+  phase: InitPhase;
+  since: string;
+  manifest: string;
 }
 
 /** The state dir cannot be taken: in use, or not writable. */
@@ -43,7 +60,9 @@ export type LockFile = (file: string) => boolean;
 export function acquireStateDir(dir: string, lockFile: LockFile, warn: (message: string) => void): StateDir {
   let locked: boolean;
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // owner-only: the control channel inside steers every service
+    chmodSync(dir, 0o700);
     locked = lockFile(join(dir, 'lock'));
   } catch (err) {
     throw new StateDirError(`cannot use state dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}${dir === DEFAULT_STATE_DIR ? ' (outside a container, name one: berth init ./state)' : ''}`);
@@ -67,7 +86,7 @@ function ownerPid(dir: string): string {
 }
 
 function clearStale(dir: string): void {
-  rmSync(join(dir, 'init.pid'), { force: true });
+  for (const name of ['init.pid', 'init.json', CONTROL_SOCKET]) rmSync(join(dir, name), { force: true });
   rmSync(join(dir, 'services'), { recursive: true, force: true });
 }
 
@@ -121,11 +140,20 @@ export class StateDir {
     }
   }
 
-  /** Gives the state dir up: the pid file goes (the lock goes with the process), the last records stay for a post-mortem `cat`. */
+  /** Records the init's phase; like service records, a failure to write it is reported, never fatal. */
+  writePhase(record: InitRecord): void {
+    try {
+      writeAtomic(join(this.dir, 'init.json'), `${JSON.stringify(record)}\n`);
+    } catch (err) {
+      this.warn(`cannot write ${join(this.dir, 'init.json')}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Gives the state dir up: the pid file and the socket go (the lock goes with the process), the last records stay for a post-mortem `cat`. */
   release(): void {
     this.flush();
     try {
-      rmSync(join(this.dir, 'init.pid'), { force: true });
+      for (const name of ['init.pid', CONTROL_SOCKET]) rmSync(join(this.dir, name), { force: true });
     } catch {
       // a read-only or vanished dir: nothing to clean
     }

@@ -11,14 +11,9 @@ export const RESTART_POLICY = {
   resetAfterMs: 10_000,
 } as const;
 
-export class Backoff {
-  private streak = 0;
-
-  /** The delay before the next start, given how long the last run lasted. */
-  next(uptimeMs: number): number {
-    if (uptimeMs >= RESTART_POLICY.resetAfterMs) this.streak = 0;
-    const delay = this.streak === 0 ? 0 : Math.min(RESTART_POLICY.baseDelayMs * 2 ** (this.streak - 1), RESTART_POLICY.maxDelayMs);
-    this.streak++;
-    return delay;
-  }
+/** The delay before the next start, given the quick failures so far (`streak`) and how long the last run lasted. */
+export function restartDelay(streak: number, uptimeMs: number): { delayMs: number; streak: number } {
+  const quick = uptimeMs >= RESTART_POLICY.resetAfterMs ? 0 : streak;
+  const delayMs = quick === 0 ? 0 : Math.min(RESTART_POLICY.baseDelayMs * 2 ** (quick - 1), RESTART_POLICY.maxDelayMs);
+  return { delayMs, streak: quick + 1 };
 }

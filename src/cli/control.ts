@@ -1,0 +1,44 @@
+// `berth start|stop|restart SERVICE…` and `berth signal SIGNAL SERVICE…`:
+// one request to the init's control channel; each returns once the action is
+// complete, and prints one line per service.
+import { NoInit, request } from '../control/client.js';
+import type { ActionOp, ServiceResult } from '../control/protocol.js';
+import { parseSignal } from '../supervisor/signals.js';
+import { parseArgs, UsageError } from './args.js';
+import { stateDirOf } from './locations.js';
+
+const WHERE = '  The state dir: --state-dir DIR, else $BERTH_STATE_DIR, else /run/berth.';
+
+export const usages: Record<ActionOp, string> = {
+  start: `berth start [--state-dir DIR] SERVICE...\n  Starts services that are stopped, finished or failed; returns once they run (a oneshot: once it ran).\n${WHERE}`,
+  stop: `berth stop [--state-dir DIR] SERVICE...\n  Stops services (SIGTERM, the grace, then SIGKILL); returns once they are gone.\n  They stay stopped: not restarted, not a failure; the init keeps running.\n${WHERE}`,
+  restart: `berth restart [--state-dir DIR] SERVICE...\n  Stops, then starts each service.\n${WHERE}`,
+  signal: `berth signal [--state-dir DIR] SIGNAL SERVICE...\n  Sends SIGNAL (HUP, SIGHUP or a number) to each service's main process.\n${WHERE}`,
+};
+
+export async function controlCommand(op: ActionOp, args: string[]): Promise<number> {
+  const parsed = parseArgs(args, ['--state-dir']);
+  const names = [...parsed.positionals];
+  let signal: string | undefined;
+  if (op === 'signal') {
+    signal = names.shift();
+    if (signal === undefined) throw new UsageError('name a SIGNAL and at least one SERVICE');
+    if (!parseSignal(signal)) throw new UsageError(`unknown signal '${signal}' (use a name like HUP or SIGHUP, or a number)`);
+  }
+  if (!names.length) throw new UsageError('name at least one SERVICE');
+  const dir = stateDirOf(parsed);
+  try {
+    const response = await request(dir, { op, services: names, ...(signal === undefined ? {} : { signal }) });
+    if (!response.ok) {
+      process.stderr.write(`berth ${op}: ${response.error}\n`);
+      return response.kind === 'shutting-down' || response.kind === 'unavailable' ? 1 : 2;
+    }
+    const results = response.result as ServiceResult[];
+    for (const r of results) (r.ok ? process.stdout : process.stderr).write(`${r.service}: ${r.message}\n`);
+    return results.every((r) => r.ok) ? 0 : 1;
+  } catch (err) {
+    if (!(err instanceof NoInit)) throw err;
+    process.stderr.write(`berth ${op}: ${err.message}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,55 @@
+// `berth status` as text: an aligned table, coloured by state on a terminal.
+import type { StatusRecord } from '../control/state-dir.js';
+
+export interface StatusRow extends StatusRecord {
+  cpu: number;
+  memory: number;
+}
+
+const RUNNING = new Set(['starting', 'up', 'stopping']);
+const COLOURS: Record<string, string> = { up: '32', starting: '33', backoff: '33', stopping: '33', failed: '31', stopped: '2', finished: '2', down: '2' };
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86_400)}d${String(Math.floor((s % 86_400) / 3600)).padStart(2, '0')}h`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n}B`;
+  const units = ['K', 'M', 'G', 'T'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) (value /= 1024), unit++;
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
+}
+
+export function renderTable(rows: StatusRow[], now: number, colour: boolean): string {
+  const header = ['NAME', 'TYPE', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'READY', 'CPU', 'MEM'];
+  const cells = rows.map((r) => {
+    const running = RUNNING.has(r.state);
+    return [
+      r.name,
+      r.type,
+      r.state,
+      r.pid === null ? '-' : String(r.pid),
+      running ? formatDuration(now - Date.parse(r.since)) : '-',
+      String(r.restarts),
+      r.ready === null ? '-' : r.ready ? 'yes' : 'no',
+      running ? `${r.cpu.toFixed(1)}%` : '-',
+      running ? formatBytes(r.memory) : '-',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[], state?: string): string =>
+    c
+      .map((text, i) => {
+        const padded = i === c.length - 1 ? text : text.padEnd(widths[i]);
+        return colour && i === 2 && state ? `\x1b[${COLOURS[state] ?? '0'}m${padded}\x1b[0m` : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...cells.map((c, i) => line(c, rows[i].state))].join('\n');
+}

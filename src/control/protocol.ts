@@ -1,0 +1,60 @@
+// The control channel's protocol (docs/state-dir.md): one JSON object per
+// line each way. Parsing is strict and total: any line, however malformed,
+// becomes a request or an error to answer, never an exception.
+
+/** A request line longer than this is refused and the connection closed. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+/** More service names than this in one request is refused. */
+export const MAX_SERVICES_PER_REQUEST = 10_000;
+
+export type ActionOp = 'start' | 'stop' | 'restart' | 'signal';
+
+export type Request = { op: 'status' } | { op: ActionOp; services: string[]; signal?: string };
+
+/** What one service did with an action. */
+export interface ServiceResult {
+  service: string;
+  ok: boolean;
+  /** its state once the action was done */
+  state: string;
+  /** one line for a person: what happened, or why it failed */
+  message: string;
+}
+
+/** Why a request got no result: a malformed request, a name no service has, or an init that is going away. */
+export type ErrorKind = 'bad-request' | 'unknown-service' | 'shutting-down' | 'unavailable';
+
+export type Response = { ok: true; result: unknown } | { ok: false; kind: ErrorKind; error: string };
+
+const OPS: ReadonlySet<string> = new Set(['status', 'start', 'stop', 'restart', 'signal']);
+const FIELDS: Record<string, readonly string[]> = {
+  status: ['op'],
+  start: ['op', 'services'],
+  stop: ['op', 'services'],
+  restart: ['op', 'services'],
+  signal: ['op', 'services', 'signal'],
+};
+
+export function parseRequest(line: string): Request | { error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { error: 'a request is one JSON object on one line' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { error: 'a request is one JSON object on one line' };
+  const fields = value as Record<string, unknown>;
+  const op = fields.op;
+  if (typeof op !== 'string' || !OPS.has(op)) return { error: `"op" must be one of ${[...OPS].join(', ')}` };
+  const unknown = Object.keys(fields).find((k) => !FIELDS[op].includes(k));
+  if (unknown !== undefined) return { error: `unknown field ${JSON.stringify(unknown)} for op ${op}` };
+  if (op === 'status') return { op };
+  const services = fields.services;
+  if (!Array.isArray(services) || services.length === 0 || services.some((s) => typeof s !== 'string')) {
+    return { error: '"services" must be a non-empty list of service names' };
+  }
+  if (services.length > MAX_SERVICES_PER_REQUEST) return { error: `at most ${MAX_SERVICES_PER_REQUEST} services per request` };
+  if (op !== 'signal') return { op: op as ActionOp, services: [...new Set(services as string[])] };
+  if (typeof fields.signal !== 'string') return { error: '"signal" must be a signal name or number, like "HUP"' };
+  return { op: 'signal', services: [...new Set(services as string[])], signal: fields.signal };
+}

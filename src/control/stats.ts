@@ -1,0 +1,85 @@
+// CPU and memory of each service, summed over its processes: the main
+// process, its descendants, and whatever still runs in its session (a daemon
+// it forked and that was re-parented to the init). Read by the CLI, never by
+// the init, so pidusage costs PID 1 nothing.
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+export interface Usage {
+  /** percent of one core over the sampling window */
+  cpu: number;
+  /** bytes of RSS, summed */
+  memory: number;
+  /** how many processes were summed */
+  processes: number;
+}
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  sid: number;
+}
+
+/** Every process's parent and session, from /proc/PID/stat (fields after the last ')': state ppid pgrp session). */
+function processTable(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.push({ pid: Number(name), ppid: Number(fields[1]), sid: Number(fields[3]) });
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out;
+}
+
+/** The processes that belong to each main pid. */
+export function serviceProcesses(mainPids: number[]): Map<number, number[]> {
+  const table = processTable();
+  const children = new Map<number, number[]>();
+  for (const p of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+  const result = new Map<number, number[]>();
+  for (const main of mainPids) {
+    const seen = new Set<number>([main]);
+    const queue = [main];
+    while (queue.length) for (const c of children.get(queue.pop()!) ?? []) if (!seen.has(c)) seen.add(c), queue.push(c);
+    for (const p of table) if (p.sid === main) seen.add(p.pid);
+    result.set(main, [...seen]);
+  }
+  return result;
+}
+
+type Pidusage = ((pid: number) => Promise<{ cpu: number; memory: number }>) & { clear(): void };
+
+/**
+ * Samples every service twice, `windowMs` apart, so CPU is the share of one
+ * core over that window, not an average since the process started.
+ */
+export class StatsSampler {
+  private readonly pidusage = createRequire(import.meta.url)('pidusage') as Pidusage;
+
+  async sample(mainPids: number[]): Promise<Map<number, Usage>> {
+    const groups = serviceProcesses(mainPids);
+    const out = new Map<number, Usage>();
+    await Promise.all(
+      [...groups].map(async ([main, pids]) => {
+        const usages = await Promise.all(pids.map((pid) => this.pidusage(pid).catch(() => undefined)));
+        const alive = usages.filter((u) => u !== undefined);
+        out.set(main, {
+          cpu: alive.reduce((sum, u) => sum + u.cpu, 0),
+          memory: alive.reduce((sum, u) => sum + u.memory, 0),
+          processes: alive.length,
+        });
+      }),
+    );
+    return out;
+  }
+
+  /** Closes the /proc files pidusage keeps open between samples. */
+  close(): void {
+    this.pidusage.clear();
+  }
+}

@@ -1,0 +1,27 @@
+// The English of the init's log: each transition event as the `[berth]` line
+// an operator reads. Nothing else turns events into words.
+import { exitCodeOf } from './signals.js';
+import type { TransitionEvent } from './service.js';
+import type { Exit } from './spawn.js';
+
+export function describeExit(exit: Exit): string {
+  if (exit.reason) return `could not start: ${exit.reason} (code ${exit.code})`;
+  return exit.signal ? `killed by ${exit.signal} (code ${exitCodeOf(exit)})` : `exited with code ${exit.code}`;
+}
+
+export function describeTransition(e: TransitionEvent): string {
+  return `${e.service}: ${what(e)}`;
+}
+
+function what(e: TransitionEvent): string {
+  if (e.signal) return `sending ${e.signal}`;
+  if (e.exit) {
+    const exit = describeExit(e.exit);
+    if (e.to === 'backoff') return `${exit}; restarting in ${e.delayMs} ms (restart #${e.restarts})`;
+    return e.to === 'stopped' ? `stopped, ${exit}` : exit;
+  }
+  if (e.to === 'up' && e.from === 'starting') return 'ready';
+  if (e.to === 'up' || e.to === 'starting') return `started (pid ${e.pid})`;
+  if (e.to === 'stopped') return e.from === 'backoff' ? 'restart cancelled, stopped' : 'stopped before it started';
+  return `${e.from} -> ${e.to}`;
+}

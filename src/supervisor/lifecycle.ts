@@ -1,0 +1,131 @@
+// A service's lifecycle, the way s6-supervise keeps it: named states, what
+// the operator wants (up or down) apart from what the process does, and one
+// table of what each input does in each state. Everything here is pure: the
+// runner (service.ts) performs the actions a step returns and reports the
+// transition; nothing else changes a state.
+import { restartDelay } from './backoff.js';
+import type { Exit } from './spawn.js';
+import { exitCodeOf } from './signals.js';
+
+/** The states of a service record, with what they mean to an operator (docs/state-dir.md lists the same). */
+export const STATES = {
+  down: 'not started yet',
+  starting: 'running, not ready yet',
+  up: 'running (and ready, where readiness is defined)',
+  backoff: 'failed, waiting to be restarted',
+  stopping: 'sent its stop signal, waiting for it to exit',
+  stopped: 'stopped on request (an operator, or the init shutting down); not restarted',
+  finished: 'exited successfully and is not restarted',
+  failed: 'exited with a failure and will not be restarted',
+} as const;
+
+export type State = keyof typeof STATES;
+export type Want = 'up' | 'down';
+
+/** What can happen to a service. */
+export type Input =
+  | { kind: 'start' } // its stage or an operator wants it up
+  | { kind: 'spawned'; pid: number }
+  | { kind: 'ready' }
+  | { kind: 'exited'; exit: Exit; uptimeMs: number }
+  | { kind: 'stop'; signal: NodeJS.Signals } // an operator or the shutdown wants it down
+  | { kind: 'kill' } // its stop grace is over
+  | { kind: 'timer' }; // its backoff delay is over
+
+export type Action =
+  | { do: 'spawn' }
+  | { do: 'signal'; signal: NodeJS.Signals }
+  | { do: 'arm-timer'; delayMs: number }
+  | { do: 'cancel-timer' }
+  | { do: 'report-failure'; code: number };
+
+/** What decides an exit: the service's type and restart policy. */
+export interface Policy {
+  type: 'long-run' | 'oneshot-pre' | 'oneshot-post';
+  restart: 'no' | 'on-failure' | 'always';
+  successExitCodes: readonly number[];
+  /** true when the service reports readiness: it is `starting` until it does */
+  readiness: boolean;
+}
+
+/** What the table reads besides the input. */
+export interface Context {
+  state: State;
+  want: Want;
+  policy: Policy;
+  /** quick failures in a row so far (backoff.ts) */
+  streak: number;
+}
+
+export interface Step {
+  to: State;
+  want: Want;
+  actions: Action[];
+  streak?: number;
+  /** the restart delay, when the step schedules one */
+  delayMs?: number;
+  /** a signal the step sends, for the event */
+  signal?: NodeJS.Signals;
+}
+
+/** What an exit means for a service that is wanted up. */
+export type ExitOutcome = 'finished' | 'failed' | 'restart';
+
+export function decideExit(exit: Exit, policy: Policy): ExitOutcome {
+  const success = exit.reason === undefined && exit.code !== null && policy.successExitCodes.includes(exit.code);
+  const restarts = policy.type === 'long-run' && (policy.restart === 'always' || (policy.restart === 'on-failure' && !success));
+  if (restarts) return 'restart';
+  return success ? 'finished' : 'failed';
+}
+
+type Rule = (ctx: Context, input: never) => Step | null;
+
+const spawn = (ctx: Context): Step => ({ to: ctx.state, want: 'up', actions: [{ do: 'spawn' }] });
+
+const spawned = (ctx: Context): Step => ({ to: ctx.policy.readiness ? 'starting' : 'up', want: ctx.want, actions: [] });
+
+const exited = (ctx: Context, input: { exit: Exit; uptimeMs: number }): Step => {
+  if (ctx.want === 'down') return { to: 'stopped', want: 'down', actions: [] };
+  const outcome = decideExit(input.exit, ctx.policy);
+  if (outcome === 'finished') return { to: 'finished', want: ctx.want, actions: [], streak: 0 };
+  if (outcome === 'failed') return { to: 'failed', want: ctx.want, actions: [{ do: 'report-failure', code: exitCodeOf(input.exit) }] };
+  const { delayMs, streak } = restartDelay(ctx.streak, input.uptimeMs);
+  return { to: 'backoff', want: 'up', actions: [delayMs === 0 ? { do: 'spawn' } : { do: 'arm-timer', delayMs }], streak, delayMs };
+};
+
+const stopRunning = (_ctx: Context, input: { signal: NodeJS.Signals }): Step => ({
+  to: 'stopping',
+  want: 'down',
+  actions: [{ do: 'signal', signal: input.signal }],
+  signal: input.signal,
+});
+
+/** Nothing runs: the wish is noted, the state stays. */
+const wantDown = (ctx: Context): Step => ({ to: ctx.state, want: 'down', actions: [] });
+
+/**
+ * State by input. A missing cell means the input changes nothing in that
+ * state (a start of a running service, a stop of a stopping one).
+ */
+const TABLE: Record<State, Partial<Record<Input['kind'], Rule>>> = {
+  down: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }) },
+  starting: { ready: (ctx) => ({ to: 'up', want: ctx.want, actions: [] }), exited, stop: stopRunning },
+  up: { exited, stop: stopRunning },
+  backoff: {
+    start: () => ({ to: 'backoff', want: 'up', actions: [{ do: 'cancel-timer' }, { do: 'spawn' }] }),
+    timer: spawn,
+    spawned,
+    exited,
+    stop: () => ({ to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] }),
+  },
+  stopping: { exited, kill: (ctx) => ({ to: 'stopping', want: ctx.want, actions: [{ do: 'signal', signal: 'SIGKILL' }], signal: 'SIGKILL' }) },
+  stopped: { start: spawn, spawned, exited, stop: wantDown },
+  finished: { start: spawn, spawned, exited, stop: wantDown },
+  failed: { start: spawn, spawned, exited, stop: wantDown },
+};
+
+/** The one place that decides what an input does: the next state, the operator's wish, and the actions to perform. */
+export function step(ctx: Context, input: Input): Step | null {
+  const rule = TABLE[ctx.state][input.kind] as ((ctx: Context, input: Input) => Step | null) | undefined;
+  return rule ? rule(ctx, input) : null;
+}
