@@ -74,6 +74,10 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
   if (isPid1) process.on('exit', () => killAll('SIGKILL'));
   else (await import('signal-exit')).onExit(() => killAll('SIGKILL'), { alwaysLast: true });
 
+  // the control channel (and the net module) load after the first spawns, not before
+  const socket = join(stateDirPath, CONTROL_SOCKET);
+  let ready!: (value: unknown) => void;
+  const controlReady = new Promise((resolve) => (ready = resolve));
   const supervisor = new Supervisor({
     plan,
     env: process.env,
@@ -83,6 +87,7 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     dontTerminate: process.env.S6_DONT_TERMINATE_ON_ERROR !== undefined,
     stateDir,
     manifest: manifestPath,
+    controlReady,
   });
 
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
@@ -92,11 +97,10 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
   for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => supervisor.forward(sig));
   log(`init started (pid ${process.pid}${isPid1 ? ', PID 1' : ''}), manifest ${manifestPath}, state dir ${stateDirPath}`);
   const done = supervisor.run();
-  // the control channel (and the net module) come after the first spawns, not before
-  const socket = join(stateDirPath, CONTROL_SOCKET);
   import('../control/server.js')
     .then((m) => m.serveControl(socket, supervisor))
-    .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`));
+    .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`))
+    .finally(() => ready(undefined));
   return done;
 }
 

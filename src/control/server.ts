@@ -55,8 +55,16 @@ function serveConnection(socket: Socket, handler: ControlHandler): void {
   });
 }
 
+/** Answers a client that does not read are kept up to this many bytes; past it the client is dropped, so it cannot grow the init's memory. */
+const MAX_UNREAD_BYTES = 1024 * 1024;
+
 function reply(socket: Socket, response: Response): void {
-  if (!socket.destroyed && socket.writable) socket.write(`${JSON.stringify(response)}\n`);
+  if (socket.destroyed || !socket.writable) return;
+  if (socket.writableLength > MAX_UNREAD_BYTES) {
+    socket.destroy();
+    return;
+  }
+  socket.write(`${JSON.stringify(response)}\n`);
 }
 
 async function answer(line: string, handler: ControlHandler): Promise<Response> {

@@ -28,6 +28,8 @@ export interface SupervisorOptions {
   stateDir?: StateDir;
   /** the manifest's path, for the init's record */
   manifest: string;
+  /** settles once the control channel answers (or is known to be off): the init is `running` only then */
+  controlReady?: Promise<unknown>;
 }
 
 // After SIGKILL, how long to wait for the kernel to finish the job before exiting regardless.
@@ -74,6 +76,8 @@ export class Supervisor implements ServiceHost, ControlHandler {
     // a long-run that could not start reports it in a microtask: hear it before the post stage
     await new Promise((resolve) => setImmediate(resolve));
     if (!(await this.oneshots('oneshot-post', post))) return;
+    await this.opts.controlReady;
+    if (this.shuttingDown) return;
     this.stagesDone = true;
     this.setPhase('running');
     log('all stages done');
