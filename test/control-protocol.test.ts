@@ -1,0 +1,71 @@
+// The control protocol's parser against its grammar (docs/state-dir.md), and
+// a live init fed random lines: every line gets one answer, nothing crashes.
+import test from 'ava';
+import fc from 'fast-check';
+import { MAX_SERVICES_PER_REQUEST, parseRequest } from '../src/control/protocol.js';
+import { parseSignal } from '../src/supervisor/signals.js';
+import { rawRequest } from './helpers/control.js';
+import { startInit } from './helpers/init.js';
+
+const runs = Number(process.env.BERTH_FUZZ_RUNS ?? 300);
+const seed = Number(process.env.BERTH_FUZZ_SEED ?? 7);
+const params = { numRuns: runs, seed };
+
+const name = fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/);
+const validRequest = fc.oneof(
+  fc.constant({ op: 'status' }),
+  fc.record({ op: fc.constantFrom('start', 'stop', 'restart'), services: fc.array(name, { minLength: 1, maxLength: 5 }) }),
+  fc.record({ op: fc.constant('signal'), services: fc.array(name, { minLength: 1, maxLength: 5 }), signal: fc.constantFrom('HUP', 'SIGTERM', '9', 'usr1') }),
+);
+
+test('parseRequest is total: any line is a request or an error, never an exception', (t) => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), fc.json(), fc.string({ unit: 'binary' })), (line) => {
+      const r = parseRequest(line);
+      return 'error' in r ? typeof r.error === 'string' && r.error.length > 0 : typeof r.op === 'string';
+    }),
+    params,
+  );
+  t.log(`${runs} lines`);
+  t.true('error' in parseRequest('{"op":"status"'));
+});
+
+test('every valid request parses to itself (names deduplicated), and any extra field is refused', (t) => {
+  fc.assert(
+    fc.property(validRequest, fc.string({ minLength: 1 }), (req, extra) => {
+      const parsed = parseRequest(JSON.stringify(req));
+      const expected = 'services' in req ? { ...req, services: [...new Set(req.services)] } : req;
+      if (JSON.stringify(parsed) !== JSON.stringify(expected)) return false;
+      if (extra in req) return true;
+      return 'error' in parseRequest(JSON.stringify({ ...req, [extra]: 1 }));
+    }),
+    params,
+  );
+  t.true('error' in parseRequest(JSON.stringify({ op: 'stop', services: Array(MAX_SERVICES_PER_REQUEST + 1).fill('a') })));
+});
+
+test('parseSignal takes names with or without SIG, any case, and numbers; nothing else', (t) => {
+  t.is(parseSignal('HUP'), 'SIGHUP');
+  t.is(parseSignal('sigterm'), 'SIGTERM');
+  t.is(parseSignal('9'), 'SIGKILL');
+  fc.assert(
+    fc.property(fc.string(), (text) => {
+      const s = parseSignal(text);
+      return s === undefined || (/^SIG[A-Z0-9]+$/.test(s) && (text.toUpperCase().replace(/^(SIG)?/, 'SIG') === s || /^\d+$/.test(text)));
+    }),
+    params,
+  );
+  for (const bad of ['', 'SIG', 'NOPE', '-1', '1.5', '99999', ' HUP']) t.is(parseSignal(bad), undefined, bad);
+});
+
+test('a live init answers every random line once, in order, and keeps serving', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { web: { script: 'exec sleep 60' } } } });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('all stages done');
+  const lines = fc.sample(fc.oneof(fc.string().map((s) => s.replace(/\n/g, ' ')), fc.json(), validRequest.filter((r) => !('services' in r) || !r.services.includes('web')).map((r) => JSON.stringify({ ...r, op: r.op === 'stop' || r.op === 'restart' ? 'status' : r.op }))), { numRuns: Math.min(runs, 200), seed });
+  const answers = await rawRequest(init.stateDir, lines.map((l) => `${l}\n`).join(''), lines.length, 30_000);
+  t.is(answers.length, lines.length);
+  for (const a of answers) t.notThrows(() => JSON.parse(a));
+  const [status] = await rawRequest(init.stateDir, '{"op":"status"}\n', 1);
+  t.is(JSON.parse(status).result.services[0].state, 'up');
+});
