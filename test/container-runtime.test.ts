@@ -1,5 +1,6 @@
-// berth/base in a real container engine: /init as PID 1, stop, failure exit
-// codes, commands given to /init, and zombie reaping under a pids limit.
+// berth/base in a real container engine: /init as PID 1, stop, operating it
+// with `podman exec … berth`, failure exit codes, commands given to /init, and
+// zombie reaping under a pids limit.
 // Images here are hand-written Dockerfiles FROM berth/base plus manifests.
 import test from 'ava';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +85,30 @@ if (why) {
     const after = await e.podman(['logs', name]);
     t.regex(after.stdout, /stubborn: got TERM/);
     t.regex(after.stdout, /\[berth\] exiting with code 0/);
+  });
+
+  test.serial('`podman exec NAME berth status` and `berth restart` operate the running container', async (t) => {
+    const name = containerName('operate');
+    t.teardown(() => e.podman(['rm', '--force', '--time', '0', name]).then(() => undefined));
+    const started = await e.podman(['run', '-d', '--name', name, '--network', 'none', IMAGE]);
+    t.is(started.code, 0, started.stderr);
+    await waitForLogs(e, name, /all stages done/);
+    const status = await e.podman(['exec', name, 'berth', 'status']);
+    t.is(status.code, 0, status.stderr);
+    t.regex(status.stdout, /^init pid 1 \(running\), state dir \/run\/berth$/m);
+    t.regex(status.stdout, /^idle +long-run +up +\d+ +\d+s +0 +- +\d+\.\d% +\d+(\.\d)?[KM]$/m);
+    t.regex(status.stdout, /^whoispid1 +oneshot-pre +finished/m);
+    const before = JSON.parse((await e.podman(['exec', name, 'berth', 'status', '--json'])).stdout) as Array<{ name: string; pid: number }>;
+    const restart = await e.podman(['exec', name, 'berth', 'restart', 'idle']);
+    t.is(restart.code, 0, restart.stderr);
+    t.regex(restart.stdout, /^idle: started \(pid \d+\)$/m);
+    const after = JSON.parse((await e.podman(['exec', name, 'berth', 'status', '--json'])).stdout) as Array<{ name: string; pid: number }>;
+    const pid = (rows: typeof before, n: string): number => rows.find((r) => r.name === n)!.pid;
+    t.not(pid(after, 'idle'), pid(before, 'idle'));
+    t.is(pid(after, 'stubborn'), pid(before, 'stubborn'));
+    const unknown = await e.podman(['exec', name, 'berth', 'stop', 'idel']);
+    t.is(unknown.code, 2);
+    t.regex(unknown.stderr, /did you mean 'idle'\?/);
   });
 
   test.serial('a failing service ends the container with its exit code, and `podman logs` say why', async (t) => {

@@ -282,3 +282,20 @@ test('as PID 1, status and restart work from inside the container', async (t) =>
   t.is((await init.exited).code, 0);
 });
 
+
+test('after a SIGKILL of the init, commands say no live init owns the dir, and the next init takes it and answers', async (t) => {
+  const first = startInit({ manifest: { version: 1, services: { web: { script: 'exec sleep 60' } } } });
+  t.teardown(() => first.cleanup());
+  await first.waitFor('all stages done');
+  // 'exit', not the helper's 'close': the orphaned service still holds the init's stdout
+  const gone = new Promise((resolve) => first.proc.once('exit', resolve));
+  first.proc.kill('SIGKILL');
+  await gone;
+  const r = await runBerth(['status', first.stateDir]);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /no live init owns the state dir/);
+  const second = startInit({ dir: first.dir, manifest: { version: 1, services: { web: { script: 'exec sleep 60' } } } });
+  t.teardown(() => second.cleanup());
+  await second.waitFor('all stages done');
+  t.is(row(await statusJson(second.stateDir), 'web').state, 'up');
+});
