@@ -115,7 +115,10 @@ export function evaluateImage(file: string): Evaluation {
       warnings.push({ loc: at(['image', 'cmd']), path: 'image.cmd', message: 'ignored: the image has services, so /init runs without arguments' });
     }
   }
-  const packages = [...new Set([...config.packages, ...(config.image.interactive ? INTERACTIVE_PACKAGES : [])])].sort();
+  const packages = installList([...config.packages, ...(config.image.interactive ? INTERACTIVE_PACKAGES : [])]);
+  for (const [name, versions] of pinConflicts(packages)) {
+    problems.push({ loc: at(['packages']), path: 'packages', message: `${name} is pinned to ${versions.length} versions (${versions.join(', ')}); pin one` });
+  }
   const build: ImageBuild = {
     config,
     manifest: { version: 1, services: config.services as Record<string, Record<string, unknown>> },
@@ -126,6 +129,22 @@ export function evaluateImage(file: string): Evaluation {
     ...(!hasServices && config.image.cmd ? { cmd: config.image.cmd } : {}),
   };
   return done(problems, build);
+}
+
+/** Sorted, without duplicates; a package pinned anywhere (`curl=7.88.1-10`) replaces its unpinned mentions. */
+function installList(packages: string[]): string[] {
+  const pinned = new Set(packages.filter((p) => p.includes('=')).map((p) => p.slice(0, p.indexOf('='))));
+  return [...new Set(packages.filter((p) => p.includes('=') || !pinned.has(p)))].sort();
+}
+
+function pinConflicts(packages: string[]): [string, string[]][] {
+  const versions = new Map<string, string[]>();
+  for (const p of packages) {
+    const at = p.indexOf('=');
+    if (at < 0) continue;
+    versions.set(p.slice(0, at), [...(versions.get(p.slice(0, at)) ?? []), p.slice(at + 1)]);
+  }
+  return [...versions].filter(([, v]) => v.length > 1);
 }
 
 interface Checked { config: ImageConfig; locations: Locations; problems: MergeProblem[] }
