@@ -2,6 +2,7 @@
 // creation time and where to write the image ID; what an engine cannot make
 // reproducible is said, never hidden. No engine is needed.
 import test from 'ava';
+import fc from 'fast-check';
 import { buildCommand, dockerFeatures, engineKind, epochDate, EpochError, sourceDateEpoch } from '../src/image/engine.js';
 
 const request = { tag: 'web:1', context: 'build/web', epoch: 0, iidFile: '/tmp/x/image-id' };
@@ -71,4 +72,41 @@ test('SOURCE_DATE_EPOCH: unset or empty is 0 (1970-01-01), digits are seconds, a
   }
   t.is(epochDate(0), '1970-01-01T00:00:00Z');
   t.is(epochDate(1_700_000_000), '2023-11-14T22:13:20Z');
+});
+
+// Property tests: a fixed seed, so every run checks the same cases; FUZZ_RUNS=N runs more, with a new seed.
+const fuzz = { numRuns: Number(process.env.FUZZ_RUNS ?? 300), seed: process.env.FUZZ_RUNS ? Date.now() : 12 };
+
+test('property: any SOURCE_DATE_EPOCH is either its own number of seconds or refused with an EpochError', (t) => {
+  fc.assert(fc.property(fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.stringMatching(/^\d{1,14}$/),
+    fc.bigInt({ min: 0n, max: 10n ** 14n }).map(String),
+    fc.double().map(String),
+    fc.integer().map(String),
+  ), (raw) => {
+    let epoch: number;
+    try {
+      epoch = sourceDateEpoch({ SOURCE_DATE_EPOCH: raw });
+    } catch (error) {
+      return error instanceof EpochError && raw !== '' && !/^\d{1,12}$/.test(raw);
+    }
+    return raw === '' ? epoch === 0 : /^\d{1,12}$/.test(raw) && epoch === Number(raw) && Number.isSafeInteger(epoch);
+  }), fuzz);
+  t.pass('fast-check found no counterexample');
+});
+
+test('property: every engine is given the tag, then the context last, and podman, buildah and docker the epoch and the ID file', (t) => {
+  const kinds = fc.constantFrom('podman' as const, 'buildah' as const, 'docker' as const, undefined);
+  const features = fc.record({ buildkit: fc.boolean(), rewriteTimestamp: fc.boolean() });
+  fc.assert(fc.property(kinds, fc.nat(), fc.stringMatching(/^[a-z0-9][a-z0-9._\/:-]{0,20}$/), features, (kind, epoch, tag, docker) => {
+    const c = buildCommand({ kind, tag, context: '/ctx', epoch, iidFile: '/tmp/id', docker });
+    const at = (flag: string) => c.args[c.args.indexOf(flag) + 1];
+    if (c.args[0] !== 'build' || c.args[c.args.length - 1] !== '/ctx' || at('-t') !== tag) return false;
+    if (kind === undefined) return !c.writesImageId && c.notes.length === 1;
+    if (at('--iidfile') !== '/tmp/id' || !c.writesImageId) return false;
+    if (kind === 'docker') return at('--build-arg') === `SOURCE_DATE_EPOCH=${epoch}` && c.env.SOURCE_DATE_EPOCH === String(epoch);
+    return at('--timestamp') === String(epoch) && c.notes.length === 0;
+  }), fuzz);
+  t.pass('fast-check found no counterexample');
 });

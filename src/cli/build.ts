@@ -8,6 +8,7 @@ import { basename, extname, join } from 'node:path';
 import { ContextError, writeBuildContext } from '../image/context.js';
 import { buildCommand as engineCommand, engineKind, epochDate, EpochError, probeDocker, sourceDateEpoch } from '../image/engine.js';
 import { evaluateImage } from '../image/evaluate.js';
+import { unpinned } from '../image/packages.js';
 import { formatProblem } from '../manifest/index.js';
 import { findProgram } from '../supervisor/find-program.js';
 import { signalNumber } from '../supervisor/signals.js';
@@ -42,9 +43,9 @@ export async function buildCommand(args: string[], out: Out = process.stdout, er
     return 1;
   }
   const build = evaluation.build;
-  const unpinned = build.packages.filter((p) => !p.includes('='));
-  if (unpinned.length) {
-    err.write(`berth build: warning: packages without a pinned version: ${unpinned.join(', ')}; apt-get installs whatever the mirror serves at build time, so the image can change from build to build. Pin them as NAME=VERSION (apt-cache policy NAME lists versions)\n`);
+  const loose = unpinned(build.packages);
+  if (loose.length) {
+    err.write(`berth build: warning: packages without a pinned version: ${loose.join(', ')}; apt-get installs whatever the mirror serves at build time, so the image can change from build to build. Pin them as NAME=VERSION (apt-cache policy NAME lists versions)\n`);
   }
   const name = build.config.image.name ?? defaultName(file);
   const outDir = (flags.get('-o') ?? flags.get('--output') ?? join('build', name)) as string;

@@ -14,6 +14,7 @@ import { loadDefinitions } from './load.js';
 import { type Def, type Locations, mergeDefinitions, type MergeProblem, plainDef, toDefNode } from './merge.js';
 import type { Assertion } from './modules/module.js';
 import { modules } from './modules/index.js';
+import { installList, pinConflicts } from './packages.js';
 import { imageSchema, type ImageConfig } from './options.js';
 import { translateSystemd } from './systemd.js';
 
@@ -129,22 +130,6 @@ export function evaluateImage(file: string): Evaluation {
     ...(!hasServices && config.image.cmd ? { cmd: config.image.cmd } : {}),
   };
   return done(problems, build);
-}
-
-/** Sorted, without duplicates; a package pinned anywhere (`curl=7.88.1-10`) replaces its unpinned mentions. */
-function installList(packages: string[]): string[] {
-  const pinned = new Set(packages.filter((p) => p.includes('=')).map((p) => p.slice(0, p.indexOf('='))));
-  return [...new Set(packages.filter((p) => p.includes('=') || !pinned.has(p)))].sort();
-}
-
-function pinConflicts(packages: string[]): [string, string[]][] {
-  const versions = new Map<string, string[]>();
-  for (const p of packages) {
-    const at = p.indexOf('=');
-    if (at < 0) continue;
-    versions.set(p.slice(0, at), [...(versions.get(p.slice(0, at)) ?? []), p.slice(at + 1)]);
-  }
-  return [...versions].filter(([, v]) => v.length > 1);
 }
 
 interface Checked { config: ImageConfig; locations: Locations; problems: MergeProblem[] }
