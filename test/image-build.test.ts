@@ -274,6 +274,30 @@ test('berth build --tag fixes the creation time and prints the image ID on stdou
   t.notRegex(bad.stderr, /^args:/m, 'nothing was built');
 });
 
+test('berth build --tag with a docker that has no buildx says the image is not reproducible and claims no creation time', async (t) => {
+  const dir = await writeFiles(t, { 'image.yaml': 'services:\n  a: { script: "exec sleep 1" }\n' });
+  await mkdir(join(dir, 'bin'));
+  await writeFile(join(dir, 'bin/docker'), [
+    '#!/bin/sh',
+    'case "$1" in',
+    '  version) echo 28.2.2 ;;',
+    '  buildx) echo "docker: unknown command: docker buildx" >&2; exit 1 ;;',
+    '  build) echo "args: $* SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"; while [ $# -gt 0 ]; do [ "$1" = --iidfile ] && printf sha256:cd34 > "$2"; shift; done ;;',
+    'esac',
+    '',
+  ].join('\n'));
+  await chmod(join(dir, 'bin/docker'), 0o755);
+  const out = join(dir, 'out');
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` };
+  delete env.SOURCE_DATE_EPOCH;
+  delete env.BERTH_ENGINE;
+  const run = await berth(['build', join(dir, 'image.yaml'), '-o', out, '--tag', 'web:1'], { env });
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stderr, new RegExp(`^args: build --build-arg SOURCE_DATE_EPOCH=0 --iidfile \\S+ -t web:1 ${out} SOURCE_DATE_EPOCH=0$`, 'm'));
+  t.regex(run.stderr, /^berth build: warning: docker: docker has no buildx, so it uses the legacy builder/m);
+  t.is(run.stdout, `wrote ${out}: Dockerfile, manifest.json\nbuilt web:1 with docker\nimage ID: sha256:cd34\n`);
+});
+
 test('packages without a pinned version are named in a warning; a pin anywhere replaces the unpinned mention', async (t) => {
   const dir = await writeFiles(t, {
     'base.yaml': 'packages: [curl, jq]\n',

@@ -12,6 +12,7 @@ test('podman: a fixed timestamp, no engine-version label, the image ID to a file
   t.deepEqual(c.args, ['build', '--timestamp', '0', '--identity-label=false', '--iidfile', '/tmp/x/image-id', '-t', 'web:1', 'build/web']);
   t.deepEqual(c.notes, []);
   t.true(c.writesImageId);
+  t.true(c.fixesCreated);
 });
 
 test('buildah takes the same arguments as podman', (t) => {
@@ -32,11 +33,13 @@ test('docker with an older BuildKit: the created time is fixed, and a note says 
   t.deepEqual(c.args, ['build', '--build-arg', 'SOURCE_DATE_EPOCH=0', '--iidfile', '/tmp/x/image-id', '-t', 'web:1', 'build/web']);
   t.is(c.notes.length, 1);
   t.regex(c.notes[0], /cannot rewrite file times.*docker ≥ 26 and buildx ≥ 0\.13/);
+  t.true(c.fixesCreated);
 });
 
 test('docker without buildx (legacy builder): a note says the image is not reproducible', (t) => {
   const c = buildCommand({ ...request, kind: 'docker', docker: { buildkit: false, rewriteTimestamp: false } });
   t.false(c.args.includes('--output'));
+  t.false(c.fixesCreated, 'the legacy builder ignores SOURCE_DATE_EPOCH');
   t.regex(c.notes.join('\n'), /legacy builder.*two image IDs/);
 });
 
@@ -44,6 +47,7 @@ test('an engine berth does not know gets the plain command and a note, and no im
   const c = buildCommand({ ...request, kind: undefined });
   t.deepEqual(c.args, ['build', '-t', 'web:1', 'build/web']);
   t.false(c.writesImageId);
+  t.false(c.fixesCreated);
   t.regex(c.notes.join('\n'), /without a fixed timestamp/);
 });
 

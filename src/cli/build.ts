@@ -131,7 +131,7 @@ async function runEngine(context: string, tag: string, epoch: number, out: Out, 
       err.write(`berth build: ${basename(engine)} exited 0 but wrote no image ID\n`);
       return code;
     }
-    out.write(`built ${tag} with ${basename(engine)}, created ${epochDate(epoch)}\n`);
+    out.write(`built ${tag} with ${basename(engine)}${command.fixesCreated ? `, created ${epochDate(epoch)}` : ''}\n`);
     out.write(`image ID: ${id.includes(':') ? id : `sha256:${id}`}\n`);
     return code;
   } finally {

@@ -39,6 +39,8 @@ export interface EngineCommand {
   notes: string[];
   /** whether the engine writes iidFile */
   writesImageId: boolean;
+  /** whether the image's creation time is the epoch (else the engine stamps the build time) */
+  fixesCreated: boolean;
 }
 
 export function engineKind(program: string): EngineKind | undefined {
@@ -62,12 +64,13 @@ export function buildCommand(req: BuildRequest): EngineCommand {
     case 'podman':
     case 'buildah':
       // --timestamp fixes the config's and history's times and every file time in the new layers;
-      // without the identity label the image does not change with the engine's version.
+      // --identity-label=false: no label naming the engine's version is added.
       return {
         args: ['build', '--timestamp', epoch, '--identity-label=false', '--iidfile', req.iidFile, '-t', req.tag, req.context],
         env: {},
         notes: [],
         writesImageId: true,
+        fixesCreated: true,
       };
     case 'docker': {
       const features = req.docker ?? { buildkit: false, rewriteTimestamp: false };
@@ -81,7 +84,7 @@ export function buildCommand(req: BuildRequest): EngineCommand {
         notes.push("this docker's BuildKit cannot rewrite file times in layers (needs docker ≥ 26 and buildx ≥ 0.13): files that RUN writes keep the build time, so two builds may give two image IDs");
       }
       args.push(req.context);
-      return { args, env: { SOURCE_DATE_EPOCH: epoch }, notes, writesImageId: true };
+      return { args, env: { SOURCE_DATE_EPOCH: epoch }, notes, writesImageId: true, fixesCreated: features.buildkit };
     }
     default:
       return {
@@ -89,6 +92,7 @@ export function buildCommand(req: BuildRequest): EngineCommand {
         env: { SOURCE_DATE_EPOCH: epoch },
         notes: ['not docker, podman or buildah: built without a fixed timestamp, so two builds may give two image IDs'],
         writesImageId: false,
+        fixesCreated: false,
       };
   }
 }
