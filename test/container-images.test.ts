@@ -2,7 +2,7 @@
 // a real container engine: accounts, ENV, published ports, nginx, the systemd
 // ordering, a Node app with its oneshots.
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baseImage, cli, containerName, getEngine, release, repoRoot, run, unavailable, waitForLogs, type Engine } from './container/engine.js';
@@ -18,19 +18,30 @@ if (why) {
 } else {
   const e: Engine = getEngine(thisFile);
 
-  /** `berth build images/NAME/image.yaml -o CONTEXT`, then podman build; the image's tag. */
-  const built = new Map<string, Promise<string>>();
-  const image = (name: string, log: (m: string) => void): Promise<string> => {
+  /**
+   * `berth build DEFINITION -o CONTEXT --tag TAG` with podman and no layer
+   * cache (BUILDAH_LAYERS=false), as a user would reproduce an image: the
+   * image ID it prints and how long it took.
+   */
+  const berthBuild = async (definition: string, tag: string): Promise<{ id: string; ms: number }> => {
+    const ctx = join(e.dir, 'contexts', tag.replace(/[^A-Za-z0-9._-]/g, '_'));
+    const env: NodeJS.ProcessEnv = { ...e.env, BERTH_ENGINE: 'podman', BUILDAH_LAYERS: 'false' };
+    delete env.SOURCE_DATE_EPOCH;
+    const b = await run(process.execPath, [cli, 'build', definition, '-o', ctx, '--tag', tag], env, { timeoutMs: 300_000 });
+    const id = /^image ID: (sha256:[0-9a-f]{64})$/m.exec(b.stdout)?.[1];
+    if (b.code !== 0 || !id) throw new Error(`berth build --tag ${tag} failed (exit ${b.code}):\n${b.stdout}${b.stderr.slice(-3000)}`);
+    return { id, ms: b.ms };
+  };
+
+  /** images/NAME built once per run; its tag and image ID. */
+  const built = new Map<string, Promise<{ tag: string; id: string }>>();
+  const image = (name: string, log: (m: string) => void): Promise<{ tag: string; id: string }> => {
     if (!built.has(name)) {
       built.set(name, (async () => {
-        const ctx = join(e.dir, 'contexts', `image-${name}`);
-        const b = await run(process.execPath, [cli, 'build', join(repoRoot, 'images', name, 'image.yaml'), '-o', ctx], process.env);
-        if (b.code !== 0) throw new Error(`berth build ${name} failed:\n${b.stdout}${b.stderr}`);
         const tag = `localhost/berth-test/${name}`;
-        const p = await e.podman(['build', '-q', '-t', tag, ctx], { timeoutMs: 300_000 });
-        if (p.code !== 0) throw new Error(`podman build of ${name} failed:\n${p.stdout}${p.stderr}`);
-        log(`${name}: berth build ${b.ms} ms, podman build ${(p.ms / 1000).toFixed(1)} s`);
-        return tag;
+        const { id, ms } = await berthBuild(join(repoRoot, 'images', name, 'image.yaml'), tag);
+        log(`${name}: berth build --tag in ${(ms / 1000).toFixed(1)} s, ${id}`);
+        return { tag, id };
       })());
     }
     return built.get(name)!;
@@ -48,7 +59,7 @@ if (why) {
 
   test.serial('example: alice exists with her groups, and `podman run IMAGE env` shows image.env', async (t) => {
     t.timeout(180_000);
-    const tag = await image('example', (m) => t.log(m));
+    const { tag } = await image('example', (m) => t.log(m));
     const id = await e.podman(['run', '--rm', '--network', 'none', tag, 'id', 'alice']);
     t.is(id.code, 0, id.stderr);
     t.regex(id.stdout, /^uid=\d+\(alice\) gid=\d+\(\w+\) groups=.*\(wheel\)/);
@@ -68,7 +79,7 @@ if (why) {
 
   test.serial('example-systemd: the logs show the units in order', async (t) => {
     t.timeout(180_000);
-    const tag = await image('example-systemd', (m) => t.log(m));
+    const { tag } = await image('example-systemd', (m) => t.log(m));
     const name = containerName('systemd');
     t.teardown(remove(name));
     t.is((await e.podman(['run', '-d', '--name', name, '--network', 'none', tag])).code, 0);
@@ -94,7 +105,7 @@ if (why) {
 
   test.serial('nginx: the exposed port is published with -P and a GET from the host gets the file', async (t) => {
     t.timeout(300_000);
-    const tag = await image('nginx', (m) => t.log(m));
+    const { tag } = await image('nginx', (m) => t.log(m));
     const name = containerName('nginx');
     t.teardown(remove(name));
     const started = await e.podman(['run', '-d', '--name', name, '-P', tag]);
@@ -124,7 +135,7 @@ if (why) {
 
   test.serial('node-app: migrate, web and worker as app, then provision talks to web', async (t) => {
     t.timeout(180_000);
-    const tag = await image('node-app', (m) => t.log(m));
+    const { tag } = await image('node-app', (m) => t.log(m));
     const name = containerName('node-app');
     t.teardown(remove(name));
     t.is((await e.podman(['run', '-d', '--name', name, '--network', 'none', tag])).code, 0);
@@ -134,5 +145,37 @@ if (why) {
     t.regex(logs, /\[berth\] all stages done/);
     t.is((await e.podman(['stop', '--time', '10', name])).code, 0);
     t.is((await e.podman(['inspect', name, '--format', '{{.State.ExitCode}}'])).stdout.trim(), '0');
+  });
+
+  test.serial("example: built again without the layer cache it has the same image ID, created 1970-01-01; one byte changed in a service's command changes it", async (t) => {
+    t.timeout(300_000);
+    const first = await image('example', (m) => t.log(m));
+    const again = await berthBuild(join(repoRoot, 'images/example/image.yaml'), 'localhost/berth-test/example-again');
+    t.log(`example again: ${(again.ms / 1000).toFixed(1)} s, ${again.id}`);
+    t.is(again.id, first.id);
+    const created = await e.podman(['image', 'inspect', '--format', '{{.Created}}', first.tag]);
+    t.regex(created.stdout, /^1970-01-01 00:00:00 \+0000 UTC$/m);
+
+    // The same definition with one byte of the whoami service's command changed.
+    const copy = join(e.dir, 'definitions');
+    mkdirSync(join(copy, 'example'), { recursive: true });
+    mkdirSync(join(copy, 'common'), { recursive: true });
+    copyFileSync(join(repoRoot, 'images/common/base.yaml'), join(copy, 'common/base.yaml'));
+    const original = readFileSync(join(repoRoot, 'images/example/image.yaml'), 'utf8');
+    const changed = original.replace('exec sleep infinity', 'exec sleep infinitY');
+    t.is(changed.length, original.length);
+    t.not(changed, original);
+    writeFileSync(join(copy, 'example/image.yaml'), changed);
+    const other = await berthBuild(join(copy, 'example/image.yaml'), 'localhost/berth-test/example-changed');
+    t.log(`example with one byte changed: ${(other.ms / 1000).toFixed(1)} s, ${other.id}`);
+    t.not(other.id, first.id);
+  });
+
+  test.serial('nginx: its apt-get install gives the same image ID twice (apt logs and caches are left out)', async (t) => {
+    t.timeout(300_000);
+    const first = await image('nginx', (m) => t.log(m));
+    const again = await berthBuild(join(repoRoot, 'images/nginx/image.yaml'), 'localhost/berth-test/nginx-again');
+    t.log(`nginx again: ${(again.ms / 1000).toFixed(1)} s, ${again.id}`);
+    t.is(again.id, first.id);
   });
 }

@@ -99,7 +99,7 @@ LABEL "org.example.b"="two"
 RUN apt-get update \\
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bash ca-certificates coreutils curl findutils grep less procps sed \\
  && apt-get clean \\
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache
 COPY rootfs/ /
 COPY manifest.json /etc/berth/manifest.json
 RUN ["berth", "apply-accounts", "/etc/berth/accounts.json"]
@@ -229,10 +229,98 @@ test('berth build --tag runs the engine on the context and exits with its code; 
   const out = join(dir, 'out');
   const run = await berth(['build', join(dir, 'image.yaml'), '-o', out, '--tag', 'web:1'], { env: { ...process.env, BERTH_ENGINE: fake } });
   t.is(run.code, 3);
-  t.regex(run.stdout, new RegExp(`^engine: build -t web:1 ${out}$`, 'm'));
+  t.regex(run.stderr, new RegExp(`^engine: build -t web:1 ${out}$`, 'm'), "the engine's output goes to stderr");
+  t.regex(run.stderr, /fake-engine: not docker, podman or buildah: built without a fixed timestamp/);
+  t.notRegex(run.stdout, /image ID/);
   const none = await berth(['build', join(dir, 'image.yaml'), '-o', out, '--tag', 'web:1'], { env: { PATH: dir } });
   t.is(none.code, 1);
   t.regex(none.stderr, /no working container engine found \(docker with a running daemon, podman or buildah/);
+});
+
+/** A stand-in `podman` that logs its arguments and SOURCE_DATE_EPOCH, and writes an image ID where --iidfile says. */
+async function fakePodman(dir: string): Promise<string> {
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  await writeFile(join(bin, 'podman'), [
+    '#!/bin/sh',
+    'echo "args: $*"',
+    'while [ $# -gt 0 ]; do [ "$1" = --iidfile ] && printf sha256:%s "$FAKE_ID" > "$2"; shift; done',
+    'echo "STEP 1/1: done"',
+    '',
+  ].join('\n'));
+  await chmod(join(bin, 'podman'), 0o755);
+  return join(bin, 'podman');
+}
+
+test('berth build --tag fixes the creation time and prints the image ID on stdout, the engine output on stderr', async (t) => {
+  const dir = await writeFiles(t, { 'image.yaml': 'services:\n  a: { script: "exec sleep 1" }\n' });
+  const podman = await fakePodman(dir);
+  const out = join(dir, 'out');
+  const env: NodeJS.ProcessEnv = { ...process.env, BERTH_ENGINE: podman, FAKE_ID: 'ab12' };
+  delete env.SOURCE_DATE_EPOCH;
+  const run = await berth(['build', join(dir, 'image.yaml'), '-o', out, '--tag', 'web:1'], { env });
+  t.is(run.code, 0, run.stderr);
+  t.is(run.stdout, `wrote ${out}: Dockerfile, manifest.json\nbuilt web:1 with podman, created 1970-01-01T00:00:00Z\nimage ID: sha256:ab12\n`);
+  t.regex(run.stderr, new RegExp(`^args: build --timestamp 0 --identity-label=false --iidfile \\S+/image-id -t web:1 ${out}$`, 'm'));
+  t.regex(run.stderr, /^STEP 1\/1: done$/m);
+
+  const later = await berth(['build', join(dir, 'image.yaml'), '-o', out, '--tag', 'web:1'], { env: { ...env, SOURCE_DATE_EPOCH: '1700000000' } });
+  t.regex(later.stderr, /^args: build --timestamp 1700000000 /m);
+  t.regex(later.stdout, /created 2023-11-14T22:13:20Z/);
+
+  const bad = await berth(['build', join(dir, 'image.yaml'), '-o', out, '--tag', 'web:1'], { env: { ...env, SOURCE_DATE_EPOCH: 'yesterday' } });
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /SOURCE_DATE_EPOCH='yesterday' is not a number of seconds since 1970-01-01/);
+  t.notRegex(bad.stderr, /^args:/m, 'nothing was built');
+});
+
+test('berth build --tag with a docker that has no buildx says the image is not reproducible and claims no creation time', async (t) => {
+  const dir = await writeFiles(t, { 'image.yaml': 'services:\n  a: { script: "exec sleep 1" }\n' });
+  await mkdir(join(dir, 'bin'));
+  await writeFile(join(dir, 'bin/docker'), [
+    '#!/bin/sh',
+    'case "$1" in',
+    '  version) echo 28.2.2 ;;',
+    '  buildx) echo "docker: unknown command: docker buildx" >&2; exit 1 ;;',
+    '  build) echo "args: $* SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"; while [ $# -gt 0 ]; do [ "$1" = --iidfile ] && printf sha256:cd34 > "$2"; shift; done ;;',
+    'esac',
+    '',
+  ].join('\n'));
+  await chmod(join(dir, 'bin/docker'), 0o755);
+  const out = join(dir, 'out');
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` };
+  delete env.SOURCE_DATE_EPOCH;
+  delete env.BERTH_ENGINE;
+  const run = await berth(['build', join(dir, 'image.yaml'), '-o', out, '--tag', 'web:1'], { env });
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stderr, new RegExp(`^args: build --build-arg SOURCE_DATE_EPOCH=0 --iidfile \\S+ -t web:1 ${out} SOURCE_DATE_EPOCH=0$`, 'm'));
+  t.regex(run.stderr, /^berth build: warning: docker: docker has no buildx, so it uses the legacy builder/m);
+  t.is(run.stdout, `wrote ${out}: Dockerfile, manifest.json\nbuilt web:1 with docker\nimage ID: sha256:cd34\n`);
+});
+
+test('packages without a pinned version are named in a warning; a pin anywhere replaces the unpinned mention', async (t) => {
+  const dir = await writeFiles(t, {
+    'base.yaml': 'packages: [curl, jq]\n',
+    'image.yaml': 'imports: [./base.yaml]\npackages: ["curl=7.88.1-10+deb12u8", tzdata]\n',
+  });
+  const run = await berth(['build', join(dir, 'image.yaml'), '-o', join(dir, 'out')]);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stderr, /^berth build: warning: packages without a pinned version: jq, tzdata; apt-get installs whatever the mirror serves/m);
+  const dockerfile = await readFile(join(dir, 'out/Dockerfile'), 'utf8');
+  t.regex(dockerfile, /apt-get install -y --no-install-recommends curl=7\.88\.1-10\+deb12u8 jq tzdata \\$/m);
+
+  const pinned = await writeFiles(t, { 'image.yaml': 'packages: ["curl=7.88.1-10+deb12u8"]\n' });
+  const quiet = await berth(['build', join(pinned, 'image.yaml'), '-o', join(pinned, 'out')]);
+  t.is(quiet.code, 0);
+  t.notRegex(quiet.stderr, /pinned/);
+});
+
+test('a package pinned to two versions is a problem', async (t) => {
+  const { problems } = await evaluate(t, {
+    'base.yaml': 'packages: ["curl=1.0"]\n',
+    'image.yaml': 'imports: [./base.yaml]\npackages: ["curl=2.0"]\n',
+  });
+  t.deepEqual(problems, ['base.yaml:1:11: packages: curl is pinned to 2 versions (1.0, 2.0); pin one']);
 });
 
 test('berth build prints problems and warnings to stderr; usage errors exit 2', async (t) => {

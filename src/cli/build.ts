@@ -2,9 +2,13 @@
 // definition and writes a build context; with --tag, also builds it with the
 // container engine it finds.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { ContextError, writeBuildContext } from '../image/context.js';
+import { buildCommand as engineCommand, engineKind, epochDate, EpochError, probeDocker, sourceDateEpoch } from '../image/engine.js';
 import { evaluateImage } from '../image/evaluate.js';
+import { unpinned } from '../image/packages.js';
 import { formatProblem } from '../manifest/index.js';
 import { findProgram } from '../supervisor/find-program.js';
 import { signalNumber } from '../supervisor/signals.js';
@@ -15,7 +19,10 @@ export const usage = `berth build IMAGE_FILE [-o OUT_DIR] [--tag NAME]
   Dockerfile, manifest.json (installed as /etc/berth/manifest.json), rootfs/.
   -o, --output  default build/<image.name, or the definition's directory name>
   --tag NAME    also build the image with docker, podman or buildah (the first
-                on PATH; BERTH_ENGINE=PROGRAM overrides) and exit with its code
+                on PATH; BERTH_ENGINE=PROGRAM overrides), print its image ID
+                and exit with the engine's code. The image is created at
+                SOURCE_DATE_EPOCH (default 0, 1970-01-01) so that the same
+                definition and parent give the same image ID.
   Problems are printed as FILE:LINE:COL: PATH: MESSAGE (exit 1); warnings go to stderr.`;
 
 type Out = { write(text: string): unknown };
@@ -26,6 +33,7 @@ export async function buildCommand(args: string[], out: Out = process.stdout, er
   const file = positionals[0];
   const tag = flags.get('--tag') as string | undefined;
   if (tag !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/.test(tag)) throw new UsageError(`--tag '${tag}' is not an image name`);
+  const epoch = tag === undefined ? 0 : creationTime();
 
   const evaluation = evaluateImage(file);
   for (const w of evaluation.warnings) err.write(`${formatProblem({ ...w, message: `warning: ${w.message}` })}\n`);
@@ -35,6 +43,10 @@ export async function buildCommand(args: string[], out: Out = process.stdout, er
     return 1;
   }
   const build = evaluation.build;
+  const loose = unpinned(build.packages);
+  if (loose.length) {
+    err.write(`berth build: warning: packages without a pinned version: ${loose.join(', ')}; apt-get installs whatever the mirror serves at build time, so the image can change from build to build. Pin them as NAME=VERSION (apt-cache policy NAME lists versions)\n`);
+  }
   const name = build.config.image.name ?? defaultName(file);
   const outDir = (flags.get('-o') ?? flags.get('--output') ?? join('build', name)) as string;
   let written: string[];
@@ -53,7 +65,17 @@ export async function buildCommand(args: string[], out: Out = process.stdout, er
     out.write(`build it: berth build ${file} -o ${outDir} --tag ${suggested}   (or: podman build -t ${suggested} ${outDir})\n`);
     return 0;
   }
-  return runEngine(outDir, tag, err);
+  return runEngine(outDir, tag, epoch, out, err);
+}
+
+/** SOURCE_DATE_EPOCH, checked before anything is written. */
+function creationTime(): number {
+  try {
+    return sourceDateEpoch(process.env);
+  } catch (error) {
+    if (error instanceof EpochError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** images/web/image.yaml → web; web.yaml → web. */
@@ -71,7 +93,7 @@ function engineAnswers(engine: string): boolean {
   return spawnSync(engine, ['version'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
 }
 
-async function runEngine(context: string, tag: string, err: Out): Promise<number> {
+async function runEngine(context: string, tag: string, epoch: number, out: Out, err: Out): Promise<number> {
   const chosen = process.env.BERTH_ENGINE;
   const engine = chosen
     ? chosen.includes('/') ? chosen : findProgram(chosen, process.env.PATH)
@@ -82,14 +104,37 @@ async function runEngine(context: string, tag: string, err: Out): Promise<number
       : 'berth build: no working container engine found (docker with a running daemon, podman or buildah; or set BERTH_ENGINE); the build context is written\n');
     return 1;
   }
-  const args = ['build', '-t', tag, context];
-  err.write(`berth build: ${basename(engine)} ${args.join(' ')}\n`);
-  return new Promise((resolve) => {
-    const child = spawn(engine, args, { stdio: 'inherit' });
-    child.on('error', (error) => {
-      err.write(`berth build: cannot run ${engine}: ${error.message}\n`);
-      resolve(1);
+  const kind = engineKind(engine);
+  const scratch = mkdtempSync(join(tmpdir(), 'berth-build-'));
+  const iidFile = join(scratch, 'image-id');
+  const command = engineCommand({ kind, tag, context, epoch, iidFile, ...(kind === 'docker' ? { docker: probeDocker(engine) } : {}) });
+  for (const note of command.notes) err.write(`berth build: warning: ${basename(engine)}: ${note}\n`);
+  err.write(`berth build: ${basename(engine)} ${command.args.join(' ')}\n`);
+  try {
+    const code = await new Promise<number>((resolve) => {
+      // The engine's output is progress: stderr, so that stdout holds what berth build made.
+      const child = spawn(engine, command.args, { stdio: ['inherit', 2, 'inherit'], env: { ...process.env, ...command.env } });
+      child.on('error', (error) => {
+        err.write(`berth build: cannot run ${engine}: ${error.message}\n`);
+        resolve(1);
+      });
+      child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
     });
-    child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? signalNumber(signal) : 0)));
-  });
+    if (code !== 0 || !command.writesImageId) return code;
+    let id = '';
+    try {
+      id = readFileSync(iidFile, 'utf8').trim();
+    } catch {
+      // reported below
+    }
+    if (!id) {
+      err.write(`berth build: ${basename(engine)} exited 0 but wrote no image ID\n`);
+      return code;
+    }
+    out.write(`built ${tag} with ${basename(engine)}${command.fixesCreated ? `, created ${epochDate(epoch)}` : ''}\n`);
+    out.write(`image ID: ${id.includes(':') ? id : `sha256:${id}`}\n`);
+    return code;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }

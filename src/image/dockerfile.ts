@@ -21,7 +21,8 @@ export function renderDockerfile(build: ImageBuild, sourceName: string): string 
       'RUN apt-get update \\',
       ` && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${build.packages.join(' ')} \\`,
       ' && apt-get clean \\',
-      ' && rm -rf /var/lib/apt/lists/*',
+      // apt's and dpkg's logs and ldconfig's aux-cache record when and on which inodes: not the same twice.
+      ' && rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log /var/cache/ldconfig/aux-cache',
     );
   }
   if (build.etc.length || hasAccounts(build)) lines.push('COPY rootfs/ /');

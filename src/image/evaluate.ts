@@ -14,6 +14,7 @@ import { loadDefinitions } from './load.js';
 import { type Def, type Locations, mergeDefinitions, type MergeProblem, plainDef, toDefNode } from './merge.js';
 import type { Assertion } from './modules/module.js';
 import { modules } from './modules/index.js';
+import { installList, pinConflicts } from './packages.js';
 import { imageSchema, type ImageConfig } from './options.js';
 import { translateSystemd } from './systemd.js';
 
@@ -115,7 +116,10 @@ export function evaluateImage(file: string): Evaluation {
       warnings.push({ loc: at(['image', 'cmd']), path: 'image.cmd', message: 'ignored: the image has services, so /init runs without arguments' });
     }
   }
-  const packages = [...new Set([...config.packages, ...(config.image.interactive ? INTERACTIVE_PACKAGES : [])])].sort();
+  const packages = installList([...config.packages, ...(config.image.interactive ? INTERACTIVE_PACKAGES : [])]);
+  for (const [name, versions] of pinConflicts(packages)) {
+    problems.push({ loc: at(['packages']), path: 'packages', message: `${name} is pinned to ${versions.length} versions (${versions.join(', ')}); pin one` });
+  }
   const build: ImageBuild = {
     config,
     manifest: { version: 1, services: config.services as Record<string, Record<string, unknown>> },

@@ -212,7 +212,7 @@ const coreFields = {
   }, { description: 'The system environment.' }),
   packages: array(string({ pattern: PACKAGE_NAME, patternHint: 'a Debian package name (lower case letters, digits, + - .), optionally =version' }), {
     default: [],
-    description: 'Debian packages installed with apt-get (no recommends). Lists concatenate; duplicates are dropped.',
+    description: 'Debian packages installed with apt-get (no recommends). `NAME=VERSION` pins a version; `berth build` warns about packages without one, since apt-get installs whatever the mirror serves at build time. Lists concatenate; duplicates are dropped, and a pinned mention replaces unpinned ones of the same package.',
     example: ['curl'],
   }),
   assertions: array(assertionSchema, { default: [], description: 'Checks that fail the build with their message when `assertion` is false. Modules add their own.' }),
