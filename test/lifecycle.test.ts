@@ -9,7 +9,7 @@ import type { Service } from '../src/manifest/index.js';
 import { readFileSync } from 'node:fs';
 
 const longRun: Policy = { type: 'long-run', restart: 'no', successExitCodes: [0], readiness: false };
-const ctx = (state: State, policy: Policy = longRun, want: 'up' | 'down' = 'up'): Context => ({ state, want, policy, streak: 0 });
+const ctx = (state: State, policy: Policy = longRun, want: 'up' | 'down' = 'up'): Context => ({ state, want, policy, streak: 0, recentRestarts: 0 });
 const exit = (code: number | null, signal: NodeJS.Signals | null = null): Exit => ({ code, signal });
 
 test('decideExit: success finishes, failure fails, and a restart policy restarts long-runs only', (t) => {
@@ -48,6 +48,33 @@ test('a restart is immediate the first time, then backs off while failures stay 
     c = { ...c, state: 'up', streak: s.streak! };
   }
   t.deepEqual(delays, [0, 100, 200, 400, 800]);
+  const healthy = step({ ...c, streak: 4 }, { kind: 'exited', exit: exit(1), uptimeMs: 1000 })!;
+  t.is(healthy.delayMs, 0, 'a run of a second or more restarts at once');
+});
+
+test('maxRestarts: within the window a restart is allowed until the limit, then the failure is final', (t) => {
+  const policy: Policy = { ...longRun, restart: 'on-failure', maxRestarts: 2 };
+  t.is(decideExit(exit(1), policy, 1), 'restart');
+  t.is(decideExit(exit(1), policy, 2), 'gave-up');
+  t.is(decideExit(exit(0), { ...policy, restart: 'always' }, 2), 'finished');
+  const s = step({ ...ctx('up', policy), recentRestarts: 2 }, { kind: 'exited', exit: exit(1), uptimeMs: 5 })!;
+  t.is(s.to, 'failed');
+  t.true(s.gaveUp);
+});
+
+test('an exit the init caused (not ready in time, failing liveness) is a failure whatever its code; liveness restarts regardless of policy', (t) => {
+  t.is(decideExit({ code: 0, signal: null, cause: 'not ready within 5 ms' }, longRun), 'failed');
+  t.is(decideExit({ code: 0, signal: null, cause: 'liveness', restartAnyway: true }, longRun), 'restart');
+  t.deepEqual(step(ctx('starting'), { kind: 'unhealthy', signal: 'SIGINT' }), { to: 'stopping', want: 'up', actions: [{ do: 'signal', signal: 'SIGINT' }], signal: 'SIGINT' });
+  t.is(step(ctx('down'), { kind: 'unhealthy', signal: 'SIGTERM' }), null);
+});
+
+test('hold (the shutdown): no restart and no signal yet for what runs; what does not run is stopped', (t) => {
+  t.deepEqual(step(ctx('up'), { kind: 'hold' }), { to: 'up', want: 'down', actions: [] });
+  t.deepEqual(step(ctx('backoff'), { kind: 'hold' }), { to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] });
+  t.is(step(ctx('down'), { kind: 'hold' })?.to, 'stopped');
+  const held = step(ctx('up', { ...longRun, restart: 'always' }, 'down'), { kind: 'exited', exit: exit(1), uptimeMs: 5 });
+  t.is(held?.to, 'stopped', 'a held service that dies is not restarted');
 });
 
 test('restartDelay: capped, and reset by a run that lasted', (t) => {
@@ -59,7 +86,8 @@ test('stop: a running service is signalled, a pending restart is cancelled, an i
   t.deepEqual(step(ctx('up'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopping', want: 'down', actions: [{ do: 'signal', signal: 'SIGTERM' }], signal: 'SIGTERM' });
   t.deepEqual(step(ctx('backoff'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] });
   t.deepEqual(step(ctx('finished'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'finished', want: 'down', actions: [] });
-  t.is(step(ctx('stopping'), { kind: 'stop', signal: 'SIGTERM' }), null);
+  t.is(step(ctx('stopping', longRun, 'down'), { kind: 'stop', signal: 'SIGTERM' }), null);
+  t.deepEqual(step(ctx('stopping'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopping', want: 'down', actions: [] }, 'a stop while the init ends it as a failure turns it into a stop');
   t.deepEqual(step(ctx('stopping'), { kind: 'kill' })?.actions, [{ do: 'signal', signal: 'SIGKILL' }]);
 });
 
@@ -86,6 +114,7 @@ test('every state has a row, and docs/state-dir.md describes every state', (t) =
 
 /** A host whose processes are promises the test settles. */
 class FakeHost implements ServiceHost {
+  readonly graceMs = 3000;
   events: TransitionEvent[] = [];
   failures: number[] = [];
   exits: Array<(e: Exit) => void> = [];
@@ -96,6 +125,7 @@ class FakeHost implements ServiceHost {
   logger(): undefined {
     return undefined;
   }
+  watchLiveness(): void {}
   observe(e: TransitionEvent): void {
     this.events.push(e);
   }
@@ -108,7 +138,8 @@ class FakeHost implements ServiceHost {
 }
 
 const service = (over: Partial<Service> = {}): Service => ({
-  name: 'svc', type: 'long-run', argv: ['/bin/true'], restartOnFailure: false, environment: {}, after: [], enable: true, tty: false, ...over,
+  name: 'svc', type: 'long-run', argv: ['/bin/true'], restartOnFailure: false, environment: {}, after: [], enable: true, tty: false,
+  restart: over.restartOnFailure ? 'on-failure' : 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true, ...over,
 });
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 

@@ -1,9 +1,17 @@
 // Turns one schema-valid service into the Service the supervisor runs:
 // a single argv whatever the user wrote, and string users.
 import type { Issue, Path } from './dsl/validate.js';
+import { parseDuration } from './duration.js';
 import type { RawService } from './schema.js';
 import { shellSplit } from './shell-split.js';
-import type { Service } from './types.js';
+import { parseSignal } from './signal-name.js';
+import type { Liveness, Probe, Readiness, Service } from './types.js';
+
+const DEFAULT_READINESS_INTERVAL_MS = 1000;
+const DEFAULT_LIVENESS_INTERVAL_MS = 10_000;
+const DEFAULT_PROBE_TIMEOUT_MS = 1000;
+const DEFAULT_RESTART_WINDOW_MS = 60_000;
+const PROBE_KINDS = ['exec', 'tcp', 'http'] as const;
 
 /** `after` is the checked list from checkReferences, not the one in the file. */
 export function toService(name: string, raw: RawService, after: string[], path: Path, issues: Issue[]): Service {
@@ -28,9 +36,79 @@ export function toService(name: string, raw: RawService, after: string[], path: 
     after,
     enable: raw.enable,
     tty: raw.tty,
+    ...policies(raw, path, issues),
   };
 }
 
+type Policies = Pick<Service, 'readiness' | 'liveness' | 'startTimeoutMs' | 'restart' | 'successExitCodes' | 'stopSignal' | 'stopTimeoutMs' | 'maxRestarts' | 'restartWindowMs' | 'essential'>;
+
+/** Readiness, liveness and the per-service policies, with their defaults and the rules the schema alone cannot say. */
+function policies(raw: RawService, path: Path, issues: Issue[]): Policies {
+  const ms = (field: 'startTimeout' | 'stopTimeout' | 'restartWindow'): number | undefined => (raw[field] === undefined ? undefined : parseDuration(raw[field]!));
+  if (raw.type !== 'long-run') {
+    for (const field of ['readiness', 'liveness', 'startTimeout', 'restart', 'maxRestarts'] as const) {
+      if (raw[field] !== undefined) issues.push({ path: [...path, field], message: `applies to long-runs only: a ${raw.type} is done when it exits 0` });
+    }
+  }
+  if (raw.restart !== undefined && raw.restartOnFailure && raw.restart !== 'on-failure') {
+    issues.push({ path: [...path, 'restart'], message: `'restart: ${raw.restart}' contradicts 'restartOnFailure: true' (which means on-failure); keep one` });
+  }
+  const stopSignal = raw.stopSignal === undefined ? 'SIGTERM' : parseSignal(raw.stopSignal);
+  if (stopSignal === undefined) issues.push({ path: [...path, 'stopSignal'], message: `unknown signal '${raw.stopSignal}'` });
+  const readiness = raw.readiness && toReadiness(raw.readiness, [...path, 'readiness'], issues);
+  if (raw.startTimeout !== undefined && !raw.readiness) {
+    issues.push({ path: [...path, 'startTimeout'], message: "needs 'readiness': without it a service is ready as soon as it starts" });
+  }
+  return {
+    ...(readiness ? { readiness } : {}),
+    ...(raw.liveness ? { liveness: toLiveness(raw.liveness, [...path, 'liveness'], issues) } : {}),
+    ...(raw.startTimeout === undefined ? {} : { startTimeoutMs: ms('startTimeout') }),
+    restart: raw.restart ?? (raw.restartOnFailure ? 'on-failure' : 'no'),
+    successExitCodes: raw.successExitCodes,
+    stopSignal: stopSignal ?? 'SIGTERM',
+    ...(raw.stopTimeout === undefined ? {} : { stopTimeoutMs: ms('stopTimeout') }),
+    ...(raw.maxRestarts === undefined ? {} : { maxRestarts: raw.maxRestarts }),
+    restartWindowMs: ms('restartWindow') ?? DEFAULT_RESTART_WINDOW_MS,
+    essential: raw.essential,
+  };
+}
+
+type RawProbe = Pick<NonNullable<RawService['liveness']>, 'exec' | 'tcp' | 'http'>;
+
+/** The one kind of check a block names, or undefined (with an issue) when it names none or several. */
+function oneKind<K extends string>(raw: Partial<Record<K, unknown>>, kinds: readonly K[], path: Path, issues: Issue[]): K | undefined {
+  const given = kinds.filter((k) => raw[k] !== undefined);
+  if (given.length === 1) return given[0];
+  issues.push({ path, message: given.length ? `give exactly one of ${kinds.join(', ')}, not ${given.join(' and ')}` : `give one of ${kinds.join(', ')}` });
+  return undefined;
+}
+
+function toProbe(raw: RawProbe, kind: (typeof PROBE_KINDS)[number], path: Path, issues: Issue[]): Probe {
+  if (kind === 'exec') return { kind, argv: toArgv(raw.exec!, [...path, 'exec'], issues) };
+  if (kind === 'tcp') return { kind, host: raw.tcp!.host ?? '127.0.0.1', port: raw.tcp!.port };
+  return { kind, host: raw.http!.host ?? '127.0.0.1', port: raw.http!.port, path: raw.http!.path };
+}
+
+const timing = (raw: { interval?: number | string; timeout?: number | string }, defaultIntervalMs: number) => ({
+  intervalMs: raw.interval === undefined ? defaultIntervalMs : parseDuration(raw.interval)!,
+  timeoutMs: raw.timeout === undefined ? DEFAULT_PROBE_TIMEOUT_MS : parseDuration(raw.timeout)!,
+});
+
+function toReadiness(raw: NonNullable<RawService['readiness']>, path: Path, issues: Issue[]): Readiness | undefined {
+  const kind = oneKind(raw, ['notificationFd', ...PROBE_KINDS], path, issues);
+  if (kind === undefined) return undefined;
+  if (kind !== 'notificationFd') return { kind: 'probe', probe: toProbe(raw, kind, path, issues), ...timing(raw, DEFAULT_READINESS_INTERVAL_MS) };
+  for (const field of ['interval', 'timeout'] as const) {
+    if (raw[field] !== undefined) issues.push({ path: [...path, field], message: 'applies to probes, not to notificationFd' });
+  }
+  return { kind: 'notification-fd', fd: raw.notificationFd! };
+}
+
+function toLiveness(raw: NonNullable<RawService['liveness']>, path: Path, issues: Issue[]): Liveness | undefined {
+  const kind = oneKind(raw, PROBE_KINDS, path, issues);
+  if (kind === undefined) return undefined;
+  return { probe: toProbe(raw, kind, path, issues), ...timing(raw, DEFAULT_LIVENESS_INTERVAL_MS), failureThreshold: raw.failureThreshold };
+}
 function toArgv(execStart: string | string[], path: Path, issues: Issue[]): string[] {
   if (Array.isArray(execStart)) {
     if (execStart[0] === '') issues.push({ path: [...path, 0], message: 'the program to run (the first item) is empty' });

@@ -1,9 +1,50 @@
 // The manifest, version 1: the one declaration that validation, the JSON
 // Schema (schema/manifest.schema.json) and docs/manifest.md all come from.
 import { array, boolean, enumOf, integer, object, oneOf, record, string, type Infer } from './dsl/schema.js';
+import { DURATION_HINT, DURATION_PATTERN } from './duration.js';
 
 /** Service names become file names in the state dir, so they stay plain. */
 export const SERVICE_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
+
+/** A number of milliseconds, or a whole number with a unit. */
+const duration = (description: string, example: string) =>
+  oneOf([integer({ minimum: 0 }), string({ pattern: DURATION_PATTERN, patternHint: DURATION_HINT })], { description, example });
+
+const port = integer({ minimum: 1, maximum: 65535, required: true, description: 'TCP port, on 127.0.0.1 unless `host` says otherwise.' });
+const host = string({ minLength: 1, description: 'Host to connect to; default 127.0.0.1 (the service is in the same network namespace).' });
+
+/** The checks a readiness or liveness probe can make; exactly one per probe. */
+const probeKinds = {
+  exec: oneOf([array(string(), { minItems: 1 }), string({ minLength: 1 })], {
+    description: 'A command (argv list, or one string split shell-style) that exits 0 when the check passes. It runs with the service\'s environment and user.',
+    example: ['pg_isready', '-h', '127.0.0.1'],
+  }),
+  tcp: object({ port, host }, { description: 'Passes when a TCP connection to the port succeeds.' }),
+  http: object({
+    port,
+    host,
+    path: string({ pattern: /^\//, patternHint: 'a path starting with /', default: '/', description: 'Path to GET.' }),
+  }, { description: 'Passes when `GET http://HOST:PORT/PATH` answers with a status from 200 to 399.' }),
+};
+
+export const readinessSchema = object({
+  notificationFd: integer({
+    minimum: 3,
+    maximum: 1023,
+    description: "s6's protocol: the service gets a pipe on this descriptor and writes a newline to it once it is ready (then may close it). 0, 1 and 2 are stdin, stdout and stderr, so 3 or above.",
+    example: 3,
+  }),
+  ...probeKinds,
+  interval: duration('Time between two tries of a probe (not notificationFd). Default 1s.', '1s'),
+  timeout: duration('How long one try may take before it counts as failed. Default 1s.', '1s'),
+}, { title: 'Readiness', description: 'How the init knows the service is ready: exactly one of `notificationFd`, `exec`, `tcp`, `http`. Until then it is `starting`, and what waits for it (`after`) waits.' });
+
+export const livenessSchema = object({
+  ...probeKinds,
+  interval: duration('Time between two checks. Default 10s.', '10s'),
+  timeout: duration('How long one check may take before it counts as failed. Default 1s.', '1s'),
+  failureThreshold: integer({ minimum: 1, default: 3, description: 'Failed checks in a row that make the init restart the service.' }),
+}, { title: 'Liveness', description: 'A check the init runs on a ready service: exactly one of `exec`, `tcp`, `http`. `failureThreshold` failures in a row restart the service.' });
 
 export const serviceSchema = object({
   type: enumOf(['long-run', 'oneshot-pre', 'oneshot-post'], {
@@ -77,6 +118,32 @@ export const serviceSchema = object({
   tty: boolean({
     default: false,
     description: 'Run the service under a pseudo-terminal, for programs that behave differently without one.',
+  }),
+  readiness: readinessSchema,
+  liveness: livenessSchema,
+  startTimeout: duration('A long-run with `readiness` that is not ready this long after it started has failed (its restart policy applies). Default: no limit.', '30s'),
+  restart: enumOf(['no', 'on-failure', 'always'], {
+    description:
+      'When a long-run is started again after it exits: `no`, `on-failure` (a non-zero exit or a signal), `always` (any exit). ' +
+      '`restartOnFailure: true` means `on-failure`. Default `no`.',
+  }),
+  successExitCodes: array(integer({ minimum: 0, maximum: 255 }), {
+    default: [0],
+    description: 'Exit codes that are a success, not a failure (for `finished` and for `restart: on-failure`).',
+    example: [0, 143],
+  }),
+  stopSignal: string({
+    pattern: /^(SIG)?[A-Za-z0-9]+$/,
+    patternHint: 'a signal name such as SIGTERM, TERM or INT',
+    description: 'The signal that asks the service to stop (`berth stop`, shutdown). Default SIGTERM.',
+    example: 'SIGINT',
+  }),
+  stopTimeout: duration('How long the service gets to exit after its stop signal before SIGKILL. Default: the init\'s grace (`S6_KILL_GRACETIME`, 3 s).', '10s'),
+  maxRestarts: integer({ minimum: 0, description: 'At most this many restarts within `restartWindow`; one more failure and the service is `failed`. Default: unlimited.', example: 5 }),
+  restartWindow: duration('The window `maxRestarts` counts in. Default 60s.', '60s'),
+  essential: boolean({
+    default: true,
+    description: 'When false, a failure of this service is reported and the rest goes on; when true (the default) it ends the run (unless `S6_DONT_TERMINATE_ON_ERROR` is set).',
   }),
 }, { title: 'Service' });
 

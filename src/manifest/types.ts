@@ -3,6 +3,7 @@
 import type { RawService } from './schema.js';
 
 export type ServiceType = RawService['type'];
+export type RestartPolicy = Service['restart'];
 
 export interface Service {
   name: string;
@@ -21,6 +22,37 @@ export interface Service {
   after: string[];
   enable: boolean;
   tty: boolean;
+  /** how the init knows it is ready; undefined: ready once started */
+  readiness?: Readiness;
+  liveness?: Liveness;
+  startTimeoutMs?: number;
+  /** `restartOnFailure: true` is folded in as `on-failure` */
+  restart: 'no' | 'on-failure' | 'always';
+  successExitCodes: number[];
+  stopSignal: NodeJS.Signals;
+  /** undefined: the init's grace */
+  stopTimeoutMs?: number;
+  maxRestarts?: number;
+  restartWindowMs: number;
+  essential: boolean;
+}
+
+/** One check a probe makes; exactly one kind. */
+export type Probe =
+  | { kind: 'exec'; argv: string[] }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'http'; host: string; port: number; path: string };
+
+export interface ProbeTiming {
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+export type Readiness = { kind: 'notification-fd'; fd: number } | ({ kind: 'probe'; probe: Probe } & ProbeTiming);
+
+export interface Liveness extends ProbeTiming {
+  probe: Probe;
+  failureThreshold: number;
 }
 
 export interface Manifest {

@@ -28,6 +28,8 @@ export interface NativeSpawn {
   input?: number;
   /** the fd the child gets as stdout and stderr */
   output: number;
+  /** more descriptors the child gets: `source` of ours as `target` of its (a readiness notification pipe) */
+  extraFds?: ReadonlyArray<{ target: number; source: number }>;
 }
 
 interface Fns {
@@ -117,6 +119,7 @@ export function posixSpawn(req: NativeSpawn): { pid: number } | { errno: number 
     else f.faDup2(fa, req.input, 0);
     f.faDup2(fa, req.output, 1);
     f.faDup2(fa, req.output, 2);
+    for (const { source, target } of req.extraFds ?? []) f.faDup2(fa, source, target);
     if (req.cwd) f.faChdir(fa, req.cwd);
     const err = f.spawn(pidOut, req.file, fa, serviceAttr(f), [...req.argv, null], [...req.env, null]);
     return err === 0 ? { pid: pidOut[0] } : { errno: err };

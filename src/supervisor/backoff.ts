@@ -1,14 +1,14 @@
-// Restart delays for a failing long-run. The first restart is immediate, so a
-// one-off crash costs almost nothing; repeated quick failures double the wait
-// up to a cap, so a crash loop costs the init almost no CPU; a run that lasted
-// a while starts the sequence over.
+// Restart delays for a long-run. A run that lasted at least a second restarts
+// at once (s6's and runit's rule), and so does the first quick death; only
+// quick deaths in a row double the wait up to a cap, so a crash loop costs
+// the init almost no CPU.
 export const RESTART_POLICY = {
   /** delay after the second quick failure in a row; doubles each time */
   baseDelayMs: 100,
   /** the longest wait between two tries */
   maxDelayMs: 10_000,
   /** a run at least this long counts as healthy: the next failure restarts at once */
-  resetAfterMs: 10_000,
+  resetAfterMs: 1000,
 } as const;
 
 /** The delay before the next start, given the quick failures so far (`streak`) and how long the last run lasted. */

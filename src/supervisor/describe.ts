@@ -6,7 +6,8 @@ import type { Exit } from './spawn.js';
 
 export function describeExit(exit: Exit): string {
   if (exit.reason) return `could not start: ${exit.reason} (code ${exit.code})`;
-  return exit.signal ? `killed by ${exit.signal} (code ${exitCodeOf(exit)})` : `exited with code ${exit.code}`;
+  const how = exit.signal ? `killed by ${exit.signal} (code ${exitCodeOf(exit)})` : `exited with code ${exit.code}`;
+  return exit.cause ? `${how} after ${exit.cause}` : how;
 }
 
 export function describeTransition(e: TransitionEvent): string {
@@ -14,10 +15,11 @@ export function describeTransition(e: TransitionEvent): string {
 }
 
 function what(e: TransitionEvent): string {
-  if (e.signal) return `sending ${e.signal}`;
+  if (e.signal) return e.cause ? `${e.cause}: sending ${e.signal}` : `sending ${e.signal}`;
   if (e.exit) {
     const exit = describeExit(e.exit);
     if (e.to === 'backoff') return `${exit}; restarting in ${e.delayMs} ms (restart #${e.restarts})`;
+    if (e.limit) return `${exit}; not restarted: ${e.limit.maxRestarts} restarts within ${e.limit.windowMs} ms already (maxRestarts)`;
     return e.to === 'stopped' ? `stopped, ${exit}` : exit;
   }
   if (e.to === 'up' && e.from === 'starting') return 'ready';

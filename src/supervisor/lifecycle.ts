@@ -29,8 +29,10 @@ export type Input =
   | { kind: 'ready' }
   | { kind: 'exited'; exit: Exit; uptimeMs: number }
   | { kind: 'stop'; signal: NodeJS.Signals } // an operator or the shutdown wants it down
+  | { kind: 'hold' } // the shutdown wants it down, but its dependents go first: no restart, no signal yet
   | { kind: 'kill' } // its stop grace is over
-  | { kind: 'timer' }; // its backoff delay is over
+  | { kind: 'timer' } // its backoff delay is over
+  | { kind: 'unhealthy'; signal: NodeJS.Signals }; // not ready in time, or failing its liveness check: stop it, as a failure
 
 export type Action =
   | { do: 'spawn' }
@@ -46,6 +48,8 @@ export interface Policy {
   successExitCodes: readonly number[];
   /** true when the service reports readiness: it is `starting` until it does */
   readiness: boolean;
+  /** restarts allowed within the restart window; undefined: no limit */
+  maxRestarts?: number;
 }
 
 /** What the table reads besides the input. */
@@ -55,6 +59,8 @@ export interface Context {
   policy: Policy;
   /** quick failures in a row so far (backoff.ts) */
   streak: number;
+  /** restarts within the restart window so far */
+  recentRestarts: number;
 }
 
 export interface Step {
@@ -66,16 +72,19 @@ export interface Step {
   delayMs?: number;
   /** a signal the step sends, for the event */
   signal?: NodeJS.Signals;
+  /** the failure is final because `maxRestarts` is spent */
+  gaveUp?: boolean;
 }
 
-/** What an exit means for a service that is wanted up. */
-export type ExitOutcome = 'finished' | 'failed' | 'restart';
+/** What an exit means for a service that is wanted up; `gave-up`: it would restart, but `maxRestarts` is spent. */
+export type ExitOutcome = 'finished' | 'failed' | 'restart' | 'gave-up';
 
-export function decideExit(exit: Exit, policy: Policy): ExitOutcome {
-  const success = exit.reason === undefined && exit.code !== null && policy.successExitCodes.includes(exit.code);
-  const restarts = policy.type === 'long-run' && (policy.restart === 'always' || (policy.restart === 'on-failure' && !success));
-  if (restarts) return 'restart';
-  return success ? 'finished' : 'failed';
+export function decideExit(exit: Exit, policy: Policy, recentRestarts = 0): ExitOutcome {
+  const success = exit.reason === undefined && exit.cause === undefined && exit.code !== null && policy.successExitCodes.includes(exit.code);
+  const restarts = policy.type === 'long-run' && (exit.restartAnyway === true || policy.restart === 'always' || (policy.restart === 'on-failure' && !success));
+  if (restarts && (policy.maxRestarts === undefined || recentRestarts < policy.maxRestarts)) return 'restart';
+  if (success) return 'finished';
+  return restarts ? 'gave-up' : 'failed';
 }
 
 type Rule = (ctx: Context, input: never) => Step | null;
@@ -86,9 +95,9 @@ const spawned = (ctx: Context): Step => ({ to: ctx.policy.readiness ? 'starting'
 
 const exited = (ctx: Context, input: { exit: Exit; uptimeMs: number }): Step => {
   if (ctx.want === 'down') return { to: 'stopped', want: 'down', actions: [] };
-  const outcome = decideExit(input.exit, ctx.policy);
+  const outcome = decideExit(input.exit, ctx.policy, ctx.recentRestarts);
   if (outcome === 'finished') return { to: 'finished', want: ctx.want, actions: [], streak: 0 };
-  if (outcome === 'failed') return { to: 'failed', want: ctx.want, actions: [{ do: 'report-failure', code: exitCodeOf(input.exit) }] };
+  if (outcome !== 'restart') return { to: 'failed', want: ctx.want, actions: [{ do: 'report-failure', code: exitCodeOf(input.exit) }], gaveUp: outcome === 'gave-up' };
   const { delayMs, streak } = restartDelay(ctx.streak, input.uptimeMs);
   return { to: 'backoff', want: 'up', actions: [delayMs === 0 ? { do: 'spawn' } : { do: 'arm-timer', delayMs }], streak, delayMs };
 };
@@ -100,28 +109,46 @@ const stopRunning = (_ctx: Context, input: { signal: NodeJS.Signals }): Step => 
   signal: input.signal,
 });
 
+/** Stopped by the init as a failure: still wanted up, so its exit goes through the restart policy. */
+const condemn = (ctx: Context, input: { signal: NodeJS.Signals }): Step => ({
+  to: 'stopping',
+  want: ctx.want,
+  actions: [{ do: 'signal', signal: input.signal }],
+  signal: input.signal,
+});
+
 /** Nothing runs: the wish is noted, the state stays. */
 const wantDown = (ctx: Context): Step => ({ to: ctx.state, want: 'down', actions: [] });
+
+/** Held for the shutdown: what runs keeps running until its turn; what does not run stays down. */
+const hold = (ctx: Context): Step => ({ to: ctx.state, want: 'down', actions: [] });
 
 /**
  * State by input. A missing cell means the input changes nothing in that
  * state (a start of a running service, a stop of a stopping one).
  */
 const TABLE: Record<State, Partial<Record<Input['kind'], Rule>>> = {
-  down: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }) },
-  starting: { ready: (ctx) => ({ to: 'up', want: ctx.want, actions: [] }), exited, stop: stopRunning },
-  up: { exited, stop: stopRunning },
+  down: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }), hold: () => ({ to: 'stopped', want: 'down', actions: [] }) },
+  starting: { ready: (ctx) => ({ to: 'up', want: ctx.want, actions: [] }), exited, stop: stopRunning, unhealthy: condemn, hold },
+  up: { exited, stop: stopRunning, unhealthy: condemn, hold },
   backoff: {
     start: () => ({ to: 'backoff', want: 'up', actions: [{ do: 'cancel-timer' }, { do: 'spawn' }] }),
     timer: spawn,
     spawned,
     exited,
     stop: () => ({ to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] }),
+    hold: () => ({ to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] }),
   },
-  stopping: { exited, kill: (ctx) => ({ to: 'stopping', want: ctx.want, actions: [{ do: 'signal', signal: 'SIGKILL' }], signal: 'SIGKILL' }) },
-  stopped: { start: spawn, spawned, exited, stop: wantDown },
-  finished: { start: spawn, spawned, exited, stop: wantDown },
-  failed: { start: spawn, spawned, exited, stop: wantDown },
+  stopping: {
+    exited,
+    kill: (ctx) => ({ to: 'stopping', want: ctx.want, actions: [{ do: 'signal', signal: 'SIGKILL' }], signal: 'SIGKILL' }),
+    // a stop while the init ends it as a failure: it is now a stop
+    stop: (ctx) => (ctx.want === 'down' ? null : { to: 'stopping', want: 'down', actions: [] }),
+    hold: (ctx) => (ctx.want === 'down' ? null : { to: 'stopping', want: 'down', actions: [] }),
+  },
+  stopped: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
+  finished: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
+  failed: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
 };
 
 /** The one place that decides what an input does: the next state, the operator's wish, and the actions to perform. */

@@ -21,21 +21,35 @@ export interface TransitionEvent {
   delayMs?: number;
   /** set when a signal was sent */
   signal?: NodeJS.Signals;
+  /** why the init stopped it as a failure (not ready in time, failing its liveness check) */
+  cause?: string;
+  /** set when the failure is final because maxRestarts is spent */
+  limit?: { maxRestarts: number; windowMs: number };
   restarts: number;
   at: Date;
 }
 
 export interface ServiceHost {
-  /** starts one process for the service; never throws (a failure to start is an exit with a reason) */
-  spawn(svc: Service): Running;
+  /** starts one process for the service, with its readiness check; never throws (a failure to start is an exit with a reason). `signal` aborts when it exits. */
+  spawn(svc: Service, signal: AbortSignal): Running;
+  /** starts the service's liveness checks, once it is up; they stop when `signal` aborts */
+  watchLiveness(svc: Service, signal: AbortSignal, onUnhealthy: (why: string) => void): void;
   logger(svc: Service): ExecLogger | undefined;
   observe(event: TransitionEvent, runner: ServiceRunner): void;
   failed(runner: ServiceRunner, exitCode: number): void;
+  /** the init's grace: how long a service gets after its stop signal when it sets no stopTimeout */
+  readonly graceMs: number;
 }
 
 /** The restart policy the manifest's fields amount to. */
 export function policyOf(svc: Service): Policy {
-  return { type: svc.type, restart: svc.restartOnFailure ? 'on-failure' : 'no', successExitCodes: [0], readiness: false };
+  return {
+    type: svc.type,
+    restart: svc.restart,
+    successExitCodes: svc.successExitCodes,
+    readiness: svc.readiness !== undefined,
+    ...(svc.maxRestarts === undefined ? {} : { maxRestarts: svc.maxRestarts }),
+  };
 }
 
 export class ServiceRunner {
@@ -50,6 +64,13 @@ export class ServiceRunner {
   private restartTimer?: NodeJS.Timeout;
   private startedAt = 0;
   private streak = 0;
+  private restartTimes: number[] = [];
+  /** aborted when the current process exits: ends its readiness and liveness checks */
+  private run?: AbortController;
+  private killTimer?: NodeJS.Timeout;
+  private startTimer?: NodeJS.Timeout;
+  /** why the init is ending the current process as a failure */
+  private condemned?: { cause: string; restartAnyway: boolean };
   private readonly waiters = new Set<() => void>();
 
   constructor(
@@ -73,9 +94,14 @@ export class ServiceRunner {
     return this.send({ kind: 'start' });
   }
 
-  /** Wants it down: `signal` to its process group, or a pending restart cancelled. */
-  stop(signal: NodeJS.Signals = 'SIGTERM'): boolean {
-    return this.send({ kind: 'stop', signal });
+  /** Wants it down: its stop signal to its process group (SIGKILL after its stop timeout), or a pending restart cancelled. */
+  stop(): boolean {
+    return this.send({ kind: 'stop', signal: this.svc.stopSignal });
+  }
+
+  /** The shutdown wants it down once its dependents are gone: no restart from now on, no signal yet. */
+  hold(): boolean {
+    return this.send({ kind: 'hold' });
   }
 
   /** Its stop grace is over: SIGKILL to the process group. */
@@ -123,14 +149,19 @@ export class ServiceRunner {
   /** The one path by which anything happens to the service. */
   private send(input: Input): boolean {
     const from = this.state;
-    const next = step({ state: from, want: this.want, policy: this.policy, streak: this.streak }, input);
+    const now = Date.now();
+    this.restartTimes = this.restartTimes.filter((t) => now - t < this.svc.restartWindowMs);
+    const next = step({ state: from, want: this.want, policy: this.policy, streak: this.streak, recentRestarts: this.restartTimes.length }, input);
     if (!next) return false;
     if (input.kind === 'spawned') this.pid = input.pid;
     const pid = this.pid;
     if (input.kind === 'exited') {
       this.pid = null;
       this.lastExit = { code: input.exit.code, signal: input.exit.signal, at: new Date().toISOString() };
-      if (next.to === 'backoff') this.restarts++;
+      if (next.to === 'backoff') {
+        this.restarts++;
+        this.restartTimes.push(now);
+      }
     }
     this.want = next.want;
     if (next.streak !== undefined) this.streak = next.streak;
@@ -138,8 +169,11 @@ export class ServiceRunner {
     if (next.to !== from) this.since = new Date();
     if (next.to !== from || next.signal) {
       const exit = input.kind === 'exited' ? input.exit : null;
-      this.host.observe({ service: this.name, from, to: next.to, pid, exit, delayMs: next.delayMs, signal: next.signal, restarts: this.restarts, at: this.since }, this);
+      const cause = input.kind === 'unhealthy' ? this.condemned?.cause : undefined;
+      const limit = next.gaveUp ? { maxRestarts: this.svc.maxRestarts!, windowMs: this.svc.restartWindowMs } : undefined;
+      this.host.observe({ service: this.name, from, to: next.to, pid, exit, delayMs: next.delayMs, signal: next.signal, cause, limit, restarts: this.restarts, at: this.since }, this);
     }
+    if (next.to === 'up' && from === 'starting') this.onReady();
     if (next.to === 'finished' || next.to === 'failed' || next.to === 'stopped') this.host.logger(this.svc)?.close();
     for (const action of next.actions) this.perform(action);
     for (const check of [...this.waiters]) check();
@@ -151,7 +185,9 @@ export class ServiceRunner {
       case 'spawn':
         return this.spawn();
       case 'signal':
-        if (this.pid !== null) signalGroup(this.pid, action.signal);
+        if (this.pid === null) return;
+        signalGroup(this.pid, action.signal);
+        if (action.signal !== 'SIGKILL' && !this.killTimer) this.killTimer = setTimeout(() => this.send({ kind: 'kill' }), this.svc.stopTimeoutMs ?? this.host.graceMs);
         return;
       case 'arm-timer':
         this.restartTimer = setTimeout(() => {
@@ -169,14 +205,52 @@ export class ServiceRunner {
   }
 
   private spawn(): void {
-    const running = this.host.spawn(this.svc);
+    const run = new AbortController();
+    const running = this.host.spawn(this.svc, run.signal);
+    this.run = run;
     this.running = running;
     this.startedAt = Date.now();
-    if (running.pid !== undefined) this.send({ kind: 'spawned', pid: running.pid });
-    void running.exited.then((exit) => {
-      this.running = undefined;
-      this.send({ kind: 'exited', exit, uptimeMs: Date.now() - this.startedAt });
+    if (running.pid !== undefined) {
+      this.armStartTimeout();
+      this.send({ kind: 'spawned', pid: running.pid });
+    }
+    void running.ready?.then(() => {
+      if (this.running === running) this.send({ kind: 'ready' });
     });
+    void running.exited.then((exit) => {
+      run.abort();
+      clearTimeout(this.killTimer);
+      clearTimeout(this.startTimer);
+      this.killTimer = this.startTimer = undefined;
+      const condemned = this.condemned;
+      this.condemned = undefined;
+      this.running = undefined;
+      this.send({ kind: 'exited', exit: condemned ? { ...exit, ...condemned } : exit, uptimeMs: Date.now() - this.startedAt });
+    });
+  }
+
+  /** A service with readiness and a startTimeout that is not ready in time has failed. */
+  private armStartTimeout(): void {
+    const ms = this.svc.startTimeoutMs;
+    if (ms === undefined) return;
+    this.startTimer = setTimeout(() => {
+      this.startTimer = undefined;
+      if (this.state === 'starting') this.condemn(`not ready within ${ms} ms`, false);
+    }, ms);
+  }
+
+  /** Ready: the start timeout is over, and the liveness checks begin. */
+  private onReady(): void {
+    clearTimeout(this.startTimer);
+    this.startTimer = undefined;
+    if (!this.svc.liveness || !this.run) return;
+    this.host.watchLiveness(this.svc, this.run.signal, (why) => this.condemn(why, true));
+  }
+
+  /** The init ends the current process as a failure; its exit then goes through the restart policy. */
+  private condemn(cause: string, restartAnyway: boolean): void {
+    this.condemned = { cause, restartAnyway };
+    if (!this.send({ kind: 'unhealthy', signal: this.svc.stopSignal })) this.condemned = undefined;
   }
 }
 

@@ -1,6 +1,8 @@
 // Signal names and numbers, for exit codes (128+N) and log lines.
 import { constants } from 'node:os';
 
+export { parseSignal } from '../manifest/signal-name.js';
+
 export function signalNumber(name: NodeJS.Signals): number {
   return constants.signals[name] ?? 0;
 }
@@ -12,15 +14,4 @@ export function signalName(n: number): NodeJS.Signals | undefined {
 /** The exit code a shell would report: the code, or 128+N for death by signal N. */
 export function exitCodeOf(exit: { code: number | null; signal: NodeJS.Signals | null }): number {
   return exit.code ?? 128 + signalNumber(exit.signal ?? 'SIGKILL');
-}
-
-/**
- * A signal as an operator writes it: `HUP`, `SIGHUP`, `hup` or a number.
- * Undefined when it names no signal this system knows.
- */
-export function parseSignal(text: string): NodeJS.Signals | undefined {
-  if (/^\d+$/.test(text)) return signalName(Number(text));
-  const upper = text.toUpperCase();
-  const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as NodeJS.Signals;
-  return name in constants.signals ? name : undefined;
 }

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { decodeWaitStatus, notifyChildEvent, owned, posixSpawn, watchExit } from '../pid1/index.js';
+import { decodeWaitStatus, notifyChildEvent, owned, posixSpawn, watchExit, type NativeSpawn } from '../pid1/index.js';
 import { findProgram, isFile, programCandidates } from './find-program.js';
 import type { Launch } from './launch.js';
 import { signalName } from './signals.js';
@@ -16,19 +16,25 @@ export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
   reason?: string; // why it could not start, when it never ran
+  /** why the init ended it (a failed liveness check, not ready in time): then it is a failure whatever its code */
+  cause?: string;
+  /** a liveness failure: restart it whatever its restart policy says */
+  restartAnyway?: boolean;
 }
 
 export interface Running {
   pid?: number; // undefined when it never started
   exited: Promise<Exit>;
+  /** resolves once the service reports ready (notification fd, or a probe); absent when it has no readiness check */
+  ready?: Promise<void>;
 }
 
-/** Spawns `launch` with `output` (an fd: ours, or a logger's pipe) as its stdout and stderr. */
-export function spawnProcess(launch: Launch, output: number, input?: number): Running {
+/** Spawns `launch` with `output` (an fd: ours, or a logger's pipe) as its stdout and stderr, and `extraFds` as more descriptors. */
+export function spawnProcess(launch: Launch, output: number, input?: number, extraFds: NativeSpawn['extraFds'] = []): Running {
   const program = findExecutable(launch);
   if (typeof program !== 'string') return { exited: Promise.resolve(program) };
   const env = Object.entries(launch.env).map(([k, v]) => `${k}=${v}`);
-  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, output, input };
+  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, output, input, extraFds };
   let result = posixSpawn(request);
   // execvp's rule, which posix_spawn drops: a file with no #! line is a shell script
   if ('errno' in result && result.errno === osConstants.errno.ENOEXEC) result = posixSpawn({ ...request, file: '/bin/sh', argv: ['/bin/sh', program, ...launch.args] });

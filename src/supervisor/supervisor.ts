@@ -13,6 +13,9 @@ import { ExecLogger } from './logger.js';
 import { ServiceRunner, type ServiceHost, type TransitionEvent } from './service.js';
 import { parseSignal } from './signals.js';
 import { spawnProcess, spawnWithTerminal, type Running } from './spawn.js';
+import type { RunCommand } from '../health/probe.js';
+import { closeSync, openSync } from 'node:fs';
+import { makePipe } from '../pid1/index.js';
 import type { ResolvedUser } from './users.js';
 
 export interface SupervisorOptions {
@@ -72,9 +75,10 @@ export class Supervisor implements ServiceHost, ControlHandler {
     const { pre, longRuns, post } = this.opts.plan;
     if (!(await this.oneshots('oneshot-pre', pre))) return;
     if (longRuns.length) log(`stage long-run: starting ${count(longRuns.length, 'service')}`);
-    for (const svc of longRuns) this.startByStage(this.runner(svc));
+    const started = longRuns.map((svc) => this.startAfterDependencies(this.runner(svc)));
     // a long-run that could not start reports it in a microtask: hear it before the post stage
     await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all(started);
     if (!(await this.oneshots('oneshot-post', post))) return;
     await this.opts.controlReady;
     if (this.shuttingDown) return;
@@ -90,15 +94,30 @@ export class Supervisor implements ServiceHost, ControlHandler {
     for (const svc of services) {
       if (this.shuttingDown) return false;
       const runner = this.runner(svc);
-      this.startByStage(runner);
+      await this.startAfterDependencies(runner);
       await runner.idle();
     }
     return !this.shuttingDown;
   }
 
-  /** A stage starts what an operator has not stopped in the meantime. */
-  private startByStage(runner: ServiceRunner): void {
-    if (runner.want === 'up') runner.start();
+  /**
+   * Starts a service once the long-runs it names in `after` are ready (up), or
+   * finished; a dependency that restarts meanwhile is waited for, not a
+   * failure. One that ends failed or stopped means this service is not
+   * started (said once). An operator's stop in the meantime is kept.
+   */
+  private async startAfterDependencies(runner: ServiceRunner): Promise<void> {
+    for (const name of runner.svc.after) {
+      const dep = this.runners.get(name)!;
+      if (dep.svc.type !== 'long-run') continue;
+      await dep.until((d) => d.state === 'up' || d.state === 'finished' || (!d.active && (d.state === 'failed' || d.state === 'stopped')) || d.want === 'down');
+      if (this.shuttingDown || runner.want === 'down') return;
+      if (dep.state !== 'up' && dep.state !== 'finished') {
+        log(`${runner.name}: not started: it starts after ${name}, which is ${dep.state}`);
+        return;
+      }
+    }
+    if (runner.want === 'up' && !this.shuttingDown) runner.start();
   }
 
   private runner(svc: Service): ServiceRunner {
@@ -107,7 +126,11 @@ export class Supervisor implements ServiceHost, ControlHandler {
 
   // ServiceHost: what each runner asks of the supervisor
 
-  spawn(svc: Service): Running {
+  get graceMs(): number {
+    return this.opts.graceMs;
+  }
+
+  spawn(svc: Service, signal: AbortSignal): Running {
     let launch;
     try {
       launch = buildLaunch(svc, this.env, this.opts.users.get(svc.name), this.opts.setpriv);
@@ -115,7 +138,44 @@ export class Supervisor implements ServiceHost, ControlHandler {
       return { exited: Promise.resolve({ code: 126, signal: null, reason: (err as Error).message }) };
     }
     const logger = this.logger(svc);
-    return svc.tty ? spawnWithTerminal(launch, logger?.output() ?? process.stdout) : spawnProcess(launch, logger?.input() ?? 1);
+    if (svc.tty) return this.withReadiness(svc, spawnWithTerminal(launch, logger?.output() ?? process.stdout), signal);
+    // s6's notification-fd: the service gets a pipe's write end as that fd, and writes a newline on it when ready
+    const fd = svc.readiness?.kind === 'notification-fd' ? svc.readiness.fd : undefined;
+    const notify = fd === undefined ? undefined : makePipe();
+    const running = spawnProcess(launch, logger?.input() ?? 1, undefined, notify ? [{ source: notify.write, target: fd! }] : []);
+    if (notify) closeSync(notify.write);
+    if (notify && running.pid === undefined) closeSync(notify.read);
+    return this.withReadiness(svc, running, signal, notify?.read);
+  }
+
+  /** Adds the readiness check to a running service; the health module loads only for services that have one. */
+  private withReadiness(svc: Service, running: Running, signal: AbortSignal, notifyFd?: number): Running {
+    const readiness = svc.readiness;
+    if (!readiness || running.pid === undefined) return running;
+    const run = this.probeCommand(svc);
+    const ready = import('../health/readiness.js').then((m) => m.whenReady(readiness, { notifyFd, signal, run }));
+    return { ...running, ready };
+  }
+
+  watchLiveness(svc: Service, signal: AbortSignal, onUnhealthy: (why: string) => void): void {
+    const liveness = svc.liveness!;
+    void import('../health/liveness.js').then((m) => m.watchLiveness(liveness, signal, this.probeCommand(svc), onUnhealthy));
+  }
+
+  /** Runs a probe's command as the service would run (its environment, user and directory), output discarded, killed at the timeout. */
+  private probeCommand(svc: Service): RunCommand {
+    return async (argv, timeoutMs) => {
+      const launch = buildLaunch({ ...svc, argv }, this.env, this.opts.users.get(svc.name), this.opts.setpriv);
+      const running = spawnProcess(launch, devNull());
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        if (running.pid !== undefined) signalTree(running.pid);
+      }, timeoutMs);
+      const exit = await running.exited;
+      clearTimeout(timer);
+      return { ...exit, timedOut };
+    };
   }
 
   logger(svc: Service): ExecLogger | undefined {
@@ -136,6 +196,11 @@ export class Supervisor implements ServiceHost, ControlHandler {
 
   failed(runner: ServiceRunner, exitCode: number): void {
     if (this.shuttingDown) return;
+    if (!runner.svc.essential) {
+      log(`${runner.name} failed; it is not essential (essential: false), so the rest goes on`);
+      this.exitIfFinished();
+      return;
+    }
     if (this.opts.dontTerminate) {
       this.failureKept = true;
       log(`${runner.name} failed; S6_DONT_TERMINATE_ON_ERROR is set, so the init keeps running until it is sent SIGTERM`);
@@ -190,15 +255,10 @@ export class Supervisor implements ServiceHost, ControlHandler {
   }
 
   private async stopOne(r: ServiceRunner): Promise<ServiceResult> {
-    if (!r.active) {
-      r.stop();
-      return result(r, true, 'not running');
-    }
-    r.stop('SIGTERM');
-    const grace = setTimeout(() => r.kill(), this.opts.graceMs);
+    const running = r.active;
+    r.stop();
     await r.idle();
-    clearTimeout(grace);
-    return result(r, true, 'stopped');
+    return result(r, true, running ? 'stopped' : 'not running');
   }
 
   private async restartOne(r: ServiceRunner): Promise<ServiceResult> {
@@ -240,9 +300,8 @@ export class Supervisor implements ServiceHost, ControlHandler {
     const runners = [...this.runners.values()];
     const live = runners.filter((r) => r.active);
     log(`shutting down (${why}): ${live.length ? `stopping ${count(live.length, 'service')}, ` : ''}grace ${this.opts.graceMs} ms`);
-    for (const r of runners) r.stop('SIGTERM');
     const allIdle = (): Promise<unknown> => Promise.all(runners.map((r) => r.idle()));
-    if (!(await within(allIdle(), deadline))) {
+    if (!(await within(this.stopInOrder(), Date.now() + this.stopCeilingMs()))) {
       for (const r of runners) r.kill();
       await within(allIdle(), Date.now() + AFTER_KILL_MS);
     }
@@ -265,6 +324,38 @@ export class Supervisor implements ServiceHost, ControlHandler {
   }
 
   /**
+   * Stops every service after the services that start after it (its
+   * dependents): a web server goes before its database. Nothing restarts
+   * meanwhile. Each service gets its own stop timeout, then SIGKILL.
+   */
+  private stopInOrder(): Promise<unknown> {
+    const runners = [...this.runners.values()];
+    for (const r of runners) r.hold();
+    return Promise.all(
+      runners.map(async (r) => {
+        await Promise.all(this.dependentsOf(r).map((d) => d.idle()));
+        r.stop();
+        await r.idle();
+      }),
+    );
+  }
+
+  private dependentsOf(r: ServiceRunner): ServiceRunner[] {
+    return [...this.runners.values()].filter((d) => d.svc.after.includes(r.name));
+  }
+
+  /** The longest an ordered stop can take: each level of dependents waits out its stop timeout before the next. */
+  private stopCeilingMs(): number {
+    const depth = new Map<ServiceRunner, number>();
+    const levels = (r: ServiceRunner): number => {
+      if (!depth.has(r)) depth.set(r, 1 + Math.max(0, ...this.dependentsOf(r).map(levels)));
+      return depth.get(r)!;
+    };
+    const longest = Math.max(0, ...[...this.runners.values()].map((r) => r.svc.stopTimeoutMs ?? this.opts.graceMs));
+    return Math.max(1, ...[...this.runners.values()].map(levels)) * (longest + AFTER_KILL_MS);
+  }
+
+  /**
    * The services are gone: their loggers get EOF and a window of their own to
    * write what is left in their pipes, however much of the grace the services
    * took. Only a logger still running after that is a leftover.
@@ -275,6 +366,21 @@ export class Supervisor implements ServiceHost, ControlHandler {
     if (!(await within(Promise.all(loggers.map((l) => l.exited())), Date.now() + LOGGER_DRAIN_MS))) {
       log(`execLoggers still running ${LOGGER_DRAIN_MS} ms after their services stopped`);
     }
+  }
+}
+
+let devNullFd: number | undefined;
+function devNull(): number {
+  devNullFd ??= openSync('/dev/null', 'w');
+  return devNullFd;
+}
+
+/** A probe command that overran its timeout goes with everything it started. */
+function signalTree(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }
 

@@ -30,7 +30,7 @@ export interface StringRules {
   /** Accept numbers and booleans too and turn them into strings (YAML `PORT: 8080`). */
   coerceScalars?: boolean;
 }
-export interface IntegerRules { minimum?: number }
+export interface IntegerRules { minimum?: number; maximum?: number }
 export interface ArrayRules { minItems?: number }
 export interface RecordRules { keyPattern?: RegExp; keyHint?: string }
 

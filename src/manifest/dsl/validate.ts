@@ -56,6 +56,8 @@ function check(node: Node, value: unknown, path: Path, issues: Issues): unknown 
     case 'integer':
       if (node.minimum !== undefined && (value as number) < node.minimum) {
         issues.push({ path, message: `must be at least ${node.minimum}, got ${value}` });
+      } else if (node.maximum !== undefined && (value as number) > node.maximum) {
+        issues.push({ path, message: `must be at most ${node.maximum}, got ${value}` });
       }
       return value;
     case 'enum':
