@@ -14,6 +14,7 @@ commands:
   start|stop|restart SERVICE...        control a running init's services
   signal SIGNAL SERVICE...             send a signal to services' main processes
   plan [MANIFEST] [--format dot]       the stages and what waits on what, without running anything
+  check [--ready|--live] [SERVICE...]  exit 0 when the long-runs are ready (running); for Kubernetes probes
   build IMAGE_FILE [-o OUT] [--tag NAME]  write a build context (Dockerfile, manifest, files); --tag builds it
   options [PREFIX]                     list every image definition option
   apply-accounts SPEC [--root DIR]     add an image's users and groups (run inside image builds)
@@ -49,6 +50,10 @@ const commands: Record<string, () => Promise<{ run: Command; help: string }>> = 
       },
     ]),
   ),
+  check: async () => {
+    const m = await import('./check.js');
+    return { run: m.checkCommand, help: m.usage };
+  },
   plan: async () => {
     const m = await import('./plan.js');
     return { run: m.planCommand, help: m.usage };

@@ -173,7 +173,7 @@ export class ServiceRunner {
       const limit = next.gaveUp ? { maxRestarts: this.svc.maxRestarts!, windowMs: this.svc.restartWindowMs } : undefined;
       this.host.observe({ service: this.name, from, to: next.to, pid, exit, delayMs: next.delayMs, signal: next.signal, cause, limit, restarts: this.restarts, at: this.since }, this);
     }
-    if (next.to === 'up' && from === 'starting') this.onReady();
+    if (next.to === 'up' && from !== 'up') this.onReady();
     if (next.to === 'finished' || next.to === 'failed' || next.to === 'stopped') this.host.logger(this.svc)?.close();
     for (const action of next.actions) this.perform(action);
     for (const check of [...this.waiters]) check();
