@@ -184,7 +184,7 @@ export function readRecord(stateDir: string, name: string): Record<string, unkno
 }
 
 /** Reads a service's state-dir record once it satisfies `ok` (records are written just after the log line). */
-export function waitForRecord(stateDir: string, name: string, ok: (r: Record<string, unknown>) => boolean, timeoutMs = 5000): Promise<Record<string, unknown>> {
+export function waitForRecord(stateDir: string, name: string, ok: (r: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
   let last: Record<string, unknown> | undefined;
   return waitUntil(
     `the record of ${name} matches`,
