@@ -4,14 +4,13 @@
 // services rides along for its memory once idle.
 import { performance } from 'node:perf_hooks';
 import type { Benchmark, Target } from '../lib/benchmark.js';
-import { longRuns, startInstance, stopInstance, warnings, type Instance } from '../lib/instance.js';
+import { longRuns, startInstance, stopInstance, UP_TIMEOUT_MS, warnings, type Instance } from '../lib/instance.js';
 import type { PeerName } from '../lib/peers.js';
 import { delay } from '../lib/pid1.js';
 import { cpuTicks, memoryOf, schedNs } from '../lib/proc.js';
 import { figures, fmt, mb, num, Samples } from '../lib/stats.js';
 import { absent, peerUsable, type Options } from '../options.js';
 import { berthMemoryLines, label, progress } from '../report.js';
-import { UP_TIMEOUT_MS } from './start.js';
 
 const CPU_INSTANCES = 3;
 

@@ -3,7 +3,7 @@
 // has exec'd the service. tini does not restart, so only Berth and s6 run.
 import { performance } from 'node:perf_hooks';
 import type { Benchmark, Target } from '../lib/benchmark.js';
-import { longRuns, warnings, withInstance } from '../lib/instance.js';
+import { longRuns, UP_TIMEOUT_MS, warnings, withInstance } from '../lib/instance.js';
 import { waitQuiet } from '../lib/machine.js';
 import { delay } from '../lib/pid1.js';
 import { childrenOf, commOf, sleepSync, statOf, tasksOf } from '../lib/proc.js';
@@ -11,7 +11,6 @@ import { figures, fmt, Samples } from '../lib/stats.js';
 import { pollUntil } from '../lib/zombies.js';
 import { absent, peerUsable, type Options } from '../options.js';
 import { busyLine, label, median, peerLine, progress, ratioText } from '../report.js';
-import { UP_TIMEOUT_MS } from './start.js';
 
 const RESTART_FIGURES = ['fork', 'dead', 'exec', 'fork2'] as const;
 /**

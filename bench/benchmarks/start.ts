@@ -2,7 +2,7 @@
 // is up, for 1, 10 and 100 services against s6, tini and the bare-node floor.
 import { performance } from 'node:perf_hooks';
 import type { Benchmark, Target } from '../lib/benchmark.js';
-import { longRuns, warnings, withInstance, type Instance } from '../lib/instance.js';
+import { longRuns, UP_TIMEOUT_MS, warnings, withInstance, type Instance } from '../lib/instance.js';
 import { waitQuiet } from '../lib/machine.js';
 import type { PeerName } from '../lib/peers.js';
 import { delay } from '../lib/pid1.js';
@@ -11,8 +11,7 @@ import { figures, fmt, mb, num, Samples } from '../lib/stats.js';
 import { absent, peerUsable, type Options } from '../options.js';
 import { berthMemoryLines, busyLine, label, mbS, median, peerLine, progress, ratioText } from '../report.js';
 
-export const SETTLE_MS = 1500; // memory is read this long after the last service is up
-export const UP_TIMEOUT_MS = 30_000;
+const SETTLE_MS = 1500; // memory is read this long after the last service is up
 
 const INIT_FIGURES = ['up', 'rss', 'pss', 'treeRss', 'treePss'] as const;
 /** One init with one number of services, over the runs; memory in kB, times in ms. */
