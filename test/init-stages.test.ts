@@ -125,19 +125,24 @@ test('the state dir holds a record per service that tracks its transitions', asy
     seen.push(r);
     return r;
   };
-  const startedPids = (): number[] => [...init.output().matchAll(/svc: started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+  // the pid of the nth start, from the log line (the record may be read before the line arrives)
+  const startedPid = async (nth: number): Promise<number> => {
+    const pids = (): number[] => [...init.output().matchAll(/svc: started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    await init.waitFor(() => pids().length >= nth);
+    return pids()[nth - 1];
+  };
 
   t.like(await next((r) => r.state === 'down'), { pid: null, restarts: 0, lastExit: null }, 'down while a oneshot-pre runs');
   writeFileSync(file('open-gate'), '');
-  t.like(await next((r) => r.state === 'up'), { pid: startedPids()[0], restarts: 0 });
+  t.like(await next((r) => r.state === 'up'), { pid: await startedPid(1), restarts: 0 });
   t.is(Number(readFileSync(join(init.stateDir, 'init.pid'), 'utf8')), init.proc.pid!);
   writeFileSync(file('fail'), '');
   await init.waitFor('second-run');
   // the first restart is immediate: backoff and the new start are one burst, so one record
   const restarted = await next((r) => r.restarts === 1);
-  t.like(restarted, { state: 'up', pid: startedPids()[1], lastExit: { code: 1, signal: null } });
+  t.like(restarted, { state: 'up', pid: await startedPid(2), lastExit: { code: 1, signal: null } });
   await init.signal('SIGTERM');
-  t.like(await next((r) => r.state === 'stopping'), { pid: startedPids()[1], restarts: 1 }, 'stopping while the TERM trap runs');
+  t.like(await next((r) => r.state === 'stopping'), { pid: await startedPid(2), restarts: 1 }, 'stopping while the TERM trap runs');
   writeFileSync(file('let-go'), '');
   t.is((await init.exited).code, 0);
   t.like(await next(() => true), { state: 'finished', pid: null, restarts: 1, lastExit: { code: 0, signal: null } });
