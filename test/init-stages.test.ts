@@ -218,6 +218,6 @@ test('an init that dies on an unexpected signal takes its services down', async 
   const pid = Number(/svc: started \(pid (\d+)\)/.exec(out)![1]);
   init.proc.kill('SIGQUIT');
   await init.exited;
-  await waitUntil('the service is gone', () => !isAlive(pid), { timeoutMs: 3000 });
+  await waitUntil('the service is gone', () => !isAlive(pid));
   t.false(isAlive(pid), 'the service died with the init');
 });

@@ -15,7 +15,7 @@ export async function waitUntil<T>(
   probe: () => T | undefined | false,
   opts: { timeoutMs?: number; everyMs?: number; describe?: () => string } = {},
 ): Promise<T> {
-  const { timeoutMs = 5000, everyMs = 20 } = opts;
+  const { timeoutMs = 15_000, everyMs = 20 } = opts;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
