@@ -1,7 +1,9 @@
 // Signals and shutdown, as a plain process (a laptop run) and as PID 1.
 import test from 'ava';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { listChildren } from '../src/pid1/children.js';
-import { isAlive, procState, startInit, sleep } from './helpers/init.js';
+import { isAlive, procState, startInit, tempDir, waitUntil } from './helpers/init.js';
 
 function pidsOf(output: string, name: string): number[] {
   return [...output.matchAll(new RegExp(`${name}: started \\(pid (\\d+)\\)`, 'g'))].map((m) => Number(m[1]));
@@ -82,17 +84,24 @@ for (const pid1 of [false, true]) {
   });
 
   test(`what a service leaves behind is stopped at shutdown (${as})`, async (t) => {
-    // the daemon double-forks out of the service's process group and session
+    // the daemon double-forks out of the service's process group and session, and
+    // notes a SIGTERM in a file: the namespace's teardown as PID 1 dies only by SIGKILL
+    const dir = tempDir();
+    const note = join(dir, 'daemon-got-term');
+    writeFileSync(join(dir, 'daemon.sh'), `trap 'echo TERM > ${note}; exit 0' TERM; echo "daemon $$"; while :; do sleep 0.05; done\n`);
     const init = startInit({
+      dir,
       pid1,
-      manifest: { version: 1, services: { forker: { script: 'setsid sh -c \'echo "daemon $$"; exec sleep 60\' & sleep 60' } } },
+      manifest: { version: 1, services: { forker: { script: `setsid sh ${join(dir, 'daemon.sh')} & sleep 60` } } },
     });
     t.teardown(() => init.cleanup());
     const out = await init.waitFor(/daemon \d+/);
     const inner = Number(/daemon (\d+)/.exec(out)![1]);
     await init.signal('SIGTERM');
     t.is((await init.exited).code, 0);
-    if (!pid1) t.false(isAlive(inner), 'the daemon is gone');
+    t.true(existsSync(note), 'the init sent the daemon SIGTERM before it exited');
+    if (pid1) t.regex(init.output(), /stopping \d+ leftover process(es)?: sending SIGTERM/);
+    else t.false(isAlive(inner), 'the daemon is gone');
     t.regex(init.output(), /exiting with code 0/);
   });
 
@@ -115,19 +124,24 @@ test('a laptop run adopts and reaps the orphans its services leave (child subrea
     manifest: {
       version: 1,
       services: {
-        // each orphan reports its parent after the subshell that made it is gone
-        orphaner: { script: "for i in $(seq 1 50); do (sh -c 'sleep 0.3; echo \"adopted-by $(cut -d\" \" -f4 /proc/$$/stat)\"' &); done; echo spawned; sleep 60" },
+        // each orphan reports itself and its parent once the subshell that made it is gone
+        orphaner: { script: "for i in $(seq 1 50); do (sh -c 'sleep 0.3; echo \"orphan $$ adopted-by $(cut -d\" \" -f4 /proc/$$/stat)\"' &); done; echo spawned; sleep 60" },
       },
     },
   });
   t.teardown(() => init.cleanup());
   await init.waitFor('spawned');
-  for (let i = 0; i < 100 && (init.output().match(/adopted-by/g)?.length ?? 0) < 50; i++) await sleep(100);
-  const parents = new Set([...init.output().matchAll(/adopted-by (\d+)/g)].map((m) => Number(m[1])));
-  t.deepEqual([...parents], [init.proc.pid], 'every orphan was re-parented to the init');
-  await sleep(300);
-  const kids = listChildren(init.proc.pid!);
-  t.deepEqual(kids.filter((pid) => procState(pid) === 'Z'), [], 'and reaped');
+  const reports = (): RegExpMatchArray[] => [...init.output().matchAll(/^orphan (\d+) adopted-by (\d+)$/gm)];
+  await init.waitFor(() => reports().length >= 50);
+  const orphans = reports();
+  t.is(new Set(orphans.map((m) => m[1])).size, 50, 'all 50 orphans reported');
+  t.deepEqual([...new Set(orphans.map((m) => Number(m[2])))], [init.proc.pid], 'every orphan was re-parented to the init');
+  // they exit right after reporting: once none is left alive, none may be left a zombie
+  const pids = orphans.map((m) => Number(m[1]));
+  await waitUntil('every orphan has exited', () => pids.every((pid) => !isAlive(pid)));
+  await waitUntil('the init has reaped them', () => listChildren(init.proc.pid!).every((pid) => procState(pid) !== 'Z'), {
+    describe: () => `zombie children: ${listChildren(init.proc.pid!).filter((pid) => procState(pid) === 'Z').join(' ')}`,
+  });
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
 });

@@ -1,8 +1,9 @@
 // Stages, ordering, environment and output, on real processes.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, sleep, startInit, waitForRecord } from './helpers/init.js';
+import { isAlive, readRecord, startInit, tempDir, waitForRecord, waitUntil } from './helpers/init.js';
 
 test('oneshot-pre tasks run one at a time in after order, then long-runs, then oneshot-post in after order', async (t) => {
   const init = startInit({
@@ -95,34 +96,92 @@ test('a disabled service is never started', async (t) => {
 });
 
 test('the state dir holds a record per service that tracks its transitions', async (t) => {
-  const init = startInit({ manifest: { version: 1, services: { svc: { script: 'sleep 30' } } } });
+  // the test holds each state until it has seen it: files it creates let the service move on
+  const dir = tempDir();
+  const file = (name: string): string => join(dir, name);
+  const until = (name: string): string => `while [ ! -e ${file(name)} ]; do sleep 0.02; done`;
+  const init = startInit({
+    dir,
+    manifest: {
+      version: 1,
+      services: {
+        gate: { type: 'oneshot-pre', script: until('open-gate') },
+        svc: {
+          restartOnFailure: true,
+          script: [
+            `if [ ! -e ${file('ran-once')} ]; then touch ${file('ran-once')}; ${until('fail')}; exit 1; fi`,
+            `trap '${until('let-go')}; exit 0' TERM`,
+            'echo second-run',
+            'while :; do sleep 0.02; done',
+          ].join('\n'),
+        },
+      },
+    },
+  });
   t.teardown(() => init.cleanup());
-  await init.waitFor('svc: started');
-  const record = await waitForRecord(init.stateDir, 'svc', (r) => r.state === 'up');
-  t.is(typeof record.pid, 'number');
-  t.is(record.restarts, 0);
+  const seen: Array<Record<string, unknown>> = [];
+  const next = async (ok: (r: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+    const r = await waitForRecord(init.stateDir, 'svc', ok);
+    seen.push(r);
+    return r;
+  };
+  // the pid of the nth start, from the log line (the record may be read before the line arrives)
+  const startedPid = async (nth: number): Promise<number> => {
+    const pids = (): number[] => [...init.output().matchAll(/svc: started \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    await init.waitFor(() => pids().length >= nth);
+    return pids()[nth - 1];
+  };
+
+  t.like(await next((r) => r.state === 'down'), { pid: null, restarts: 0, lastExit: null }, 'down while a oneshot-pre runs');
+  writeFileSync(file('open-gate'), '');
+  t.like(await next((r) => r.state === 'up'), { pid: await startedPid(1), restarts: 0 });
   t.is(Number(readFileSync(join(init.stateDir, 'init.pid'), 'utf8')), init.proc.pid!);
+  writeFileSync(file('fail'), '');
+  await init.waitFor('second-run');
+  // the first restart is immediate: backoff and the new start are one burst, so one record
+  const restarted = await next((r) => r.restarts === 1);
+  t.like(restarted, { state: 'up', pid: await startedPid(2), lastExit: { code: 1, signal: null } });
   await init.signal('SIGTERM');
+  t.like(await next((r) => r.state === 'stopping'), { pid: await startedPid(2), restarts: 1 }, 'stopping while the TERM trap runs');
+  writeFileSync(file('let-go'), '');
   t.is((await init.exited).code, 0);
-  const after = JSON.parse(readFileSync(join(init.stateDir, 'services/svc.json'), 'utf8'));
-  t.is(after.state, 'stopped');
-  t.is(after.lastExit.signal, 'SIGTERM');
+  t.like(await next(() => true), { state: 'stopped', pid: null, restarts: 1, lastExit: { code: 0, signal: null } });
+  t.deepEqual(
+    seen.map((r) => r.state),
+    ['down', 'up', 'up', 'stopping', 'stopped'],
+  );
+  t.deepEqual(
+    seen.map((r) => Date.parse(r.since as string)),
+    seen.map((r) => Date.parse(r.since as string)).sort((a, b) => a - b),
+    'since moves forward',
+  );
+  t.false(existsSync(join(init.stateDir, 'init.pid')), 'the pid file goes with the init');
 });
 
 test('a second init refuses a state dir that a live init owns, and a stale one is cleared', async (t) => {
   const first = startInit({ manifest: { version: 1, services: { svc: { script: 'sleep 30' } } } });
   t.teardown(() => first.cleanup());
   await first.waitFor('svc: started');
+  await waitForRecord(first.stateDir, 'svc', (r) => r.state === 'up');
   const second = startInit({ manifest: { version: 1, services: { other: { script: 'sleep 30' } } }, dir: first.dir });
   t.is((await second.exited).code, 2);
   t.regex(second.output(), /in use by a running init/);
   t.notRegex(second.output(), /other: started/);
+  t.like(readRecord(first.stateDir, 'svc'), { state: 'up' }, 'the refused init touched nothing');
+  // its service outlives a SIGKILLed init and holds the output pipe: wait for the init itself
+  const firstGone = once(first.proc, 'exit');
   first.proc.kill('SIGKILL');
-  await first.exited;
-  // the dead init left its socket behind: stale
-  const third = startInit({ manifest: { version: 1, services: { other: { script: 'exit 0' } } }, dir: first.dir });
+  await firstGone;
+  // the dead init left its lock file, pid file and records behind: stale
+  t.like(readRecord(first.stateDir, 'svc'), { state: 'up' });
+  t.true(existsSync(join(first.stateDir, 'init.pid')));
+  const third = startInit({ manifest: { version: 1, services: { other: { script: 'sleep 30' } } }, dir: first.dir });
+  t.teardown(() => third.cleanup());
+  await waitForRecord(third.stateDir, 'other', (r) => r.state === 'up');
+  t.deepEqual(readdirSync(join(third.stateDir, 'services')), ['other.json'], "the dead init's records are gone");
+  t.is(Number(readFileSync(join(third.stateDir, 'init.pid'), 'utf8')), third.proc.pid!);
+  await third.signal('SIGTERM');
   t.is((await third.exited).code, 0);
-  t.regex(third.output(), /other: exited with code 0/);
 });
 
 test('tty: true runs the service under a pseudo-terminal', async (t) => {
@@ -159,6 +218,6 @@ test('an init that dies on an unexpected signal takes its services down', async 
   const pid = Number(/svc: started \(pid (\d+)\)/.exec(out)![1]);
   init.proc.kill('SIGQUIT');
   await init.exited;
-  await sleep(200);
-  t.false(isAlive(pid));
+  await waitUntil('the service is gone', () => !isAlive(pid));
+  t.false(isAlive(pid), 'the service died with the init');
 });

@@ -69,6 +69,9 @@ export async function withInstance<T>(peer: Peer, services: Services, fn: (inst:
   }
 }
 
+/** How long any init may take to bring its services up before a run counts as failed. */
+export const UP_TIMEOUT_MS = 30_000;
+
 /** `count` long-runs that each report `up PID` on the FIFO with a shell builtin, then exec sleep. */
 export function longRuns(count: number, restart = false): Services {
   return ({ fifo }) =>

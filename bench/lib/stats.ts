@@ -43,3 +43,29 @@ export function pairedRatios(a: number[], b: number[]): number[] {
 export function verdict(pass: boolean | undefined): string {
   return pass === undefined ? 'n/a ' : pass ? 'PASS' : 'MISS';
 }
+
+/**
+ * One figure over the runs, in run order. A run that produced nothing adds
+ * NaN, so two figures stay paired run by run for `ratioTo`.
+ */
+export class Samples {
+  readonly values: number[] = [];
+
+  add(value: number | undefined): void {
+    this.values.push(value ?? NaN);
+  }
+
+  get summary(): Summary | undefined {
+    return summarise(this.values);
+  }
+
+  /** this/other run by run, summarised */
+  ratioTo(other: Samples): Summary | undefined {
+    return summarise(pairedRatios(this.values, other.values));
+  }
+}
+
+/** A set of named figures, each its own Samples: `figures(['rss', 'pss'])`. */
+export function figures<K extends string>(names: readonly K[]): Record<K, Samples> {
+  return Object.fromEntries(names.map((n) => [n, new Samples()])) as Record<K, Samples>;
+}

@@ -5,6 +5,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitUntil } from './wait.js';
+
+export { sleep, waitUntil } from './wait.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const berthBin = join(root, 'dist/src/cli/main.js');
@@ -25,8 +28,8 @@ export interface InitRun {
   stateDir: string;
   /** stdout and stderr so far */
   output(): string;
-  /** resolves with the output once `pattern` appears in it */
-  waitFor(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
+  /** resolves with the output once `pattern` appears in it (or, given a function, once it holds of the output) */
+  waitFor(pattern: RegExp | string | ((output: string) => boolean), timeoutMs?: number): Promise<string>;
   exited: Promise<Exited>;
   /** the init's own pid on the host (the inner PID 1 under unshare) */
   initPid(): Promise<number>;
@@ -84,7 +87,7 @@ function wrap(proc: ChildProcess, dir: string, stateDir: string, pid1: boolean):
     stateDir,
     output: () => out,
     waitFor(pattern, timeoutMs = 15_000) {
-      const hit = (): boolean => (typeof pattern === 'string' ? out.includes(pattern) : pattern.test(out));
+      const hit = (): boolean => (typeof pattern === 'string' ? out.includes(pattern) : typeof pattern === 'function' ? pattern(out) : pattern.test(out));
       return new Promise((res, rej) => {
         const check = (): void => {
           if (hit()) finish(() => res(out));
@@ -103,16 +106,14 @@ function wrap(proc: ChildProcess, dir: string, stateDir: string, pid1: boolean):
     exited,
     async initPid() {
       if (!pid1) return proc.pid!;
-      for (let i = 0; i < 200; i++) {
+      const children = (): string => {
         try {
-          const kids = readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim();
-          if (kids) return Number(kids.split(' ')[0]);
+          return readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim();
         } catch {
-          // unshare still forking
+          return ''; // unshare gone, or still forking
         }
-        await sleep(10);
-      }
-      throw new Error('no inner PID 1 under unshare');
+      };
+      return Number((await waitUntil('unshare has forked the inner PID 1', () => children() || undefined, { timeoutMs: 2000, everyMs: 10 })).split(' ')[0]);
     },
     async signal(sig) {
       process.kill(await run.initPid(), sig);
@@ -145,10 +146,6 @@ function wrap(proc: ChildProcess, dir: string, stateDir: string, pid1: boolean):
   return run;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 /** Runs the CLI to completion (for validate and usage errors). */
 export function runBerth(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Exited & { stdout: string; stderr: string }> {
   return new Promise((res) => {
@@ -177,18 +174,24 @@ export function isAlive(pid: number): boolean {
   return state !== undefined && state !== 'Z';
 }
 
-/** Reads a service's state-dir record once it satisfies `ok` (records are written just after the log line). */
-export async function waitForRecord(stateDir: string, name: string, ok: (r: Record<string, unknown>) => boolean, timeoutMs = 5000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      last = JSON.parse(readFileSync(join(stateDir, 'services', `${name}.json`), 'utf8'));
-      if (ok(last as Record<string, unknown>)) return last as Record<string, unknown>;
-    } catch {
-      // not written yet
-    }
-    if (Date.now() > deadline) throw new Error(`record of ${name} never matched; last: ${JSON.stringify(last)}`);
-    await sleep(20);
+/** A service's state-dir record, or undefined while there is none (records are replaced atomically, never half-written). */
+export function readRecord(stateDir: string, name: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(join(stateDir, 'services', `${name}.json`), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
   }
+}
+
+/** Reads a service's state-dir record once it satisfies `ok` (records are written just after the log line). */
+export function waitForRecord(stateDir: string, name: string, ok: (r: Record<string, unknown>) => boolean, timeoutMs = 15_000): Promise<Record<string, unknown>> {
+  let last: Record<string, unknown> | undefined;
+  return waitUntil(
+    `the record of ${name} matches`,
+    () => {
+      last = readRecord(stateDir, name);
+      return last !== undefined && ok(last) && last;
+    },
+    { timeoutMs, describe: () => `last: ${JSON.stringify(last)}` },
+  );
 }

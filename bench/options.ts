@@ -1,0 +1,73 @@
+// The bench's command line: which benchmarks, how many runs, which peers.
+import { PEERS, type Peer, type PeerName } from './lib/peers.js';
+import type { OrphanKind } from './lib/zombies.js';
+
+export interface Options {
+  runs: number;
+  cpuSeconds: number;
+  zombies: number;
+  zombieRuns: number;
+  orphans: OrphanKind;
+  /** names of the benchmarks to run (see BENCHMARKS in run.ts) */
+  only: Set<string>;
+  peers: Set<PeerName>;
+}
+
+export const USAGE = `usage: node dist/bench/run.js [--quick] [--runs N] [--cpu-seconds S] [--zombies N] [--zombie-runs N]
+                                [--orphans clone|fork] [--only start,restart,cpu,zombies] [--peers berth,s6,tini]`;
+
+/** Parses argv; `names` are the benchmarks --only may pick from (all by default). */
+export function parseOptions(argv: string[], names: string[]): Options {
+  const o: Options = {
+    runs: 5,
+    cpuSeconds: 30,
+    zombies: 10_000,
+    zombieRuns: 5,
+    orphans: 'clone',
+    only: new Set(names),
+    peers: new Set<PeerName>(['berth', 's6', 'tini', 'node']),
+  };
+  if (argv.includes('--quick')) Object.assign(o, { runs: 3, cpuSeconds: 5, zombieRuns: 1 });
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
+      return v;
+    };
+    const count = (min: number, max: number): number => {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${a} must be a whole number from ${min} to ${max}`);
+      return n;
+    };
+    if (a === '--quick') continue;
+    else if (a === '--runs') o.runs = count(1, 50);
+    else if (a === '--cpu-seconds') o.cpuSeconds = count(1, 600);
+    else if (a === '--zombies') o.zombies = count(1, 20_000);
+    else if (a === '--zombie-runs') o.zombieRuns = count(1, 10);
+    else if (a === '--orphans') {
+      const v = value();
+      if (v !== 'clone' && v !== 'fork') throw new Error('--orphans must be clone or fork');
+      o.orphans = v;
+    } else if (a === '--only') o.only = new Set(value().split(',').map((s) => (s === 'memory' ? 'start' : s)));
+    else if (a === '--peers') o.peers = new Set([...(value().split(',') as PeerName[]), 'berth', 'node']);
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    } else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  for (const s of o.only) if (!names.includes(s)) throw new Error(`--only: unknown benchmark '${s}'`);
+  return o;
+}
+
+/** The peer, when it is selected and installed. */
+export function peerUsable(o: Options, name: PeerName): Peer | undefined {
+  const p = PEERS[name];
+  return o.peers.has(name) && !p.missing ? p : undefined;
+}
+
+/** "not installed …" / "not selected" for a peer that will not run, else undefined. */
+export function absent(o: Options, name: PeerName): string | undefined {
+  if (!o.peers.has(name)) return 'not selected';
+  return PEERS[name].missing;
+}
