@@ -19,10 +19,12 @@ test('a valid manifest is normalised: defaults applied, argv built, users and en
   t.deepEqual(manifest?.services.migrate, {
     name: 'migrate', type: 'oneshot-pre', argv: ['/bin/sh', '-e', '-c', 'echo hi'], script: 'echo hi',
     restartOnFailure: false, environment: {}, after: [], enable: true, tty: false,
+    restart: 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true,
   });
   t.deepEqual(manifest?.services.web, {
     name: 'web', type: 'long-run', argv: ['node', 'my server.js', '--port=8080'], execStart: ['node', 'my server.js', '--port=8080'],
     restartOnFailure: false, environment: { PORT: '8080', DEBUG: 'false' }, user: '1000', after: ['migrate'], enable: true, tty: false,
+    restart: 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true,
   });
 });
 
@@ -192,4 +194,53 @@ test('names that collide with JavaScript internals are ordinary names', (t) => {
   const [, constructor] = Object.values(manifest!.services);
   t.deepEqual(constructor.after, ['__proto__']);
   t.true(Object.hasOwn(constructor.environment, '__proto__'));
+});
+
+test('readiness, liveness and policies are normalised: durations in ms, one probe, defaults', (t) => {
+  const { manifest, problems: found } = checkManifest({
+    version: 1,
+    services: {
+      db: { script: 'x', readiness: { notificationFd: 3 }, startTimeout: '30s', restartOnFailure: true, stopSignal: 'int', stopTimeout: 2500, maxRestarts: 5, restartWindow: '2m', essential: false },
+      web: { script: 'x', after: ['db'], readiness: { http: { port: 8080, path: '/health' }, interval: '500ms' }, liveness: { exec: 'curl -f localhost', failureThreshold: 2 }, successExitCodes: [0, 143], restart: 'always' },
+    },
+  }, 'm.json');
+  t.deepEqual(found, []);
+  t.like(manifest?.services.db, {
+    readiness: { kind: 'notification-fd', fd: 3 }, startTimeoutMs: 30_000, restart: 'on-failure', stopSignal: 'SIGINT', stopTimeoutMs: 2500, maxRestarts: 5, restartWindowMs: 120_000, essential: false,
+  });
+  t.deepEqual(manifest?.services.web.readiness, { kind: 'probe', probe: { kind: 'http', host: '127.0.0.1', port: 8080, path: '/health' }, intervalMs: 500, timeoutMs: 1000 });
+  t.deepEqual(manifest?.services.web.liveness, { probe: { kind: 'exec', argv: ['curl', '-f', 'localhost'] }, intervalMs: 10_000, timeoutMs: 1000, failureThreshold: 2 });
+  t.like(manifest?.services.web, { restart: 'always', successExitCodes: [0, 143] });
+});
+
+test('bad readiness, liveness and policy input is a located problem', (t) => {
+  t.deepEqual(problems({
+    a: { script: 'x', readiness: { notificationFd: 2 } },
+    b: { script: 'x', readiness: { tcp: { port: 70000 } } },
+    c: { script: 'x', readiness: { http: { port: 80 }, tcp: { port: 81 } } },
+    d: { script: 'x', readiness: {} },
+    e: { script: 'x', readiness: { grpc: { port: 1 } } },
+    f: { script: 'x', stopTimeout: '10 seconds' },
+    g: { type: 'oneshot-pre', script: 'x', readiness: { notificationFd: 3 } },
+    h: { script: 'x', startTimeout: '5s' },
+    i: { script: 'x', stopSignal: 'SIGNOPE' },
+    j: { script: 'x', restartOnFailure: true, restart: 'no' },
+    k: { script: 'x', readiness: { notificationFd: 3, interval: '1s' } },
+    l: { script: 'x', liveness: { notificationFd: 3 } },
+    m: { script: 'x', successExitCodes: [256] },
+  }), {
+    'services.a.readiness.notificationFd': 'must be at least 3, got 2',
+    'services.b.readiness.tcp.port': 'must be at most 65535, got 70000',
+    'services.c.readiness': 'give exactly one of notificationFd, exec, tcp, http, not tcp and http',
+    'services.d.readiness': 'give one of notificationFd, exec, tcp, http',
+    'services.e.readiness.grpc': "unknown field 'grpc'; known fields: notificationFd, exec, tcp, http, interval, timeout",
+    'services.f.stopTimeout': 'expected a duration: milliseconds as a number, or a whole number with ms, s, m or h (500ms, 10s, 2m), got the string "10 seconds"',
+    'services.g.readiness': 'applies to long-runs only: a oneshot-pre is done when it exits 0',
+    'services.h.startTimeout': "needs 'readiness': without it a service is ready as soon as it starts",
+    'services.i.stopSignal': "unknown signal 'SIGNOPE'",
+    'services.j.restart': "'restart: no' contradicts 'restartOnFailure: true' (which means on-failure); keep one",
+    'services.k.readiness.interval': 'applies to probes, not to notificationFd',
+    'services.l.liveness.notificationFd': "unknown field 'notificationFd'; known fields: exec, tcp, http, interval, timeout, failureThreshold",
+    'services.m.successExitCodes[0]': 'must be at most 255, got 256',
+  });
 });

@@ -9,7 +9,7 @@ services:
   seed: { type: oneshot-pre, after: [migrate], script: "true" }
   migrate: { type: oneshot-pre, script: "true" }
   web: { execStart: [/bin/sleep, "60"] }
-  worker: { script: sleep 60 }
+  worker: { script: sleep 60, after: [web, seed] }
   provision: { type: oneshot-post, after: [web], script: "true" }
   shell: { enable: false, script: sh }
 `;
@@ -27,9 +27,9 @@ test('plan prints the stages in order with their after edges, and the disabled s
       '  2. seed  (after migrate)',
       'stage 2: long-run, started together, then supervised',
       '  - web',
-      '  - worker',
+      '  - worker  (after web, seed; starts once web is ready)',
       'stage 3: oneshot-post, one at a time, once every long-run has started',
-      '  1. provision  (after web)',
+      '  1. provision  (after web; starts once web is ready)',
       'disabled (never started): shell',
       '',
     ].join('\n'),
@@ -44,7 +44,8 @@ test('plan --format dot is a Graphviz digraph with a cluster per stage and an ed
   t.regex(r.stdout, /^digraph berth \{/);
   t.regex(r.stdout, /subgraph cluster_0 \{\n {4}label="stage 1: oneshot-pre, one at a time";\n {4}"migrate";\n {4}"seed";\n {2}\}/);
   t.regex(r.stdout, /"migrate" -> "seed";/);
-  t.regex(r.stdout, /"web" -> "provision";/);
+  t.regex(r.stdout, /"web" -> "provision" \[label="ready"\];/);
+  t.regex(r.stdout, /"seed" -> "worker";/);
   t.regex(r.stdout, /"shell" \[style=dashed/);
   t.true(r.stdout.trimEnd().endsWith('}'));
 });

@@ -40,7 +40,7 @@ test('a long-run after another starts only once that one is ready (notification-
   t.regex(early.stdout, /^not ready: .*db \(starting\)/);
   writeFileSync(go, '');
   const out = await init.waitFor('post-ran');
-  t.true(lineIndex(out, /\[berth\] web: started/) > lineIndex(out, /\[berth\] db: ready/), 'web starts once db is ready');
+  t.true(lineIndex(out, /\[berth\] web: started/) > lineIndex(out, /\[berth\] db: ready/), `web starts once db is ready:\n${out}`);
   t.notRegex(out, /web: (exited|killed|not started)/, 'the dependency restarting makes web wait, not fail');
   const db = await waitForRecord(init.stateDir, 'db', (r) => r.state === 'up');
   t.is(db.ready, true);

@@ -37,11 +37,18 @@ export function renderText(manifest: Manifest, plan: Plan): string {
   STAGES.forEach(({ key, title }, i) => {
     lines.push(`stage ${i + 1}: ${title}`);
     if (!plan[key].length) lines.push('  (none)');
-    plan[key].forEach((svc, n) => lines.push(`  ${key === 'longRuns' ? '-' : `${n + 1}.`} ${svc.name}${svc.after.length ? `  (after ${svc.after.join(', ')})` : ''}`));
+    plan[key].forEach((svc, n) => lines.push(`  ${key === 'longRuns' ? '-' : `${n + 1}.`} ${svc.name}${waits(manifest, svc)}`));
   });
   const disabled = Object.values(manifest.services).filter((s) => !s.enable);
   if (disabled.length) lines.push(`disabled (never started): ${disabled.map((s) => s.name).join(', ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** What a service waits for: oneshots to finish, long-runs to be ready. */
+function waits(manifest: Manifest, svc: Service): string {
+  if (!svc.after.length) return '';
+  const ready = svc.after.filter((n) => manifest.services[n].type === 'long-run');
+  return `  (after ${svc.after.join(', ')}${ready.length ? `; starts once ${ready.join(', ')} ${ready.length === 1 ? 'is' : 'are'} ready` : ''})`;
 }
 
 export function renderDot(manifest: Manifest, plan: Plan): string {
@@ -53,7 +60,9 @@ export function renderDot(manifest: Manifest, plan: Plan): string {
     lines.push('  }');
   });
   const enabled: Service[] = [...plan.pre, ...plan.longRuns, ...plan.post];
-  for (const svc of enabled) for (const dep of svc.after) lines.push(`  ${q(dep)} -> ${q(svc.name)};`);
+  for (const svc of enabled) {
+    for (const dep of svc.after) lines.push(`  ${q(dep)} -> ${q(svc.name)}${manifest.services[dep].type === 'long-run' ? ' [label="ready"]' : ''};`);
+  }
   for (const svc of Object.values(manifest.services)) if (!svc.enable) lines.push(`  ${q(svc.name)} [style=dashed, label=${q(`${svc.name} (disabled)`)}];`);
   lines.push('}');
   return `${lines.join('\n')}\n`;

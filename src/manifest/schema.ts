@@ -72,7 +72,7 @@ export const serviceSchema = object({
   restartOnFailure: boolean({
     default: false,
     description:
-      'Restart a long-run that exits non-zero or is killed by a signal, with backoff between tries, for as long as it keeps failing. ' +
+      'Restart a long-run that exits non-zero or is killed by a signal, with backoff between tries, for as long as it keeps failing: the same as `restart: on-failure`. ' +
       'Without it, such a failure stops the container (unless `S6_DONT_TERMINATE_ON_ERROR` is set).',
   }),
   environment: record(string({ coerceScalars: true }), {
@@ -106,7 +106,8 @@ export const serviceSchema = object({
     description:
       'Services this one starts after. A `oneshot-pre` may only name other `oneshot-pre` services. ' +
       'On a `long-run`, naming a `oneshot-pre` is always satisfied (every pre oneshot has finished before any long-run starts) ' +
-      'and naming another long-run orders their spawn: it starts once that long-run has been started, without waiting for it to be ready. ' +
+      'and naming another long-run makes it start once that long-run is ready (`up`: its `readiness` passed, or it started, where it has none), waiting through its restarts. ' +
+      'A `oneshot-post` naming a long-run waits for it to be ready in the same way. Shutdown stops a service before what it names. ' +
       'A long-run may not name a `oneshot-post`, which only starts after every long-run. ' +
       'A `oneshot-post` may name any service. Naming a disabled service is ignored; naming an unknown one, or forming a cycle, is an error.',
     example: ['migrate'],
