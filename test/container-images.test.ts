@@ -113,7 +113,11 @@ if (why) {
     const port = await e.podman(['port', name, '80/tcp']);
     const hostPort = /:(\d+)\s*$/.exec(port.stdout.trim())?.[1];
     t.truthy(hostPort, `80/tcp is not published: ${port.stdout}${port.stderr}`);
-    await waitForLogs(e, name, /nginx: started/);
+    // the oneshot-post waits for nginx to be ready (it accepts connections), then GETs a file
+    const logs = await waitForLogs(e, name, /smoke-test: nginx answered HTTP \d+/, 60_000);
+    t.regex(logs, /smoke-test: nginx answered HTTP 200/);
+    t.true(logs.indexOf('[berth] nginx: ready') < logs.indexOf('[berth] smoke-test: started'), 'the oneshot-post starts once nginx is ready');
+    t.notRegex(logs, /smoke-test: (exited with code [1-9]|could not start)/);
     const expected = readFileSync(join(repoRoot, 'images/nginx/www/hello.txt'), 'utf8');
     let body = '';
     let status = 0;

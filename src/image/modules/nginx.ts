@@ -46,6 +46,8 @@ export const nginx = defineModule({
           nginx: {
             execStart: ['/usr/sbin/nginx', '-c', '/etc/nginx/nginx.conf'],
             restartOnFailure: mkDefault(true),
+            // ready once it accepts connections: what starts `after: [nginx]` can talk to it
+            ...(ports.length ? { readiness: mkDefault({ tcp: { port: ports[0] }, interval: '200ms' }) } : {}),
           },
         },
         image: { exposedPorts: Object.fromEntries(ports.map((p) => [`${p}/tcp`, {}])) },
