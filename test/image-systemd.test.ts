@@ -88,11 +88,11 @@ test('every unsupported directive gives a warning naming it and the unit; Restar
 `,
   });
   t.truthy(build);
+  t.is(build!.manifest.services.web.restart, 'always', 'Restart=always is restart: always');
   t.deepEqual(warnings, [
     'image.yaml:4:37: systemd.services.web.wantedBy[1]: unit web: wantedBy sockets.target is not supported (every enabled unit starts); ignored',
     "image.yaml:5:17: systemd.services.web.requires: unit web: 'requires' is not supported by Berth; ignored",
     "image.yaml:6:18: systemd.services.web.postStart: unit web: 'postStart' is not supported by Berth; ignored",
-    'image.yaml:9:18: systemd.services.web.serviceConfig.Restart: unit web: Restart=always is translated as restartOnFailure: Berth restarts a failed service, but one that exits 0 stays finished',
     'image.yaml:10:22: systemd.services.web.serviceConfig.LimitNOFILE: unit web: LimitNOFILE= is not supported by Berth; ignored',
     'image.yaml:11:15: systemd.services.web.serviceConfig.Type: unit web: Type=notify is run as a simple long-run; readiness notification is not supported',
   ]);

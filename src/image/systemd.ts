@@ -151,9 +151,11 @@ export function translateSystemd(
         field('restartOnFailure', false, at('serviceConfig', 'Restart'));
       } else if (restart === 'on-failure') {
         field('restartOnFailure', true, at('serviceConfig', 'Restart'));
-      } else if (restart === 'always' || restart === 'on-abnormal' || restart === 'on-abort' || restart === 'on-watchdog') {
+      } else if (restart === 'always') {
+        field('restart', 'always', at('serviceConfig', 'Restart'));
+      } else if (restart === 'on-abnormal' || restart === 'on-abort' || restart === 'on-watchdog') {
         field('restartOnFailure', true, at('serviceConfig', 'Restart'));
-        note(warnings, restartPath, `unit ${name}: Restart=${restart} is translated as restartOnFailure: Berth restarts a failed service, but one that exits 0 stays finished`);
+        note(warnings, restartPath, `unit ${name}: Restart=${restart} is translated as restartOnFailure: Berth restarts a service that fails in any way, not only ${restart.slice(3)}`);
       } else if (restart === 'on-success') {
         note(warnings, restartPath, `unit ${name}: Restart=on-success is not supported; the service is not restarted`);
       } else {
