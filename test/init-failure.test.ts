@@ -1,8 +1,9 @@
 // Failure policy, exit codes and restarts, on real processes.
 import test from 'ava';
-import { rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runBerth, startInit, sleep, tempDir, waitForRecord } from './helpers/init.js';
+import { berthBin, runBerth, startInit, sleep, tempDir, waitForRecord } from './helpers/init.js';
 
 test('a failing oneshot-pre stops the run with its exit code, and nothing after it starts', async (t) => {
   const init = startInit({
@@ -148,15 +149,53 @@ test('user honours supplementary groups from the image /etc/group', async (t) =>
   t.regex(init.output(), /^ids 1500 1500 1500 1600 1601 HOME=\/home\/alice USER=alice$/m);
 });
 
-test('a state dir that cannot be used is one clear line and exit 2', async (t) => {
+test('a state dir that cannot be used falls back to $TMPDIR/berth-UID, then to none; the services run either way', async (t) => {
   const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'a-file'), '');
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: 1, services: { a: { script: 'echo A-RAN' } } }));
-  const run = await runBerth(['init', join(dir, 'a-file', 'state'), '--manifest', join(dir, 'manifest.json')]);
+  const bad = join(dir, 'a-file', 'state');
+  const uid = process.getuid!();
+  const fallback = await runBerth(['init', bad, '--manifest', join(dir, 'manifest.json')], { env: { TMPDIR: dir } });
+  t.is(fallback.code, 0, fallback.stderr);
+  t.regex(fallback.stdout, /A-RAN/);
+  t.true(fallback.stdout.includes(`[berth] cannot use state dir ${bad}: ENOTDIR; using state dir ${join(dir, `berth-${uid}`)} instead\n`), fallback.stdout);
+  t.true(existsSync(join(dir, `berth-${uid}`, 'services', 'a.json')));
+
+  const none = await runBerth(['init', bad, '--manifest', join(dir, 'manifest.json')], { env: { TMPDIR: join(dir, 'a-file') } });
+  t.is(none.code, 0, none.stderr);
+  t.regex(none.stdout, /A-RAN/);
+  t.regex(none.stdout, /warning: cannot use state dir .*: ENOTDIR; cannot use state dir .*: ENOTDIR; running without a state dir: berth status and the control commands cannot reach this init/);
+});
+
+test('a state dir a live init owns is still exit 2: never a reason to fall back', async (t) => {
+  const first = startInit({ manifest: { version: 1, services: { svc: { script: 'sleep 30' } } } });
+  t.teardown(() => first.cleanup());
+  await first.waitFor('all stages done');
+  const dir = tempDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: 1, services: { a: { script: 'echo A-RAN' } } }));
+  const run = await runBerth(['init', first.stateDir, '--manifest', join(dir, 'manifest.json')], { env: { TMPDIR: dir } });
   t.is(run.code, 2);
-  t.is(run.stderr, `berth init: cannot use state dir ${join(dir, 'a-file', 'state')}: ENOTDIR\n`);
+  t.regex(run.stderr, /is in use by a running init/);
   t.notRegex(run.stdout, /A-RAN/);
+});
+
+test('user: needs root; as another uid it is an error before anything starts', async (t) => {
+  const dir = tempDir();
+  chmodSync(dir, 0o777);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: 1, services: { a: { script: 'echo A-RAN' }, b: { script: 'id', user: 'root' } } }));
+  const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const p = spawn('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, berthBin, 'init', join(dir, 'state'), '--manifest', join(dir, 'manifest.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.once('close', (code) => resolve({ code, out }));
+  });
+  t.is(run.code, 2, run.out);
+  t.regex(run.out, /services\.b\.user: switching to user 'root' needs the init to run as root \(it runs as uid 65534\)/);
+  t.notRegex(run.out, /A-RAN/);
 });
 
 test('losing the state dir records is reported, and the services keep running', async (t) => {

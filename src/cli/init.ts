@@ -1,6 +1,6 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
 import { join } from 'node:path';
-import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, StateDirError } from '../control/state-dir.js';
+import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDir, StateDirError, StateDirInUse, type StateDir } from '../control/state-dir.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { becomeSubreaper, isPid1, killAll, lockFile, startReaper } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
@@ -59,7 +59,7 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
   // a reader that goes away must not take PID 1 down with an EPIPE
   process.stdout.on('error', () => {});
   process.on('exit', flushLog);
-  const stateDir = acquireStateDir(stateDirPath, lockFile, (message) => log(`warning: ${message}`));
+  const stateDir = takeStateDir(stateDirPath);
   if (!isPid1) {
     try {
       becomeSubreaper();
@@ -74,8 +74,6 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
   if (isPid1) process.on('exit', () => killAll('SIGKILL'));
   else (await import('signal-exit')).onExit(() => killAll('SIGKILL'), { alwaysLast: true });
 
-  // the control channel (and the net module) load after the first spawns, not before
-  const socket = join(stateDirPath, CONTROL_SOCKET);
   let ready!: (value: unknown) => void;
   const controlReady = new Promise((resolve) => (ready = resolve));
   const supervisor = new Supervisor({
@@ -95,13 +93,41 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     process.on(sig, () => supervisor.requestStop(sig));
   }
   for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => supervisor.forward(sig));
-  log(`init started (pid ${process.pid}${isPid1 ? ', PID 1' : ''}), manifest ${manifestPath}, state dir ${stateDirPath}`);
+  log(`init started (pid ${process.pid}${isPid1 ? ', PID 1' : ''}), manifest ${manifestPath}, state dir ${stateDir?.dir ?? 'none'}`);
   const done = supervisor.run();
-  import('../control/server.js')
-    .then((m) => m.serveControl(socket, supervisor))
-    .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`))
-    .finally(() => ready(undefined));
+  if (!stateDir) ready(undefined);
+  else {
+    // the control channel (and the net module) load after the first spawns, not before
+    const socket = join(stateDir.dir, CONTROL_SOCKET);
+    import('../control/server.js')
+      .then((m) => m.serveControl(socket, supervisor))
+      .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`))
+      .finally(() => ready(undefined));
+  }
   return done;
+}
+
+/**
+ * The state dir, or where the init may not write it (any uid, a read-only
+ * root) ${TMPDIR:-/tmp}/berth-UID, or none at all: the services run either
+ * way, and the log says which dir was tried and which is used. A dir a live
+ * init owns is never fallen back from: that is exit 2.
+ */
+function takeStateDir(path: string): StateDir | undefined {
+  const warn = (message: string): void => log(`warning: ${message}`);
+  const tried: string[] = [];
+  for (const dir of [path, fallbackStateDir()]) {
+    try {
+      const taken = acquireStateDir(dir, lockFile, warn);
+      if (tried.length) log(`${tried.join('; ')}; using state dir ${dir} instead`);
+      return taken;
+    } catch (err) {
+      if (err instanceof StateDirInUse) throw err;
+      tried.push((err as Error).message);
+    }
+  }
+  log(`warning: ${tried.join('; ')}; running without a state dir: berth status and the control commands cannot reach this init`);
+  return undefined;
 }
 
 function graceFromEnv(): number {
@@ -115,6 +141,11 @@ function resolveUsers(services: { name: string; user?: string }[]): Map<string, 
   const users = new Map<string, ResolvedUser>();
   const withUser = services.filter((s) => s.user !== undefined);
   if (!withUser.length) return users;
+  const uid = process.getuid?.();
+  if (uid !== 0) {
+    const lines = withUser.map((s) => `services.${s.name}.user: switching to user '${s.user}' needs the init to run as root (it runs as uid ${uid}); drop 'user' or run the container as root`);
+    throw new NotStarted(`${lines.join('\n')}\nnothing was started`);
+  }
   const db = new UserDatabase();
   const errors: string[] = [];
   for (const svc of withUser) {

@@ -1,7 +1,9 @@
 // Where the commands look by default: the manifest an image installs, and the
 // state dir of the init they talk to (CONTRACT.md: flag, then environment,
 // then the image's default).
-import { DEFAULT_STATE_DIR } from '../control/state-dir.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDir } from '../control/state-dir.js';
 import type { ParsedArgs } from './args.js';
 
 export const DEFAULT_MANIFEST = '/etc/berth/manifest.json';
@@ -10,7 +12,15 @@ export function manifestPath(given: string | undefined): string {
   return given ?? process.env.BERTH_MANIFEST ?? DEFAULT_MANIFEST;
 }
 
-/** The state dir a control command talks to: --state-dir, then $BERTH_STATE_DIR, then /run/berth. */
+/**
+ * The state dir a control command talks to: --state-dir, then
+ * $BERTH_STATE_DIR, then /run/berth, or the fallback an init uses where it
+ * cannot write /run/berth (a non-root, read-only container) when only that
+ * one has a control socket.
+ */
 export function stateDirOf(args: ParsedArgs, positional?: string): string {
-  return (args.flags.get('--state-dir') as string | undefined) ?? positional ?? (process.env.BERTH_STATE_DIR || DEFAULT_STATE_DIR);
+  const given = (args.flags.get('--state-dir') as string | undefined) ?? positional ?? (process.env.BERTH_STATE_DIR || undefined);
+  if (given !== undefined) return given;
+  const fallback = fallbackStateDir();
+  return !existsSync(join(DEFAULT_STATE_DIR, CONTROL_SOCKET)) && existsSync(join(fallback, CONTROL_SOCKET)) ? fallback : DEFAULT_STATE_DIR;
 }

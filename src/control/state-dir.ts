@@ -45,6 +45,18 @@ export interface InitRecord {
 /** The state dir cannot be taken: in use, or not writable. */
 export class StateDirError extends Error {}
 
+/** A live init owns the state dir: never a reason to fall back to another. */
+export class StateDirInUse extends StateDirError {}
+
+/**
+ * Where an init that cannot use /run/berth (any uid, a read-only root) keeps
+ * its state instead, and where the commands look next: per uid, so two users
+ * never share one.
+ */
+export function fallbackStateDir(): string {
+  return join(process.env.TMPDIR || '/tmp', `berth-${process.getuid?.() ?? 'user'}`);
+}
+
 export function serviceRecordPath(dir: string, name: string): string {
   return join(dir, 'services', `${name}.json`);
 }
@@ -67,7 +79,7 @@ export function acquireStateDir(dir: string, lockFile: LockFile, warn: (message:
   } catch (err) {
     throw new StateDirError(`cannot use state dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}${dir === DEFAULT_STATE_DIR ? ' (outside a container, name one: berth init ./state)' : ''}`);
   }
-  if (!locked) throw new StateDirError(`state dir ${dir} is in use by a running init${ownerPid(dir)}; stop that init or pick another state dir`);
+  if (!locked) throw new StateDirInUse(`state dir ${dir} is in use by a running init${ownerPid(dir)}; stop that init or pick another state dir`);
   try {
     clearStale(dir);
     writeAtomic(join(dir, 'init.pid'), `${process.pid}\n`);
