@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDir, StateDirError, StateDirInUse, type StateDir } from '../control/state-dir.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
+import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
 import { becomeSubreaper, isPid1, killAll, lockFile, startReaper } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
 import { flushLog, log } from '../supervisor/log.js';
@@ -52,6 +53,8 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     throw new NotStarted(`${manifestPath} does not validate (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing was started`);
   }
   const plan = planOf(manifest);
+  const httpListen = process.env.BERTH_HTTP || manifest.http?.listen;
+  if (httpListen && !parseListen(httpListen)) throw new NotStarted(`BERTH_HTTP must be ${LISTEN_HINT}, not '${httpListen}'`);
   const users = resolveUsers([...plan.pre, ...plan.longRuns, ...plan.post]);
   const setpriv = users.size ? findProgram('setpriv', process.env.PATH) : undefined;
   if (users.size && !setpriv) throw new NotStarted('services with `user` need setpriv (util-linux) on PATH, and it is not there');
@@ -95,6 +98,12 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
   for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => supervisor.forward(sig));
   log(`init started (pid ${process.pid}${isPid1 ? ', PID 1' : ''}), manifest ${manifestPath}, state dir ${stateDir?.dir ?? 'none'}`);
   const done = supervisor.run();
+  if (httpListen) {
+    import('../control/http.js')
+      .then((m) => m.serveHttp(httpListen, () => supervisor.healthView()))
+      .then(() => log(`serving /healthz, /readyz and /metrics on ${httpListen}`))
+      .catch((err: Error) => log(`warning: HTTP endpoint off: cannot listen on ${httpListen}: ${err.message}`));
+  }
   if (!stateDir) ready(undefined);
   else {
     // the control channel (and the net module) load after the first spawns, not before

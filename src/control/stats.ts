@@ -83,3 +83,42 @@ export class StatsSampler {
     this.pidusage.clear();
   }
 }
+
+/** What /metrics reports per service, read straight from /proc (no pidusage in the init). */
+export interface Totals {
+  /** user + system seconds of the service's processes, with what their waited-for children used */
+  cpuSeconds: number;
+  /** RSS bytes summed */
+  memory: number;
+}
+
+// USER_HZ: 100 on every Linux the kernel ABI allows user space to see
+const TICKS_PER_SECOND = 100;
+
+export function serviceTotals(mainPids: number[]): Map<number, Totals> {
+  const out = new Map<number, Totals>();
+  for (const [main, pids] of serviceProcesses(mainPids)) {
+    let ticks = 0;
+    let memory = 0;
+    for (const pid of pids) {
+      const usage = processUsage(pid);
+      ticks += usage.ticks;
+      memory += usage.rss;
+    }
+    out.set(main, { cpuSeconds: ticks / TICKS_PER_SECOND, memory });
+  }
+  return out;
+}
+
+/** utime + stime + cutime + cstime (fields 14-17) and VmRSS of one process; zero once it is gone. */
+function processUsage(pid: number): { ticks: number; rss: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    const rssKb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1];
+    return { ticks, rss: Number(rssKb ?? 0) * 1024 };
+  } catch {
+    return { ticks: 0, rss: 0 };
+  }
+}

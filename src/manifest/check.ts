@@ -36,7 +36,7 @@ export function checkValue(value: unknown, file: string, locate: Locate): Checke
     .map((issue): Problem => ({ file, ...locate(issue), path: formatPath(issue.path), message: issue.message }))
     .sort((a, b) => a.line - b.line || a.col - b.col);
   if (problems.length) return { problems };
-  return { manifest: { version: 1, services: Object.fromEntries(services) }, problems };
+  return { manifest: { version: 1, ...(raw.http ? { http: raw.http } : {}), services: Object.fromEntries(services) }, problems };
 }
 
 const WHOLE = Symbol('the service as a whole');

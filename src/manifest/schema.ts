@@ -2,6 +2,7 @@
 // Schema (schema/manifest.schema.json) and docs/manifest.md all come from.
 import { array, boolean, enumOf, integer, object, oneOf, record, string, type Infer } from './dsl/schema.js';
 import { DURATION_HINT, DURATION_PATTERN } from './duration.js';
+import { LISTEN_HINT, LISTEN_PATTERN } from './listen.js';
 
 /** Service names become file names in the state dir, so they stay plain. */
 export const SERVICE_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
@@ -154,6 +155,15 @@ export const manifestSchema = object({
     example: './node_modules/berth/schema/manifest.schema.json',
   }),
   version: enumOf([1], { required: true, description: 'Manifest format version. Always `1`.' }),
+  http: object({
+    listen: string({
+      pattern: LISTEN_PATTERN,
+      patternHint: LISTEN_HINT,
+      required: true,
+      description: 'Where the init serves `GET /healthz` (200 while no essential service failed), `/readyz` (200 when every long-run is ready) and `/metrics` (Prometheus). `BERTH_HTTP=HOST:PORT` overrides it.',
+      example: ':9090',
+    }),
+  }, { title: 'HTTP endpoint', description: 'An HTTP endpoint for health checks and metrics; off unless set (or `BERTH_HTTP` is).' }),
   services: record(serviceSchema, {
     required: true,
     keyPattern: SERVICE_NAME,

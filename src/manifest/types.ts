@@ -57,6 +57,8 @@ export interface Liveness extends ProbeTiming {
 
 export interface Manifest {
   version: 1;
+  /** the HTTP endpoint for health and metrics, when set */
+  http?: { listen: string };
   services: Record<string, Service>;
 }
 

@@ -230,6 +230,12 @@ export class Supervisor implements ServiceHost, ControlHandler {
     return { init: { pid: process.pid, phase: this.phase }, services: [...this.runners.values()].map((r) => r.record()) };
   }
 
+  /** What the HTTP endpoint answers from. */
+  healthView(): { init: { pid: number; phase: InitPhase }; services: Array<StatusRecord & { essential: boolean }> } {
+    const { init } = this.status();
+    return { init, services: [...this.runners.values()].map((r) => ({ ...r.record(), essential: r.svc.essential })) };
+  }
+
   refusal(): string | undefined {
     return this.shuttingDown ? 'the init is shutting down' : undefined;
   }

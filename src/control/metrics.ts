@@ -1,0 +1,51 @@
+// /healthz, /readyz and /metrics as text: what the HTTP endpoint serves,
+// made from the same status the control channel answers.
+import type { InitPhase, StatusRecord } from './state-dir.js';
+import type { Totals } from './stats.js';
+
+export interface HealthView {
+  init: { pid: number; phase: InitPhase };
+  services: Array<StatusRecord & { essential: boolean }>;
+}
+
+const RUNNING = new Set(['starting', 'up', 'stopping']);
+
+/** 200 while no essential service has failed. */
+export function healthz(v: HealthView): { status: number; body: string } {
+  const failed = v.services.filter((s) => s.essential && s.state === 'failed').map((s) => s.name);
+  return failed.length ? { status: 503, body: `failed: ${failed.join(', ')}\n` } : { status: 200, body: 'ok\n' };
+}
+
+/** 200 when every long-run is ready (up). */
+export function readyz(v: HealthView): { status: number; body: string } {
+  const waiting = v.services.filter((s) => s.type === 'long-run' && s.state !== 'up');
+  return waiting.length ? { status: 503, body: `not ready: ${waiting.map((s) => `${s.name} (${s.state})`).join(', ')}\n` } : { status: 200, body: 'ready\n' };
+}
+
+const STATE_NAMES = ['down', 'starting', 'up', 'backoff', 'stopping', 'stopped', 'finished', 'failed'];
+
+/** Prometheus text exposition format 0.0.4. */
+export function renderMetrics(v: HealthView, totals: Map<number, Totals>, init: { cpuSeconds: number; memory: number }): string {
+  const out: string[] = [];
+  const family = (name: string, type: 'gauge' | 'counter', help: string, samples: Array<[string, number]>): void => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) out.push(`${name}${labels} ${value}`);
+  };
+  const per = (f: (s: HealthView['services'][number]) => number): Array<[string, number]> => v.services.map((s) => [`{service="${s.name}"}`, f(s)]);
+  const usage = (s: StatusRecord): Totals | undefined => (s.pid === null ? undefined : totals.get(s.pid));
+  family('berth_service_up', 'gauge', 'Whether the service has a running process (starting, up or stopping).', per((s) => Number(RUNNING.has(s.state))));
+  family('berth_service_ready', 'gauge', 'Whether the service is ready (up).', per((s) => Number(s.state === 'up')));
+  family('berth_service_restarts_total', 'counter', 'Restarts of the service after it exited.', per((s) => s.restarts));
+  family('berth_service_cpu_seconds_total', 'counter', "CPU time (user and system) of the service's processes.", per((s) => usage(s)?.cpuSeconds ?? 0));
+  family('berth_service_memory_bytes', 'gauge', "Resident memory of the service's processes, summed.", per((s) => usage(s)?.memory ?? 0));
+  family(
+    'berth_service_state',
+    'gauge',
+    'The service state: 1 for the current one.',
+    v.services.flatMap((s) => STATE_NAMES.map((state): [string, number] => [`{service="${s.name}",state="${state}"}`, Number(s.state === state)])),
+  );
+  family('berth_init_cpu_seconds_total', 'counter', 'CPU time of the init itself.', [['', init.cpuSeconds]]);
+  family('berth_init_memory_bytes', 'gauge', 'Resident memory of the init itself.', [['', init.memory]]);
+  family('berth_init_stopping', 'gauge', 'Whether the init is shutting down.', [['', Number(v.init.phase === 'stopping')]]);
+  return `${out.join('\n')}\n`;
+}
