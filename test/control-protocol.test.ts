@@ -14,6 +14,7 @@ const params = { numRuns: runs, seed };
 const name = fc.stringMatching(/^[A-Za-z0-9._-]{1,20}$/);
 const validRequest = fc.oneof(
   fc.constant({ op: 'status' }),
+  fc.constant({ op: 'reload' }),
   fc.record({ op: fc.constantFrom('start', 'stop', 'restart'), services: fc.array(name, { minLength: 1, maxLength: 5 }) }),
   fc.record({ op: fc.constant('signal'), services: fc.array(name, { minLength: 1, maxLength: 5 }), signal: fc.constantFrom('HUP', 'SIGTERM', '9', 'usr1') }),
 );
@@ -62,7 +63,7 @@ test('a live init answers every random line once, in order, and keeps serving', 
   const init = startInit({ manifest: { version: 1, services: { web: { script: 'exec sleep 60' } } } });
   t.teardown(() => init.cleanup());
   await init.waitFor('all stages done');
-  const lines = fc.sample(fc.oneof(fc.string().map((s) => s.replace(/\n/g, ' ')), fc.json(), validRequest.filter((r) => !('services' in r) || !r.services.includes('web')).map((r) => JSON.stringify({ ...r, op: r.op === 'stop' || r.op === 'restart' ? 'status' : r.op }))), { numRuns: Math.min(runs, 200), seed });
+  const lines = fc.sample(fc.oneof(fc.string().map((s) => s.replace(/\n/g, ' ')), fc.json(), validRequest.filter((r) => r.op !== 'reload' && (!('services' in r) || !r.services.includes('web'))).map((r) => JSON.stringify({ ...r, op: r.op === 'stop' || r.op === 'restart' ? 'status' : r.op }))), { numRuns: Math.min(runs, 200), seed });
   const answers = await rawRequest(init.stateDir, lines.map((l) => `${l}\n`).join(''), lines.length, 30_000);
   t.is(answers.length, lines.length);
   for (const a of answers) t.notThrows(() => JSON.parse(a));

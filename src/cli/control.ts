@@ -2,7 +2,7 @@
 // one request to the init's control channel; each returns once the action is
 // complete, and prints one line per service.
 import { NoInit, request } from '../control/client.js';
-import type { ActionOp, ServiceResult } from '../control/protocol.js';
+import type { ActionOp, ReloadResult, ServiceResult } from '../control/protocol.js';
 import { parseSignal } from '../supervisor/signals.js';
 import { parseArgs, UsageError } from './args.js';
 import { stateDirOf } from './locations.js';
@@ -39,6 +39,34 @@ export async function controlCommand(op: ActionOp, args: string[]): Promise<numb
   } catch (err) {
     if (!(err instanceof NoInit)) throw err;
     process.stderr.write(`berth ${op}: ${err.message}\n`);
+    return 2;
+  }
+}
+
+export const reloadUsage = `berth reload [--state-dir DIR]
+  The init re-reads its manifest: added services start, removed ones stop, changed ones
+  restart, the others keep running. A manifest that does not validate changes nothing
+  (exit 1, its problems printed).
+${WHERE}`;
+
+export async function reloadCommand(args: string[]): Promise<number> {
+  const parsed = parseArgs(args, ['--state-dir']);
+  if (parsed.positionals.length) throw new UsageError('reload takes no arguments');
+  const dir = stateDirOf(parsed);
+  try {
+    const response = await request(dir, { op: 'reload' });
+    if (!response.ok) {
+      process.stderr.write(response.kind === 'invalid-manifest' ? `${response.error}\nberth reload: the manifest does not validate; nothing changed\n` : `berth reload: ${response.error}\n`);
+      return 1;
+    }
+    const r = response.result as ReloadResult;
+    const list = (what: string, names: string[]): string[] => (names.length ? [`${what} ${names.join(', ')}`] : []);
+    const parts = [...list('added', r.added), ...list('removed', r.removed), ...list('restarted', r.restarted), `${r.unchanged} unchanged`];
+    process.stdout.write(`reloaded: ${parts.join('; ')}\n`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof NoInit)) throw err;
+    process.stderr.write(`berth reload: ${err.message}\n`);
     return 2;
   }
 }

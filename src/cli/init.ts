@@ -89,6 +89,16 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     stateDir,
     manifest: manifestPath,
     controlReady,
+    reload: async () => {
+      const next = await loadManifest(manifestPath);
+      if (!next.manifest) return { problems: next.problems.map(formatProblem) };
+      const nextPlan = planOf(next.manifest);
+      try {
+        return { plan: nextPlan, users: resolveUsers([...nextPlan.pre, ...nextPlan.longRuns, ...nextPlan.post]) };
+      } catch (err) {
+        return { problems: (err as Error).message.split('\n') };
+      }
+    },
   });
 
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {

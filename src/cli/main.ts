@@ -13,6 +13,7 @@ commands:
   status [STATE_DIR] [--json] [--watch]   a row per service of a running init, with CPU and memory
   start|stop|restart SERVICE...        control a running init's services
   signal SIGNAL SERVICE...             send a signal to services' main processes
+  reload                               re-read the manifest: start added, stop removed, restart changed services
   plan [MANIFEST] [--format dot]       the stages and what waits on what, without running anything
   check [--ready|--live] [SERVICE...]  exit 0 when the long-runs are ready (running); for Kubernetes probes
   build IMAGE_FILE [-o OUT] [--tag NAME]  write a build context (Dockerfile, manifest, files); --tag builds it
@@ -50,6 +51,10 @@ const commands: Record<string, () => Promise<{ run: Command; help: string }>> = 
       },
     ]),
   ),
+  reload: async () => {
+    const m = await import('./control.js');
+    return { run: m.reloadCommand, help: m.reloadUsage };
+  },
   check: async () => {
     const m = await import('./check.js');
     return { run: m.checkCommand, help: m.usage };

@@ -9,7 +9,15 @@ export const MAX_SERVICES_PER_REQUEST = 10_000;
 
 export type ActionOp = 'start' | 'stop' | 'restart' | 'signal';
 
-export type Request = { op: 'status' } | { op: ActionOp; services: string[]; signal?: string };
+export type Request = { op: 'status' } | { op: 'reload' } | { op: ActionOp; services: string[]; signal?: string };
+
+/** What `reload` did: services by name. */
+export interface ReloadResult {
+  added: string[];
+  removed: string[];
+  restarted: string[];
+  unchanged: number;
+}
 
 /** What one service did with an action. */
 export interface ServiceResult {
@@ -22,13 +30,14 @@ export interface ServiceResult {
 }
 
 /** Why a request got no result: a malformed request, a name no service has, or an init that is going away. */
-export type ErrorKind = 'bad-request' | 'unknown-service' | 'shutting-down' | 'unavailable';
+export type ErrorKind = 'bad-request' | 'unknown-service' | 'shutting-down' | 'unavailable' | 'invalid-manifest';
 
 export type Response = { ok: true; result: unknown } | { ok: false; kind: ErrorKind; error: string };
 
-const OPS: ReadonlySet<string> = new Set(['status', 'start', 'stop', 'restart', 'signal']);
+const OPS: ReadonlySet<string> = new Set(['status', 'reload', 'start', 'stop', 'restart', 'signal']);
 const FIELDS: Record<string, readonly string[]> = {
   status: ['op'],
+  reload: ['op'],
   start: ['op', 'services'],
   stop: ['op', 'services'],
   restart: ['op', 'services'],
@@ -48,7 +57,7 @@ export function parseRequest(line: string): Request | { error: string } {
   if (typeof op !== 'string' || !OPS.has(op)) return { error: `"op" must be one of ${[...OPS].join(', ')}` };
   const unknown = Object.keys(fields).find((k) => !FIELDS[op].includes(k));
   if (unknown !== undefined) return { error: `unknown field ${JSON.stringify(unknown)} for op ${op}` };
-  if (op === 'status') return { op };
+  if (op === 'status' || op === 'reload') return { op };
   const services = fields.services;
   if (!Array.isArray(services) || services.length === 0 || services.some((s) => typeof s !== 'string')) {
     return { error: '"services" must be a non-empty list of service names' };

@@ -5,7 +5,7 @@
 import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { suggestion } from '../manifest/dsl/did-you-mean.js';
-import { MAX_REQUEST_BYTES, parseRequest, type ActionOp, type Response, type ServiceResult } from './protocol.js';
+import { MAX_REQUEST_BYTES, parseRequest, type ActionOp, type ReloadResult, type Response, type ServiceResult } from './protocol.js';
 
 export interface ControlHandler {
   /** service names, in manifest order */
@@ -16,6 +16,8 @@ export interface ControlHandler {
   refusal(): string | undefined;
   /** performs an action on known services; resolves once it is complete */
   act(op: ActionOp, services: string[], signal?: string): Promise<ServiceResult[]> | ServiceResult[];
+  /** re-reads the manifest: what changed, or the problems that kept anything from changing */
+  reload(): Promise<ReloadResult | { problems: string[] }>;
 }
 
 /** Listens on `path`; resolves once it accepts connections. */
@@ -71,6 +73,16 @@ async function answer(line: string, handler: ControlHandler): Promise<Response> 
   const request = parseRequest(line);
   if ('error' in request) return { ok: false, kind: 'bad-request', error: request.error };
   if (request.op === 'status') return { ok: true, result: handler.status() };
+  if (request.op === 'reload') {
+    const refused = handler.refusal();
+    if (refused) return { ok: false, kind: 'shutting-down', error: refused };
+    try {
+      const result = await handler.reload();
+      return 'problems' in result ? { ok: false, kind: 'invalid-manifest', error: result.problems.join('\n') } : { ok: true, result };
+    } catch (err) {
+      return { ok: false, kind: 'unavailable', error: (err as Error).message };
+    }
+  }
   const names = handler.names();
   const unknown = request.services.filter((s) => !names.includes(s));
   if (unknown.length) {

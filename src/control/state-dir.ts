@@ -152,6 +152,16 @@ export class StateDir {
     }
   }
 
+  /** Forgets a service a reload removed: its record goes. */
+  removeRecord(name: string): void {
+    this.pending.delete(name);
+    try {
+      rmSync(serviceRecordPath(this.dir, name), { force: true });
+    } catch (err) {
+      this.warn(`cannot remove ${serviceRecordPath(this.dir, name)}: ${(err as Error).message}`);
+    }
+  }
+
   /** Records the init's phase; like service records, a failure to write it is reported, never fatal. */
   writePhase(record: InitRecord): void {
     try {

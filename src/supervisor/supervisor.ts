@@ -4,7 +4,7 @@
 import type { Plan, Service } from '../manifest/index.js';
 import type { InitPhase, StateDir, StatusRecord } from '../control/state-dir.js';
 import type { ControlHandler } from '../control/server.js';
-import type { ActionOp, ServiceResult } from '../control/protocol.js';
+import type { ActionOp, ReloadResult, ServiceResult } from '../control/protocol.js';
 import { killAll, listChildren, listDescendants, onChildEvent, reapZombies } from '../pid1/index.js';
 import { describeExit, describeTransition } from './describe.js';
 import { buildLaunch } from './launch.js';
@@ -33,6 +33,8 @@ export interface SupervisorOptions {
   manifest: string;
   /** settles once the control channel answers (or is known to be off): the init is `running` only then */
   controlReady?: Promise<unknown>;
+  /** reads the manifest again for `berth reload`: the new plan and users, or why not (one line per problem) */
+  reload?: () => Promise<{ plan: Plan; users: Map<string, ResolvedUser> } | { problems: string[] }>;
 }
 
 // After SIGKILL, how long to wait for the kernel to finish the job before exiting regardless.
@@ -277,6 +279,47 @@ export class Supervisor implements ServiceHost, ControlHandler {
     const signal = parseSignal(name);
     if (!signal) return result(r, false, `unknown signal '${name}'`);
     return r.signal(signal) ? result(r, true, `sent ${signal} to pid ${r.pid}`) : result(r, false, 'not running');
+  }
+
+  /**
+   * Re-reads the manifest and applies the difference: added services start,
+   * removed ones stop, changed ones stop and start again with their new
+   * definition; the others keep running untouched. A manifest that does not
+   * validate changes nothing.
+   */
+  async reload(): Promise<ReloadResult | { problems: string[] }> {
+    if (!this.stagesDone) throw new Error(`the init is still starting (phase ${this.phase}); reload once every stage is done`);
+    if (!this.opts.reload) throw new Error('this init cannot re-read its manifest');
+    const loaded = await this.opts.reload();
+    if ('problems' in loaded) return loaded;
+    const next = [...loaded.plan.pre, ...loaded.plan.longRuns, ...loaded.plan.post];
+    const wanted = new Map(next.map((svc) => [svc.name, svc]));
+    const same = (r: ServiceRunner): boolean => JSON.stringify(r.svc) === JSON.stringify(wanted.get(r.name));
+    const old = [...this.runners.values()];
+    const removed = old.filter((r) => !wanted.has(r.name));
+    const changed = old.filter((r) => wanted.has(r.name) && !same(r));
+    log(`reloading ${this.opts.manifest}: ${removed.length} removed, ${changed.length} changed, ${next.length - old.length + removed.length} added`);
+    await Promise.all([...removed, ...changed].map((r) => (r.stop(), r.idle())));
+    if (this.shuttingDown) throw new Error('the init began shutting down during the reload');
+    for (const r of [...removed, ...changed]) {
+      this.loggers.get(r.name)?.close();
+      this.loggers.delete(r.name);
+    }
+    for (const r of removed) this.opts.stateDir?.removeRecord(r.name);
+    this.opts.users = loaded.users;
+    const kept = new Map(old.filter((r) => wanted.has(r.name) && same(r)).map((r) => [r.name, r]));
+    this.runners.clear();
+    const fresh: ServiceRunner[] = [];
+    for (const svc of next) {
+      const runner = kept.get(svc.name) ?? new ServiceRunner(svc, this);
+      if (!kept.has(svc.name)) fresh.push(runner);
+      this.runners.set(svc.name, runner);
+      this.opts.stateDir?.writeRecord(runner.record());
+    }
+    await Promise.all(fresh.map((r) => this.startAfterDependencies(r)));
+    const names = (rs: ServiceRunner[]): string[] => rs.map((r) => r.name);
+    const restarted = names(changed);
+    return { added: names(fresh).filter((n) => !restarted.includes(n)), removed: names(removed), restarted, unchanged: kept.size };
   }
 
   // Signals to the init
