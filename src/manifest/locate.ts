@@ -34,7 +34,8 @@ export function parseYamlDocument(source: string, { merge = true } = {}) {
     doc.errors.push(new YAMLParseError([parsed.tooDeepAt, parsed.tooDeepAt + 1], 'RESOURCE_EXHAUSTION', TOO_DEEP));
     return { doc, position };
   }
-  const composer = new Composer({ merge });
+  // logLevel 'error': yaml would otherwise print a Node warning to stderr (a collection as a key), outside any problem line.
+  const composer = new Composer({ merge, logLevel: 'error' });
   let doc: YAML.Document.Parsed | undefined;
   for (const next of composer.compose(parsed.tokens, true, source.length)) {
     if (!doc) {

@@ -2,8 +2,13 @@
 // Schema (schema/manifest.schema.json) and docs/manifest.md all come from.
 import { array, boolean, enumOf, integer, object, oneOf, record, string, type Infer } from './dsl/schema.js';
 
-/** Service names become file names in the state dir, so they stay plain. */
-export const SERVICE_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
+/**
+ * Service names become file names in the state dir, so they stay plain. Not
+ * digits only: JavaScript objects list integer-like keys first, so a service
+ * named `10` would silently lose its place in file order (the start order).
+ */
+export const SERVICE_NAME = /^(?!\.\.?$)(?!\d+$)[A-Za-z0-9._-]+$/;
+export const SERVICE_NAME_HINT = "a valid service name (letters, digits, '.', '_', '-'; not digits only)";
 
 export const serviceSchema = object({
   type: enumOf(['long-run', 'oneshot-pre', 'oneshot-post'], {
@@ -89,8 +94,8 @@ export const manifestSchema = object({
   services: record(serviceSchema, {
     required: true,
     keyPattern: SERVICE_NAME,
-    keyHint: "a valid service name (letters, digits, '.', '_', '-')",
-    description: "Services by name. Names use letters, digits, '.', '_' and '-'. Services start in file order unless `after` says otherwise.",
+    keyHint: SERVICE_NAME_HINT,
+    description: "Services by name. Names use letters, digits, '.', '_' and '-', and are not digits only. Services start in file order unless `after` says otherwise.",
   }),
 }, { description: 'The manifest `berth init` runs: which services to start, how, and in what order.' });
 
