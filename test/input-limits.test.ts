@@ -217,3 +217,33 @@ test('an image definition nested too deep is one located problem for validate an
   t.regex(build.stderr, /nested more than 64 levels deep/);
   for (const line of validate.stdout.trim().split('\n').slice(0, -1)) t.regex(line, PROBLEM_LINE);
 });
+
+/** Nine levels of nine aliases each: 9^8 copies of a list if expanded. */
+function aliasBomb(top: string): string {
+  const levels = 'abcdefgh'.split('');
+  const lines = levels.map((name, i) => `${name}: &${name} [${i === 0 ? Array(9).fill('"x"').join(', ') : Array(9).fill(`*${levels[i - 1]}`).join(', ')}]`);
+  return `${top}\n${lines.join('\n')}\nservices:\n  web: { script: x, environment: *h }\n`;
+}
+
+test('an alias bomb is one problem at once, not minutes of expansion and a crash, in a manifest and in an image definition', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'manifest.yaml'), aliasBomb('version: 1'));
+  writeFileSync(join(dir, 'image.yaml'), aliasBomb('image: { name: bomb }'));
+  const run = await berth(['validate', join(dir, 'manifest.yaml'), join(dir, 'image.yaml')], { timeoutMs: 20_000 });
+  t.is(run.code, 1, run.stderr);
+  t.deepEqual(run.stdout.split('\n'), [
+    `${dir}/manifest.yaml:1:1: (file): invalid YAML: Excessive alias count indicates a resource exhaustion attack`,
+    `${dir}/image.yaml:1:1: (file): invalid YAML: Excessive alias count indicates a resource exhaustion attack`,
+    '2 problems in 2 of 2 files',
+    '',
+  ]);
+  t.true(run.ms < 10_000, `took ${run.ms} ms`);
+});
+
+test('a few aliases in an image definition are fine', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'image.yaml'), 'image: { name: web }\nservices:\n  a: &svc { script: "exec sleep 1" }\n  b: *svc\n');
+  const run = await berth(['validate', join(dir, 'image.yaml')]);
+  t.is(run.stdout, '1 file OK\n');
+  t.is(run.code, 0);
+});

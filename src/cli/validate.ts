@@ -47,10 +47,10 @@ async function isImageDefinition(file: string): Promise<boolean> {
   const read = readTextFile(file, { what: 'manifest', maxBytes: MAX_MANIFEST_BYTES });
   if (!('text' in read)) return false;
   const text = read.text;
-  const { parseYamlDocument } = await import('../manifest/locate.js');
+  const { MAX_ALIAS_COUNT, parseYamlDocument } = await import('../manifest/locate.js');
   const { modules } = await import('../image/modules/index.js');
   const { doc } = parseYamlDocument(text);
-  const value: unknown = doc.errors.length ? undefined : topLevel(doc);
+  const value: unknown = doc.errors.length ? undefined : topLevel(doc, MAX_ALIAS_COUNT);
   if (value === null) return /\.ya?ml$/i.test(file) && /(^|\/)image\.ya?ml$/i.test(file);
   if (typeof value !== 'object' || Array.isArray(value) || value === undefined) {
     // A syntax error: decide by the keys written at the start of lines.
@@ -63,9 +63,9 @@ async function isImageDefinition(file: string): Promise<boolean> {
 }
 
 /** The document's value, or undefined where building it fails (too many aliases): then the keys decide. */
-function topLevel(doc: { toJS(options: { maxAliasCount: number }): unknown }): unknown {
+function topLevel(doc: { toJS(options: { maxAliasCount: number }): unknown }, maxAliasCount: number): unknown {
   try {
-    return doc.toJS({ maxAliasCount: 1000 });
+    return doc.toJS({ maxAliasCount });
   } catch {
     return undefined;
   }

@@ -5,8 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { validate } from '../manifest/dsl/validate.js';
-import { formatPath, START, yamlTooDeep } from '../manifest/locate.js';
-import { TOO_DEEP } from '../manifest/nesting.js';
+import { formatPath, START, yamlLimitProblem } from '../manifest/locate.js';
 import { readTextFile } from '../manifest/read-text.js';
 import { type DefNode, type Loc, parseDefinition, plain } from './definition.js';
 import { Locations, type MergeProblem } from './merge.js';
@@ -46,10 +45,10 @@ export function loadDefinitions(entry: string): { files: DefinitionFile[]; probl
     }
     const text = readText(file, problems, importedAt);
     if (text === undefined) return;
-    // parseDefinition composes with yaml's recursion: bound the nesting first (see manifest/nesting.ts).
-    const tooDeep = yamlTooDeep(text);
-    if (tooDeep) {
-      problems.push({ loc: { file, ...tooDeep }, path: '', message: TOO_DEEP });
+    // parseDefinition recurses and expands aliases: bound nesting and aliases first (see manifest/nesting.ts).
+    const beyond = yamlLimitProblem(text);
+    if (beyond) {
+      problems.push({ loc: { file, line: beyond.line, col: beyond.col }, path: '', message: beyond.message });
       return;
     }
     const parsed = parseDefinition(text, file);

@@ -48,11 +48,27 @@ export function parseYamlDocument(source: string, { merge = true } = {}) {
   return { doc: doc!, position };
 }
 
-/** Where `source` first nests deeper than MAX_NESTING, if it does; for callers that parse it themselves. */
-export function yamlTooDeep(source: string): Position | undefined {
-  const lineCounter = new (loadYaml().LineCounter)();
-  const parsed = parseTokens(source, lineCounter);
-  return 'tooDeepAt' in parsed ? lineCounter.linePos(parsed.tooDeepAt) : undefined;
+/** yaml's guard against alias bombs, in copies of anchored data a document may expand to (yaml's default is 100). */
+export const MAX_ALIAS_COUNT = 1000;
+
+/**
+ * Where `source` breaks a limit Berth's own YAML walkers rely on, for callers
+ * that compose it themselves (image definitions): nesting beyond MAX_NESTING,
+ * or aliases expanding beyond MAX_ALIAS_COUNT, which such a walker would
+ * otherwise expand node by node until memory runs out (an alias bomb).
+ * Syntax errors are left to the caller's own parse.
+ */
+export function yamlLimitProblem(source: string): (Position & { message: string }) | undefined {
+  const { doc, position } = parseYamlDocument(source, { merge: false });
+  const deep = doc.errors.find((e) => e.message === TOO_DEEP);
+  if (deep) return { ...position(deep.pos[0]), message: TOO_DEEP };
+  if (doc.errors.length) return undefined;
+  try {
+    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    return { ...START, message: `invalid YAML: ${(error as Error).message}` };
+  }
+  return undefined;
 }
 
 /** yaml's CST, one lexeme at a time so parsing stops as soon as the open collections go too deep. */

@@ -6,7 +6,7 @@ import { extname } from 'node:path';
 import { jsonErrorOffset, tokenAt } from './json-error.js';
 import { jsonTooDeepAt, TOO_DEEP } from './nesting.js';
 import { readTextFile } from './read-text.js';
-import { type Locate, type Position, START, documentLocator, parseYamlDocument, positionAt, sourceLocator } from './locate.js';
+import { type Locate, MAX_ALIAS_COUNT, type Position, START, documentLocator, parseYamlDocument, positionAt, sourceLocator } from './locate.js';
 
 /** A problem found before the value exists: the file as a whole, or its syntax. */
 export interface FileProblem extends Position { message: string }
@@ -89,7 +89,7 @@ function parseYaml(text: string): Parsed {
     };
   }
   try {
-    return { ok: true, value: doc.toJS({ maxAliasCount: 1000 }), locate: documentLocator(doc, position) };
+    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), locate: documentLocator(doc, position) };
   } catch (error) {
     // Unresolvable aliases and alias bombs surface only when building the value.
     return { ok: false, problems: [{ ...START, message: `invalid YAML: ${(error as Error).message}` }] };

@@ -13,8 +13,8 @@ import { evaluateImage } from '../../src/image/evaluate.js';
 import { imageSchema } from '../../src/image/options.js';
 import { checkManifest, formatProblem, loadManifest, plan, type Problem } from '../../src/manifest/index.js';
 import { jsonErrorOffset } from '../../src/manifest/json-error.js';
-import { formatPath, positionAt, yamlTooDeep } from '../../src/manifest/locate.js';
-import { jsonTooDeepAt, MAX_NESTING } from '../../src/manifest/nesting.js';
+import { formatPath, positionAt, yamlLimitProblem } from '../../src/manifest/locate.js';
+import { jsonTooDeepAt, MAX_NESTING, TOO_DEEP } from '../../src/manifest/nesting.js';
 import { parseText } from '../../src/manifest/parse.js';
 import { shellSplit } from '../../src/manifest/shell-split.js';
 import { signalName, signalNumber } from '../../src/supervisor/signals.js';
@@ -61,7 +61,7 @@ function escape(text: string): string {
 
 const manifestLibrary: PropertySpec = {
   name: 'any manifest text: loading never throws, and every problem is FILE:LINE:COL: PATH: MESSAGE',
-  runs: 150,
+  runs: 100,
   property: () => fc.asyncProperty(manifestDocument(stringifyYaml), fc.boolean(), async (doc, strict) => {
     const file = join(scratch(), `manifest${doc.ext}`);
     const bytes = damage(doc.text, doc.damage);
@@ -75,7 +75,7 @@ const manifestLibrary: PropertySpec = {
 
 const validManifests: PropertySpec = {
   name: 'manifests generated from the schema validate, as a value, as JSON and as YAML',
-  runs: 50,
+  runs: 40,
   property: () => fc.property(validManifest, (generated) => {
     const { value } = generated;
     const asValue = checkManifest(value, 'm.json');
@@ -92,7 +92,7 @@ const validManifests: PropertySpec = {
 
 const planOrder: PropertySpec = {
   name: "plan puts every enabled service in its stage once, after what its 'after' names, in file order otherwise",
-  runs: 50,
+  runs: 40,
   property: () => fc.property(validManifest, ({ text, names }) => {
     const parsed = parseText(text, 'json');
     const { manifest } = checkManifest(parsed.ok ? parsed.value : undefined, 'm.json', text);
@@ -134,7 +134,7 @@ const LINE = /^(.+):(\d+):(\d+): (.+?): (.+)$/;
 
 const validateCli: PropertySpec = {
   name: 'berth validate on a batch of such files: exit 0 or 1, one FILE:LINE:COL: PATH: MESSAGE line per problem, a true summary',
-  runs: 3,
+  runs: 2,
   property: () => fc.asyncProperty(fc.array(manifestDocument(stringifyYaml), { minLength: 1, maxLength: 12 }), async (docs) => {
     const dir = scratch();
     const files = docs.map((doc, i) => {
@@ -209,6 +209,44 @@ const definitionValue = fc.record({
   nginx: optional(valueOf(imageFields.nginx)),
 }).map((sections) => Object.fromEntries(Object.entries(sections).filter(([, v]) => v !== undefined)));
 
+/** systemd units as NixOS writes them, from a few names, so files define the same unit and its `after` finds it (or a cycle). */
+const systemdUnit = fc.record({
+  // script or ExecStart (both is a problem the mutations cover)
+  script: fc.option(fc.constantFrom('echo first', 'exec sleep 1'), { nil: undefined }),
+  preStart: fc.constant('echo pre'),
+  after: fc.subarray(['first.service', 'second.service', 'third.service', 'network.target']),
+  environment: fc.dictionary(fc.constantFrom('OUT', 'MODE'), fc.constantFrom('a', 'b'), { maxKeys: 2 }),
+  path: fc.subarray(['/opt/tools/bin', '/usr/local/bin']),
+  serviceConfig: fc.record({
+    Type: fc.constantFrom('oneshot', 'simple', 'exec', 'forking', 'notify'),
+    ExecStart: fc.option(fc.constantFrom('@/bin/echo echo second', '/bin/true', '-/bin/false'), { nil: undefined }),
+    Restart: fc.constantFrom('no', 'always', 'on-failure'),
+    WorkingDirectory: fc.constantFrom('/tmp', '/srv'),
+    User: fc.constantFrom('root', 'alice'),
+    RemainAfterExit: fc.boolean(),
+  }, { requiredKeys: [] }),
+}, { requiredKeys: [] }).map(({ script, serviceConfig, ...unit }) => ({
+  ...unit,
+  ...(script !== undefined ? { script } : {}),
+  serviceConfig: Object.fromEntries(Object.entries(serviceConfig ?? {}).filter(([key, v]) => v !== undefined && (key !== 'ExecStart' || script === undefined))),
+}));
+
+/** Options from small sets of values, so several files define the same option and merging (and priorities) decide. */
+const collidingValue = fc.record({
+  image: fc.record({ name: fc.constantFrom('web', 'api'), env: fc.dictionary(fc.constantFrom('A', 'B'), fc.constantFrom('1', '2'), { maxKeys: 2 }) }, { requiredKeys: [] }),
+  packages: fc.subarray(['curl', 'git', 'less']),
+  services: fc.dictionary(fc.constantFrom('app', 'worker'), fc.record({ script: fc.constantFrom('exec sleep 1', 'exec sleep 2'), restartOnFailure: fc.boolean() }, { requiredKeys: ['script'] }), { maxKeys: 2 }),
+  systemd: fc.record({ services: fc.dictionary(fc.constantFrom('first', 'second', 'third'), systemdUnit, { maxKeys: 2 }) }),
+  users: fc.record({ users: fc.dictionary(fc.constantFrom('alice', 'bob'), fc.record({ isNormalUser: fc.constant(true), extraGroups: fc.subarray(['wheel', 'users']) }), { maxKeys: 2 }), groups: fc.constant({ wheel: {} }) }),
+}, { requiredKeys: [] });
+
+/** `levels` anchors, each a list of `width` aliases of the one before: width^levels copies if expanded. */
+function aliasBomb(levels: number, width: number): string {
+  const lines = ['bomb0: &bomb0 ["x"]'];
+  for (let i = 1; i <= levels; i++) lines.push(`bomb${i}: &bomb${i} [${Array(width).fill(`*bomb${i - 1}`).join(', ')}]`);
+  return `${lines.join('\n')}\n`;
+}
+
 /** Imports: the files after this one (no cycle), or with `bad` anything: itself, a missing file, an absolute path, a directory. */
 function importChoices(from: string, bad: boolean): string[] {
   const base = from.includes('/') ? '../' : './';
@@ -218,19 +256,25 @@ function importChoices(from: string, bad: boolean): string[] {
 
 export const definitionSet = fc.array(
   fc.record({
-    value: fc.tuple(definitionValue, fc.array(mutation, { minLength: 1, maxLength: 2 }), fc.nat(9))
+    value: fc.tuple(fc.oneof(definitionValue, collidingValue), fc.array(mutation, { minLength: 1, maxLength: 2 }), fc.nat(19))
       .map(([v, ms, broken]) => (broken === 0 ? mutate(v, ms) : v)),
     imports: fc.array(fc.nat(), { maxLength: 3 }),
-    badImports: fc.nat(5).map((n) => n === 0),
-    tags: fc.array(fc.oneof({ weight: 40, arbitrary: fc.constant(0) }, { weight: 8, arbitrary: fc.integer({ min: 1, max: PRIORITIES.length }) }, fc.constant(PRIORITIES.length + 1)), { maxLength: 12 }),
+    badImports: fc.nat(9).map((n) => n === 0),
+    // 0: block YAML where shared subtrees become anchors and aliases; 1: an alias bomb of random size; else flow YAML with tags
+    style: fc.nat(19),
+    shares: fc.array(fc.record({ op: fc.constant('share' as const), pick: fc.nat(), from: fc.nat() }), { minLength: 1, maxLength: 3 }),
+    bomb: fc.tuple(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 2, max: 9 })),
+    tags: fc.array(fc.oneof({ weight: 100, arbitrary: fc.constant(0) }, { weight: 20, arbitrary: fc.integer({ min: 1, max: PRIORITIES.length }) }, fc.constant(PRIORITIES.length + 1)), { maxLength: 12 }),
   }),
   { minLength: FILES.length, maxLength: FILES.length },
 ).map((specs) => Object.fromEntries(FILES.map((file, i) => {
-  const { value, imports, badImports, tags } = specs[i];
+  const { value, imports, badImports, tags, style, shares, bomb } = specs[i];
   const choices = importChoices(file, badImports);
   const withImports = value && typeof value === 'object' && !Array.isArray(value) && imports.length
     ? { imports: imports.map((n) => choices[n % choices.length]), ...value }
     : value;
+  if (style === 0) return [file, stringifyYaml(mutate(withImports, shares))];
+  if (style === 1) return [file, `${stringifyYaml(withImports)}${aliasBomb(...bomb)}`];
   return [file, toYaml(withImports, tags)];
 })));
 
@@ -273,7 +317,7 @@ function evaluation(dir: string): { report: string; output?: string } {
 
 const imageDefinitions: PropertySpec = {
   name: 'image definitions (imports, cycles, missing files, priorities, systemd units): never a crash, and the same files build byte-identical output',
-  runs: 30,
+  runs: 20,
   property: () => fc.property(definitionSet, (files) => {
     const [first, second] = [scratch(), scratch()];
     writeDefinitions(first, files);
@@ -406,7 +450,8 @@ const nesting: PropertySpec = {
     const json = JSON.stringify(value);
     if ((jsonTooDeepAt(json) >= 0) !== tooDeep) throw new Error(`JSON depth ${depthOf(value)}: ${jsonTooDeepAt(json)}`);
     for (const text of [yamlStringify(value), yamlStringify(value, { collectionStyle: 'flow' })]) {
-      if ((yamlTooDeep(text) !== undefined) !== tooDeep) throw new Error(`YAML depth ${depthOf(value)}: ${JSON.stringify(yamlTooDeep(text))}\n${text}`);
+      const problem = yamlLimitProblem(text);
+      if ((problem?.message === TOO_DEEP) !== tooDeep) throw new Error(`YAML depth ${depthOf(value)}: ${JSON.stringify(problem)}\n${text}`);
     }
     return true;
   }),
