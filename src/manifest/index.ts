@@ -30,7 +30,9 @@ function oneLine(text: string): string {
 export async function loadManifest(file: string, options: ParseOptions = {}): Promise<Checked> {
   const parsed = await parseFile(file, options);
   if (!parsed.ok) return { problems: parsed.problems.map((p) => ({ file, ...p, path: '' })) };
-  return checkValue(parsed.value, file, parsed.locate);
+  const checked = checkValue(parsed.value, file, parsed.locate);
+  const tooDeep = checked.problems.length ? parsed.tooDeep?.() : undefined;
+  return tooDeep ? { problems: [{ file, ...tooDeep, path: '' }] } : checked;
 }
 
 /**

@@ -12,7 +12,18 @@ import { type Locate, MAX_ALIAS_COUNT, type Position, START, documentLocator, pa
 export interface FileProblem extends Position { message: string }
 
 export type Parsed =
-  | { ok: true; value: unknown; locate: Locate }
+  | {
+    ok: true;
+    value: unknown;
+    locate: Locate;
+    /**
+     * JSON only: where the text nests deeper than MAX_NESTING. JSON.parse
+     * itself is safe at any depth, and scanning for it costs PID 1 more than
+     * JSON.parse on a big manifest, so it runs only once there are problems:
+     * nesting that deep never validates (no manifest field holds free-form data).
+     */
+    tooDeep?: () => FileProblem | undefined;
+  }
   | { ok: false; problems: FileProblem[] };
 
 /** Far beyond any real manifest (10,000 services take about 1 MiB); above it the file is surely the wrong one. */
@@ -54,21 +65,23 @@ function isJson(text: string): boolean {
 }
 
 function parseJson(text: string, options: ParseOptions): Parsed {
-  // Before JSON.parse: the locators and jsonErrorOffset recurse.
-  const tooDeepAt = jsonTooDeepAt(text);
-  if (tooDeepAt >= 0) return { ok: false, problems: [{ ...positionAt(text, tooDeepAt), message: TOO_DEEP }] };
+  const tooDeep = (): FileProblem | undefined => {
+    const at = jsonTooDeepAt(text);
+    return at < 0 ? undefined : { ...positionAt(text, at), message: TOO_DEEP };
+  };
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, problems: [jsonSyntaxProblem(text, (error as Error).message)] };
+    // Before jsonErrorOffset, which recurses.
+    return { ok: false, problems: [tooDeep() ?? jsonSyntaxProblem(text, (error as Error).message)] };
   }
   if (options.strict) {
     const { doc, position } = parseYamlDocument(text);
     const duplicates = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY');
     if (duplicates.length) return { ok: false, problems: duplicates.map((e) => duplicateKey(text, e.pos[0], position)) };
   }
-  return { ok: true, value, locate: sourceLocator(text) };
+  return { ok: true, value, locate: sourceLocator(text), tooDeep };
 }
 
 /** Uses V8's message when it says where; otherwise finds the spot itself. */
