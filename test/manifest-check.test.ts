@@ -1,5 +1,5 @@
 import test from 'ava';
-import { checkManifest, type Problem } from '../src/manifest/index.js';
+import { checkManifest, formatProblem, type Problem } from '../src/manifest/index.js';
 
 /** Messages by path, so each test reads as "this path gets this complaint". */
 function problems(services: Record<string, unknown>): Record<string, string> {
@@ -67,14 +67,22 @@ test('empty commands are rejected in every spelling', (t) => {
   });
 });
 
-test('service names are letters, digits, dot, underscore and dash, and never . or ..', (t) => {
+test('service names are letters, digits, dot, underscore and dash, never . or .., never digits only', (t) => {
   const ok = { script: 'x' };
-  t.deepEqual(problems({ 'web-1.v2_x': ok, 'bad name': ok, 'a/b': ok, '..': ok, 'é': ok }), {
-    'services["bad name"]': "'bad name' is not a valid service name (letters, digits, '.', '_', '-')",
-    'services["a/b"]': "'a/b' is not a valid service name (letters, digits, '.', '_', '-')",
-    'services[".."]': "'..' is not a valid service name (letters, digits, '.', '_', '-')",
-    'services["é"]': "'é' is not a valid service name (letters, digits, '.', '_', '-')",
+  const hint = "a valid service name (letters, digits, '.', '_', '-'; not digits only)";
+  t.deepEqual(problems({ 'web-1.v2_x': ok, 'bad name': ok, 'a/b': ok, '..': ok, 'é': ok, '10': ok, '007': ok, '1.5': ok }), {
+    'services["bad name"]': `'bad name' is not ${hint}`,
+    'services["a/b"]': `'a/b' is not ${hint}`,
+    'services[".."]': `'..' is not ${hint}`,
+    'services["é"]': `'é' is not ${hint}`,
+    'services.10': `'10' is not ${hint}`,
+    'services.007': `'007' is not ${hint}`,
   });
+});
+
+test('problem lines stay one line whatever the file name or the quoted value holds', (t) => {
+  const [problem] = checkManifest({ version: 1, services: { web: { script: 'x', after: ['db\nweb: fine'] } } }, 'a\rb.json').problems;
+  t.is(formatProblem(problem), "a\\rb.json:1:1: services.web.after[0]: unknown service 'db\\nweb: fine'");
 });
 
 test('wrong types say what was expected and what was found', (t) => {

@@ -65,3 +65,16 @@ test('validateCommand counts problems and files, and keeps going past unreadable
   ].join('\n'));
   await t.throwsAsync(validateCommand([]), { instanceOf: UsageError });
 });
+
+test('validate prints nothing but problem lines: no parser warning for a list used as a key', async (t) => {
+  const [file] = await files(t, { 'key.yaml': 'version: 1\nservices:\n  ? [a]\n  : { script: x }\n' });
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  let out = '';
+  t.is(await validateCommand([file], { write: (s: string) => (out += s) }), 1);
+  await new Promise((resolve) => setTimeout(resolve, 50)); // Node emits warnings on a later tick
+  t.deepEqual(warnings, []);
+  t.is(out, `${file}:3:3: services["[ a ]"]: '[ a ]' is not a valid service name (letters, digits, '.', '_', '-'; not digits only)\n1 problem in 1 of 1 file\n`);
+});

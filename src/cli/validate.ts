@@ -1,8 +1,9 @@
 // `berth validate FILE...`: checks every file, prints every problem as
 // FILE:LINE:COL: PATH: MESSAGE, then one summary line.
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { formatProblem, loadManifest, type Problem } from '../manifest/index.js';
+import { MAX_MANIFEST_BYTES } from '../manifest/parse.js';
+import { readTextFile } from '../manifest/read-text.js';
 import { parseArgs, UsageError } from './args.js';
 
 export async function validateCommand(args: string[], out: { write(text: string): unknown } = process.stdout): Promise<number> {
@@ -42,16 +43,14 @@ const IMAGE_KEYS = ['imports', 'image', 'systemd', 'users', 'environment', 'pack
  */
 async function isImageDefinition(file: string): Promise<boolean> {
   if (extname(file).toLowerCase() === '.json') return false;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return false;
-  }
-  const { parseYamlDocument } = await import('../manifest/locate.js');
+  // Never a blocking open or an unbounded read: a file that cannot be read is a manifest problem, reported there.
+  const read = readTextFile(file, { what: 'manifest', maxBytes: MAX_MANIFEST_BYTES });
+  if (!('text' in read)) return false;
+  const text = read.text;
+  const { MAX_ALIAS_COUNT, parseYamlDocument } = await import('../manifest/locate.js');
   const { modules } = await import('../image/modules/index.js');
   const { doc } = parseYamlDocument(text);
-  const value: unknown = doc.errors.length ? undefined : doc.toJS();
+  const value: unknown = doc.errors.length ? undefined : topLevel(doc, MAX_ALIAS_COUNT);
   if (value === null) return /\.ya?ml$/i.test(file) && /(^|\/)image\.ya?ml$/i.test(file);
   if (typeof value !== 'object' || Array.isArray(value) || value === undefined) {
     // A syntax error: decide by the keys written at the start of lines.
@@ -61,6 +60,15 @@ async function isImageDefinition(file: string): Promise<boolean> {
   const keys = Object.keys(value as object);
   if (keys.includes('version')) return false;
   return keys.some((k) => IMAGE_KEYS.includes(k) || modules.some((m) => m.name === k));
+}
+
+/** The document's value, or undefined where building it fails (too many aliases): then the keys decide. */
+function topLevel(doc: { toJS(options: { maxAliasCount: number }): unknown }, maxAliasCount: number): unknown {
+  try {
+    return doc.toJS({ maxAliasCount });
+  } catch {
+    return undefined;
+  }
 }
 
 function summary(problems: number, badFiles: number, files: number): string {

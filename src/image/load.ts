@@ -2,10 +2,11 @@
 // imported files come before the file that imports them, each file once.
 // Every file is checked against the option declarations on its own, so a
 // type mistake is reported in the file that made it.
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { validate } from '../manifest/dsl/validate.js';
-import { formatPath } from '../manifest/locate.js';
+import { formatPath, START, yamlLimitProblem } from '../manifest/locate.js';
+import { readTextFile } from '../manifest/read-text.js';
 import { type DefNode, type Loc, parseDefinition, plain } from './definition.js';
 import { Locations, type MergeProblem } from './merge.js';
 import { imageSchema } from './options.js';
@@ -17,7 +18,8 @@ export interface DefinitionFile {
   root: DefNode;
 }
 
-const MAX_BYTES = 4 * 1024 * 1024;
+/** Definitions are written by hand; one this big is surely the wrong file. */
+export const MAX_DEFINITION_BYTES = 4 * 2 ** 20;
 
 export function loadDefinitions(entry: string): { files: DefinitionFile[]; problems: MergeProblem[] } {
   const files: DefinitionFile[] = [];
@@ -43,6 +45,12 @@ export function loadDefinitions(entry: string): { files: DefinitionFile[]; probl
     }
     const text = readText(file, problems, importedAt);
     if (text === undefined) return;
+    // parseDefinition recurses and expands aliases: bound nesting and aliases first (see manifest/nesting.ts).
+    const beyond = yamlLimitProblem(text);
+    if (beyond) {
+      problems.push({ loc: { file, line: beyond.line, col: beyond.col }, path: '', message: beyond.message });
+      return;
+    }
     const parsed = parseDefinition(text, file);
     problems.push(...parsed.problems.map((p) => ({ ...p, path: '' })));
     if (!parsed.root) return;
@@ -76,24 +84,10 @@ export function loadDefinitions(entry: string): { files: DefinitionFile[]; probl
 }
 
 function readText(file: string, problems: MergeProblem[], importedAt?: Loc): string | undefined {
-  const fail = (message: string) => {
-    problems.push(importedAt
-      ? { loc: importedAt, path: 'imports', message: `${file}: ${message}` }
-      : { loc: { file, line: 1, col: 1 }, path: '', message });
-    return undefined;
-  };
-  try {
-    const info = statSync(file);
-    if (info.isDirectory()) return fail('this is a directory; give the path of an image definition file');
-    if (info.size > MAX_BYTES) return fail('the file is too big to be an image definition');
-    const bytes = readFileSync(file);
-    if (bytes.includes(0)) return fail('this is binary data, not a YAML image definition');
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, '');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return fail('no such file');
-    if (code === 'EACCES' || code === 'EPERM') return fail('permission denied: cannot read the file');
-    if (error instanceof TypeError) return fail('the file is not UTF-8 text');
-    return fail(`cannot read the file: ${(error as Error).message}`);
-  }
+  const read = readTextFile(file, { what: 'image definition', maxBytes: MAX_DEFINITION_BYTES });
+  if ('text' in read) return read.text;
+  problems.push(importedAt
+    ? { loc: importedAt, path: 'imports', message: `${file}: ${read.problem}` }
+    : { loc: { file, ...(read.at ?? START) }, path: '', message: read.problem });
+  return undefined;
 }

@@ -2,7 +2,7 @@
 // schema DSL: validation, merging (src/image/merge.ts), `berth options`,
 // docs/options.md and schema/image.schema.json all read this declaration.
 import { any, array, boolean, integer, object, record, string, type Infer } from '../manifest/dsl/schema.js';
-import { SERVICE_NAME, serviceSchema } from '../manifest/schema.js';
+import { SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
 import { modules } from './modules/index.js';
 import type { AnySchema } from '../manifest/dsl/schema.js';
 
@@ -191,14 +191,14 @@ const coreFields = {
   image: imageSectionSchema,
   services: record(serviceSchema, {
     keyPattern: SERVICE_NAME,
-    keyHint: "a valid service name (letters, digits, '.', '_', '-')",
+    keyHint: SERVICE_NAME_HINT,
     default: {},
     description: 'Berth services, exactly as in the manifest (see docs/manifest.md); merged field by field. With any service the entrypoint is `/init`.',
   }),
   systemd: object({
     services: record(systemdServiceSchema, {
       keyPattern: SERVICE_NAME,
-      keyHint: "a valid service name (letters, digits, '.', '_', '-')",
+      keyHint: SERVICE_NAME_HINT,
       default: {},
       description: 'systemd units by name (without `.service`), translated into Berth services.',
     }),

@@ -9,16 +9,30 @@ export { plan } from './plan.js';
 export type { Checked } from './check.js';
 export type { ParseOptions } from './parse.js';
 
-/** `FILE:LINE:COL: PATH: MESSAGE`, the line `berth validate` prints and editors can jump to. */
+/**
+ * `FILE:LINE:COL: PATH: MESSAGE`, the line `berth validate` prints and editors
+ * can jump to. Always one line: messages quote what the user wrote (a file
+ * name, an unknown service), which may hold a newline or other control
+ * characters; those are escaped as in a JSON string.
+ */
 export function formatProblem(p: Problem): string {
-  return `${p.file}:${p.line}:${p.col}: ${p.path || '(file)'}: ${p.message}`;
+  return oneLine(`${p.file}:${p.line}:${p.col}: ${p.path || '(file)'}: ${p.message}`);
+}
+
+const CONTROL = /[\0-\x1f\x7f\u2028\u2029]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function oneLine(text: string): string {
+  return text.replace(CONTROL, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Reads, parses and checks a manifest file (YAML or JSON). Never throws for a bad file: it reports problems. */
 export async function loadManifest(file: string, options: ParseOptions = {}): Promise<Checked> {
   const parsed = await parseFile(file, options);
   if (!parsed.ok) return { problems: parsed.problems.map((p) => ({ file, ...p, path: '' })) };
-  return checkValue(parsed.value, file, parsed.locate);
+  const checked = checkValue(parsed.value, file, parsed.locate);
+  const tooDeep = checked.problems.length ? parsed.tooDeep?.() : undefined;
+  return tooDeep ? { problems: [{ file, ...tooDeep, path: '' }] } : checked;
 }
 
 /**

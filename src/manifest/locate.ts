@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type * as YAML from 'yaml';
 import type { Issue, Path } from './dsl/validate.js';
+import { TOO_DEEP, yamlTooDeepAt } from './nesting.js';
 
 export interface Position { line: number; col: number }
 export type Locate = (issue: Pick<Issue, 'path' | 'at'>) => Position;
@@ -18,13 +19,71 @@ export function loadYaml(): typeof YAML {
   return yaml;
 }
 
-/** Parses YAML (or JSON, a subset) with a LineCounter, keeping node ranges for locating. */
-export function parseYamlDocument(source: string) {
-  const { parseDocument, LineCounter } = loadYaml();
+/**
+ * Parses YAML (or JSON, a subset) with a LineCounter, keeping node ranges for
+ * locating. What yaml's parseDocument does, with the nesting bounded: a text
+ * nested too deep gives an empty document whose one error says where.
+ */
+export function parseYamlDocument(source: string, { merge = true } = {}) {
+  const { Composer, Document, LineCounter, YAMLParseError } = loadYaml();
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, merge: true });
   const position = (offset: number): Position => lineCounter.linePos(offset);
-  return { doc, position };
+  const parsed = parseTokens(source, lineCounter);
+  if ('tooDeepAt' in parsed) {
+    const doc = new Document(null);
+    doc.errors.push(new YAMLParseError([parsed.tooDeepAt, parsed.tooDeepAt + 1], 'RESOURCE_EXHAUSTION', TOO_DEEP));
+    return { doc, position };
+  }
+  // logLevel 'error': yaml would otherwise print a Node warning to stderr (a collection as a key), outside any problem line.
+  const composer = new Composer({ merge, logLevel: 'error' });
+  let doc: YAML.Document.Parsed | undefined;
+  for (const next of composer.compose(parsed.tokens, true, source.length)) {
+    if (!doc) {
+      doc = next;
+    } else {
+      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents'));
+      break;
+    }
+  }
+  return { doc: doc!, position };
+}
+
+/** yaml's guard against alias bombs, in copies of anchored data a document may expand to (yaml's default is 100). */
+export const MAX_ALIAS_COUNT = 1000;
+
+/**
+ * Where `source` breaks a limit Berth's own YAML walkers rely on, for callers
+ * that compose it themselves (image definitions): nesting beyond MAX_NESTING,
+ * or aliases expanding beyond MAX_ALIAS_COUNT, which such a walker would
+ * otherwise expand node by node until memory runs out (an alias bomb).
+ * Syntax errors are left to the caller's own parse.
+ */
+export function yamlLimitProblem(source: string): (Position & { message: string }) | undefined {
+  const { doc, position } = parseYamlDocument(source, { merge: false });
+  const deep = doc.errors.find((e) => e.message === TOO_DEEP);
+  if (deep) return { ...position(deep.pos[0]), message: TOO_DEEP };
+  if (doc.errors.length) return undefined;
+  try {
+    doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    return { ...START, message: `invalid YAML: ${(error as Error).message}` };
+  }
+  return undefined;
+}
+
+/** yaml's CST, one lexeme at a time so parsing stops as soon as the open collections go too deep. */
+function parseTokens(source: string, lineCounter: YAML.LineCounter): { tokens: YAML.CST.Token[] } | { tooDeepAt: number } {
+  const { Lexer, Parser } = loadYaml();
+  const parser = new Parser(lineCounter.addNewLine);
+  lineCounter.addNewLine(0);
+  const tokens: YAML.CST.Token[] = [];
+  for (const lexeme of new Lexer().lex(source)) {
+    for (const token of parser.next(lexeme)) tokens.push(token);
+    const tooDeepAt = yamlTooDeepAt(parser.stack);
+    if (tooDeepAt !== undefined) return { tooDeepAt };
+  }
+  for (const token of parser.end()) tokens.push(token);
+  return { tokens };
 }
 
 /** A Locate for `source`, parsed at the first call: only files with problems pay for it. */

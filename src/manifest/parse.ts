@@ -2,20 +2,32 @@
 // JSON takes the fast path (JSON.parse, no YAML parser loaded) because PID 1
 // reads the JSON manifest at every container start; YAML and problem
 // locating load the YAML parser lazily.
-import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { jsonErrorOffset, tokenAt } from './json-error.js';
-import { type Locate, type Position, START, documentLocator, parseYamlDocument, positionAt, sourceLocator } from './locate.js';
+import { jsonTooDeepAt, TOO_DEEP } from './nesting.js';
+import { readTextFile } from './read-text.js';
+import { type Locate, MAX_ALIAS_COUNT, type Position, START, documentLocator, parseYamlDocument, positionAt, sourceLocator } from './locate.js';
 
 /** A problem found before the value exists: the file as a whole, or its syntax. */
 export interface FileProblem extends Position { message: string }
 
 export type Parsed =
-  | { ok: true; value: unknown; locate: Locate }
+  | {
+    ok: true;
+    value: unknown;
+    locate: Locate;
+    /**
+     * JSON only: where the text nests deeper than MAX_NESTING. JSON.parse
+     * itself is safe at any depth, and scanning for it costs PID 1 more than
+     * JSON.parse on a big manifest, so it runs only once there are problems:
+     * nesting that deep never validates (no manifest field holds free-form data).
+     */
+    tooDeep?: () => FileProblem | undefined;
+  }
   | { ok: false; problems: FileProblem[] };
 
-/** Far beyond any real manifest; above it the file is surely the wrong one. */
-const MAX_BYTES = 16 * 1024 * 1024;
+/** Far beyond any real manifest (10,000 services take about 1 MiB); above it the file is surely the wrong one. */
+export const MAX_MANIFEST_BYTES = 16 * 2 ** 20;
 
 export interface ParseOptions {
   /** Also run JSON through the YAML parser to catch duplicate keys, which JSON.parse silently merges. */
@@ -23,8 +35,8 @@ export interface ParseOptions {
 }
 
 export async function parseFile(file: string, options: ParseOptions = {}): Promise<Parsed> {
-  const read = await readText(file);
-  if ('problem' in read) return { ok: false, problems: [read.problem] };
+  const read = readTextFile(file, { what: 'manifest', maxBytes: MAX_MANIFEST_BYTES });
+  if ('problem' in read) return { ok: false, problems: [{ ...(read.at ?? START), message: read.problem }] };
   return parseText(read.text, formatOf(file, read.text), options);
 }
 
@@ -52,53 +64,24 @@ function isJson(text: string): boolean {
   }
 }
 
-async function readText(file: string): Promise<{ text: string } | { problem: FileProblem }> {
-  const fail = (message: string) => ({ problem: { ...START, message } });
-  let bytes: Buffer;
-  try {
-    const info = await stat(file);
-    if (info.isDirectory()) return fail('this is a directory; give the path of a manifest file');
-    if (info.size > MAX_BYTES) return fail(`the file is ${(info.size / 2 ** 20).toFixed(0)} MiB; a manifest is never this big — is it the right file?`);
-    bytes = await readFile(file);
-  } catch (error) {
-    return fail(readError(error as NodeJS.ErrnoException));
-  }
-  const nul = bytes.indexOf(0);
-  if (nul >= 0) {
-    const prefix = bytes.subarray(0, nul).toString('utf8');
-    return { problem: { ...positionAt(prefix, prefix.length), message: 'this is binary data, not a YAML or JSON manifest' } };
-  }
-  try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    return { text: text.replace(/^\uFEFF/, '') };
-  } catch {
-    return fail('the file is not UTF-8 text (binary data?); a manifest is YAML or JSON saved as UTF-8');
-  }
-}
-
-function readError(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES':
-    case 'EPERM': return 'permission denied: cannot read the file';
-    case 'EISDIR': return 'this is a directory; give the path of a manifest file';
-    default: return `cannot read the file: ${error.message}`;
-  }
-}
-
 function parseJson(text: string, options: ParseOptions): Parsed {
+  const tooDeep = (): FileProblem | undefined => {
+    const at = jsonTooDeepAt(text);
+    return at < 0 ? undefined : { ...positionAt(text, at), message: TOO_DEEP };
+  };
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { ok: false, problems: [jsonSyntaxProblem(text, (error as Error).message)] };
+    // Before jsonErrorOffset, which recurses.
+    return { ok: false, problems: [tooDeep() ?? jsonSyntaxProblem(text, (error as Error).message)] };
   }
   if (options.strict) {
     const { doc, position } = parseYamlDocument(text);
     const duplicates = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY');
     if (duplicates.length) return { ok: false, problems: duplicates.map((e) => duplicateKey(text, e.pos[0], position)) };
   }
-  return { ok: true, value, locate: sourceLocator(text) };
+  return { ok: true, value, locate: sourceLocator(text), tooDeep };
 }
 
 /** Uses V8's message when it says where; otherwise finds the spot itself. */
@@ -119,7 +102,7 @@ function parseYaml(text: string): Parsed {
     };
   }
   try {
-    return { ok: true, value: doc.toJS({ maxAliasCount: 1000 }), locate: documentLocator(doc, position) };
+    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }), locate: documentLocator(doc, position) };
   } catch (error) {
     // Unresolvable aliases and alias bombs surface only when building the value.
     return { ok: false, problems: [{ ...START, message: `invalid YAML: ${(error as Error).message}` }] };
@@ -128,6 +111,7 @@ function parseYaml(text: string): Parsed {
 
 function yamlMessage(code: string, message: string): string {
   if (code === 'MULTIPLE_DOCS') return "invalid YAML: a manifest is a single document; remove the '---' separator";
+  if (message === TOO_DEEP) return message; // valid YAML, just beyond Berth's limit
   return `invalid YAML: ${message}`;
 }
 

@@ -4,8 +4,13 @@ import { array, boolean, enumOf, integer, object, oneOf, record, string, type In
 import { DURATION_HINT, DURATION_PATTERN } from './duration.js';
 import { LISTEN_HINT, LISTEN_PATTERN } from './listen.js';
 
-/** Service names become file names in the state dir, so they stay plain. */
-export const SERVICE_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
+/**
+ * Service names become file names in the state dir, so they stay plain. Not
+ * digits only: JavaScript objects list integer-like keys first, so a service
+ * named `10` would silently lose its place in file order (the start order).
+ */
+export const SERVICE_NAME = /^(?!\.\.?$)(?!\d+$)[A-Za-z0-9._-]+$/;
+export const SERVICE_NAME_HINT = "a valid service name (letters, digits, '.', '_', '-'; not digits only)";
 
 /** A number of milliseconds, or a whole number with a unit. */
 const duration = (description: string, example: string) =>
@@ -167,8 +172,8 @@ export const manifestSchema = object({
   services: record(serviceSchema, {
     required: true,
     keyPattern: SERVICE_NAME,
-    keyHint: "a valid service name (letters, digits, '.', '_', '-')",
-    description: "Services by name. Names use letters, digits, '.', '_' and '-'. Services start in file order unless `after` says otherwise.",
+    keyHint: SERVICE_NAME_HINT,
+    description: "Services by name. Names use letters, digits, '.', '_' and '-', and are not digits only. Services start in file order unless `after` says otherwise.",
   }),
 }, { description: 'The manifest `berth init` runs: which services to start, how, and in what order.' });
 

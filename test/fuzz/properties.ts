@@ -1,0 +1,463 @@
+// Every input surface's properties, once: the ava tests (test/prop-*.test.ts)
+// run each with a fixed seed and a few cases; `npm run fuzz`
+// (test/fuzz/run.ts) runs the same ones with many more.
+import fc from 'fast-check';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify as yamlStringify, LineCounter } from 'yaml';
+import { writeBuildContext } from '../../src/image/context.js';
+import { evaluateImage } from '../../src/image/evaluate.js';
+import { imageSchema } from '../../src/image/options.js';
+import { checkManifest, formatProblem, loadManifest, plan, type Problem } from '../../src/manifest/index.js';
+import { jsonErrorOffset } from '../../src/manifest/json-error.js';
+import { formatPath, positionAt, yamlLimitProblem } from '../../src/manifest/locate.js';
+import { jsonTooDeepAt, MAX_NESTING, TOO_DEEP } from '../../src/manifest/nesting.js';
+import { parseText } from '../../src/manifest/parse.js';
+import { shellSplit } from '../../src/manifest/shell-split.js';
+import { signalName, signalNumber } from '../../src/supervisor/signals.js';
+import { damage, manifestDocument, mutate, mutation, validManifest, valueOf } from './arbitraries.js';
+
+export interface PropertySpec {
+  name: string;
+  /** Cases in `npm test`; `npm run fuzz` multiplies them. */
+  runs: number;
+  property(): fc.IRawProperty<any, boolean>;
+}
+
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+let scratchDir: string | undefined;
+/** One temp dir per process, removed at exit; each case writes under a fresh name. */
+function scratch(): string {
+  if (!scratchDir) {
+    scratchDir = mkdtempSync(join(tmpdir(), 'berth-prop-'));
+    process.on('exit', () => rmSync(scratchDir!, { recursive: true, force: true }));
+  }
+  const dir = join(scratchDir, String(++cases));
+  mkdirSync(dir);
+  return dir;
+}
+let cases = 0;
+
+// yaml writes nothing (undefined) for undefined: an empty file, then.
+const stringifyYaml = (value: unknown): string => yamlStringify(value, { aliasDuplicateObjects: true, lineWidth: 0 }) ?? '';
+
+/** `FILE:LINE:COL: PATH: MESSAGE` for a known file: positions inside the file, one line, nothing empty. */
+function checkProblem(p: Problem, file: string, bytes?: Buffer): void {
+  const line = formatProblem(p);
+  const expected = new RegExp(`^${escape(file)}:(\\d+):(\\d+): ([^\\n]+?): ([^\\n]+)$`);
+  const m = expected.exec(line);
+  if (!m) throw new Error(`not FILE:LINE:COL: PATH: MESSAGE: ${JSON.stringify(line)}`);
+  if (p.line < 1 || p.col < 1) throw new Error(`position before the file: ${line}`);
+  if (bytes && p.line > bytes.filter((b) => b === 0x0a).length + 1) throw new Error(`line past the end of the file: ${line}`);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+const manifestLibrary: PropertySpec = {
+  name: 'any manifest text: loading never throws, and every problem is FILE:LINE:COL: PATH: MESSAGE',
+  runs: 100,
+  property: () => fc.asyncProperty(manifestDocument(stringifyYaml), fc.boolean(), async (doc, strict) => {
+    const file = join(scratch(), `manifest${doc.ext}`);
+    const bytes = damage(doc.text, doc.damage);
+    writeFileSync(file, bytes);
+    const { manifest, problems } = await loadManifest(file, { strict });
+    if (!manifest === !problems.length) throw new Error('a manifest comes exactly when there is no problem');
+    for (const p of problems) checkProblem(p, file, bytes);
+    return true;
+  }),
+};
+
+const validManifests: PropertySpec = {
+  name: 'manifests generated from the schema validate, as a value, as JSON and as YAML',
+  runs: 40,
+  property: () => fc.property(validManifest, (generated) => {
+    const { value } = generated;
+    const asValue = checkManifest(value, 'm.json');
+    if (asValue.problems.length) throw new Error(asValue.problems.map(formatProblem).join('\n'));
+    for (const [text, format] of [[JSON.stringify(value), 'json'], [generated.text, 'json'], [stringifyYaml(value), 'yaml']] as const) {
+      const parsed = parseText(text, format, { strict: true });
+      if (!parsed.ok) throw new Error(`${format}: ${JSON.stringify(parsed.problems)}\n${text}`);
+      const checked = checkManifest(parsed.value, `m.${format}`, text);
+      if (checked.problems.length) throw new Error(`${format}: ${checked.problems.map(formatProblem).join('\n')}`);
+    }
+    return true;
+  }),
+};
+
+const planOrder: PropertySpec = {
+  name: "plan puts every enabled service in its stage once, after what its 'after' names, in file order otherwise",
+  runs: 40,
+  property: () => fc.property(validManifest, ({ text, names }) => {
+    const parsed = parseText(text, 'json');
+    const { manifest } = checkManifest(parsed.ok ? parsed.value : undefined, 'm.json', text);
+    const stages = plan(manifest!);
+    const stageOf = { 'oneshot-pre': stages.pre, 'long-run': stages.longRuns, 'oneshot-post': stages.post };
+    const planned = [...stages.pre, ...stages.longRuns, ...stages.post].map((s) => s.name);
+    const enabled = names.filter((n) => manifest!.services[n].enable);
+    if (planned.length !== enabled.length || new Set(planned).size !== planned.length) throw new Error(`planned ${planned} for ${enabled}`);
+    for (const [type, order] of Object.entries(stageOf)) {
+      const position = new Map(order.map((s, i) => [s.name, i]));
+      for (const s of order) {
+        if (s.type !== type || !s.enable) throw new Error(`${s.name} (${s.type}, enable ${s.enable}) in the ${type} stage`);
+        for (const dep of s.after) {
+          if (position.has(dep) && position.get(dep)! > position.get(s.name)!) throw new Error(`${s.name} before ${dep} in ${type}`);
+        }
+      }
+      // Without any `after` in the stage, the order is the file order.
+      if (order.every((s) => s.after.every((d) => !position.has(d)))) {
+        const fileOrder = names.filter((n) => position.has(n));
+        if (order.map((s) => s.name).join() !== fileOrder.join()) throw new Error(`${type}: ${order.map((s) => s.name)} is not file order ${fileOrder}`);
+      }
+    }
+    return true;
+  }),
+};
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const LINE = /^(.+):(\d+):(\d+): (.+?): (.+)$/;
+
+const validateCli: PropertySpec = {
+  name: 'berth validate on a batch of such files: exit 0 or 1, one FILE:LINE:COL: PATH: MESSAGE line per problem, a true summary',
+  runs: 2,
+  property: () => fc.asyncProperty(fc.array(manifestDocument(stringifyYaml), { minLength: 1, maxLength: 12 }), async (docs) => {
+    const dir = scratch();
+    const files = docs.map((doc, i) => {
+      const file = join(dir, `m${i}${doc.ext}`);
+      writeFileSync(file, damage(doc.text, doc.damage));
+      return file;
+    });
+    const { code, stdout, stderr } = await run(['validate', ...files]);
+    if (code !== 0 && code !== 1) throw new Error(`exit ${code}: ${stderr}`);
+    const lines = stdout.split('\n');
+    if (lines.pop() !== '') throw new Error('output does not end with a newline');
+    const summary = lines.pop()!;
+    for (const line of [...lines, ...stderr.split('\n').filter(Boolean)]) {
+      const m = LINE.exec(line);
+      if (!m || !files.includes(m[1])) throw new Error(`not FILE:LINE:COL: PATH: MESSAGE: ${JSON.stringify(line)}`);
+    }
+    const bad = new Set(lines.map((l) => LINE.exec(l)![1])).size;
+    const expected = lines.length
+      ? `${lines.length} problem${lines.length === 1 ? '' : 's'} in ${bad} of ${files.length} file${files.length === 1 ? '' : 's'}`
+      : `${files.length} file${files.length === 1 ? '' : 's'} OK`;
+    if (summary !== expected || (code === 1) !== lines.length > 0) throw new Error(`summary ${JSON.stringify(summary)}, exit ${code}; expected ${expected}`);
+    return true;
+  }),
+};
+
+// ---- image definitions
+
+const FILES = ['image.yaml', 'a.yaml', 'sub/b.yaml', 'sub/c.yml'];
+const PRIORITIES = ['!default ', '!force ', '!override:50 ', '!override:7 '];
+
+/** Flow-style YAML (JSON with tags): `tags` gives the first nodes in turn a tag index; 0 (most) is none, the last is unknown. */
+function toYaml(value: unknown, tags: number[], i = { n: 0 }): string {
+  const pick = tags[i.n++] ?? 0;
+  const tag = pick === 0 ? '' : pick > PRIORITIES.length ? '!bogus ' : PRIORITIES[pick - 1];
+  if (Array.isArray(value)) return `${tag}[${value.map((v) => toYaml(v, tags, i)).join(', ')}]`;
+  if (value && typeof value === 'object') {
+    return `${tag}{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${toYaml(v, tags, i)}`).join(', ')}}`;
+  }
+  return tag + (JSON.stringify(value) ?? 'null');
+}
+
+const imageFields = (imageSchema.node as Extract<typeof imageSchema.node, { kind: 'object' }>).fields;
+const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined, freq: 2 });
+
+type Section = Record<string, Record<string, Record<string, unknown>> | undefined>;
+
+/** Units drawn at random name units that do not exist; leave ordering to the valid services. */
+function withoutUnitOrdering(systemd: unknown): unknown {
+  const units = (systemd as Section).services ?? {};
+  for (const unit of Object.values(units)) for (const key of ['after', 'before', 'requires', 'wants', 'wantedBy', 'requiredBy', 'bindsTo', 'partOf']) delete unit[key];
+  return systemd;
+}
+
+/** A user is exactly one of normal and system (a rule across fields the schema cannot state). */
+function oneKindOfUser(users: unknown): unknown {
+  for (const user of Object.values((users as Section).users ?? {})) {
+    const normal = user.isNormalUser === true;
+    user.isNormalUser = normal;
+    user.isSystemUser = !normal;
+  }
+  return users;
+}
+
+/** One file's options: each section drawn from its declaration (services as valid manifests do), most left out. */
+const definitionValue = fc.record({
+  image: optional(valueOf(imageFields.image)),
+  services: optional(validManifest.map((m) => m.value.services)),
+  systemd: optional(valueOf(imageFields.systemd).map(withoutUnitOrdering)),
+  users: optional(valueOf(imageFields.users).map(oneKindOfUser)),
+  environment: optional(valueOf(imageFields.environment)),
+  packages: optional(valueOf(imageFields.packages)),
+  nginx: optional(valueOf(imageFields.nginx)),
+}).map((sections) => Object.fromEntries(Object.entries(sections).filter(([, v]) => v !== undefined)));
+
+/** systemd units as NixOS writes them, from a few names, so files define the same unit and its `after` finds it (or a cycle). */
+const systemdUnit = fc.record({
+  // script or ExecStart (both is a problem the mutations cover)
+  script: fc.option(fc.constantFrom('echo first', 'exec sleep 1'), { nil: undefined }),
+  preStart: fc.constant('echo pre'),
+  after: fc.subarray(['first.service', 'second.service', 'third.service', 'network.target']),
+  environment: fc.dictionary(fc.constantFrom('OUT', 'MODE'), fc.constantFrom('a', 'b'), { maxKeys: 2 }),
+  path: fc.subarray(['/opt/tools/bin', '/usr/local/bin']),
+  serviceConfig: fc.record({
+    Type: fc.constantFrom('oneshot', 'simple', 'exec', 'forking', 'notify'),
+    ExecStart: fc.option(fc.constantFrom('@/bin/echo echo second', '/bin/true', '-/bin/false'), { nil: undefined }),
+    Restart: fc.constantFrom('no', 'always', 'on-failure'),
+    WorkingDirectory: fc.constantFrom('/tmp', '/srv'),
+    User: fc.constantFrom('root', 'alice'),
+    RemainAfterExit: fc.boolean(),
+  }, { requiredKeys: [] }),
+}, { requiredKeys: [] }).map(({ script, serviceConfig, ...unit }) => ({
+  ...unit,
+  ...(script !== undefined ? { script } : {}),
+  serviceConfig: Object.fromEntries(Object.entries(serviceConfig ?? {}).filter(([key, v]) => v !== undefined && (key !== 'ExecStart' || script === undefined))),
+}));
+
+/** Options from small sets of values, so several files define the same option and merging (and priorities) decide. */
+const collidingValue = fc.record({
+  image: fc.record({ name: fc.constantFrom('web', 'api'), env: fc.dictionary(fc.constantFrom('A', 'B'), fc.constantFrom('1', '2'), { maxKeys: 2 }) }, { requiredKeys: [] }),
+  packages: fc.subarray(['curl', 'git', 'less']),
+  services: fc.dictionary(fc.constantFrom('app', 'worker'), fc.record({ script: fc.constantFrom('exec sleep 1', 'exec sleep 2'), restartOnFailure: fc.boolean() }, { requiredKeys: ['script'] }), { maxKeys: 2 }),
+  systemd: fc.record({ services: fc.dictionary(fc.constantFrom('first', 'second', 'third'), systemdUnit, { maxKeys: 2 }) }),
+  users: fc.record({ users: fc.dictionary(fc.constantFrom('alice', 'bob'), fc.record({ isNormalUser: fc.constant(true), extraGroups: fc.subarray(['wheel', 'users']) }), { maxKeys: 2 }), groups: fc.constant({ wheel: {} }) }),
+}, { requiredKeys: [] });
+
+/** `levels` anchors, each a list of `width` aliases of the one before: width^levels copies if expanded. */
+function aliasBomb(levels: number, width: number): string {
+  const lines = ['bomb0: &bomb0 ["x"]'];
+  for (let i = 1; i <= levels; i++) lines.push(`bomb${i}: &bomb${i} [${Array(width).fill(`*bomb${i - 1}`).join(', ')}]`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Imports: the files after this one (no cycle), or with `bad` anything: itself, a missing file, an absolute path, a directory. */
+function importChoices(from: string, bad: boolean): string[] {
+  const base = from.includes('/') ? '../' : './';
+  const later = FILES.slice(FILES.indexOf(from) + 1).map((f) => (from.includes('/') && f.startsWith('sub/') ? `./${f.slice(4)}` : base + f));
+  return bad || !later.length ? [...later, ...FILES.map((f) => base + f), './missing.yaml', '/etc/hostname', './'] : later;
+}
+
+export const definitionSet = fc.array(
+  fc.record({
+    value: fc.tuple(fc.oneof(definitionValue, collidingValue), fc.array(mutation, { minLength: 1, maxLength: 2 }), fc.nat(19))
+      .map(([v, ms, broken]) => (broken === 0 ? mutate(v, ms) : v)),
+    imports: fc.array(fc.nat(), { maxLength: 3 }),
+    badImports: fc.nat(9).map((n) => n === 0),
+    // 0: block YAML where shared subtrees become anchors and aliases; 1: an alias bomb of random size; else flow YAML with tags
+    style: fc.nat(19),
+    shares: fc.array(fc.record({ op: fc.constant('share' as const), pick: fc.nat(), from: fc.nat() }), { minLength: 1, maxLength: 3 }),
+    bomb: fc.tuple(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 2, max: 9 })),
+    tags: fc.array(fc.oneof({ weight: 100, arbitrary: fc.constant(0) }, { weight: 20, arbitrary: fc.integer({ min: 1, max: PRIORITIES.length }) }, fc.constant(PRIORITIES.length + 1)), { maxLength: 12 }),
+  }),
+  { minLength: FILES.length, maxLength: FILES.length },
+).map((specs) => Object.fromEntries(FILES.map((file, i) => {
+  const { value, imports, badImports, tags, style, shares, bomb } = specs[i];
+  const choices = importChoices(file, badImports);
+  const withImports = value && typeof value === 'object' && !Array.isArray(value) && imports.length
+    ? { imports: imports.map((n) => choices[n % choices.length]), ...value }
+    : value;
+  if (style === 0) return [file, stringifyYaml(mutate(withImports, shares))];
+  if (style === 1) return [file, `${stringifyYaml(withImports)}${aliasBomb(...bomb)}`];
+  return [file, toYaml(withImports, tags)];
+})));
+
+function writeDefinitions(dir: string, files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+}
+
+/** Every file under `dir` with its mode and bytes, as one comparable string. */
+function snapshot(dir: string): string {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d).sort()) {
+      const path = join(d, entry);
+      const info = statSync(path);
+      if (info.isDirectory()) walk(path);
+      else out.push(`${relative(dir, path)} ${info.mode.toString(8)}\n${readFileSync(path, 'latin1')}`);
+    }
+  };
+  walk(dir);
+  return out.join('\n');
+}
+
+function evaluation(dir: string): { report: string; output?: string } {
+  const entry = join(dir, 'image.yaml');
+  const result = evaluateImage(entry);
+  for (const p of [...result.problems, ...result.warnings]) {
+    if (!p.file.startsWith(dir) && !p.file.startsWith('/')) throw new Error(`problem in an unknown file: ${formatProblem(p)}`);
+    checkProblem(p, p.file);
+  }
+  const strip = (p: Problem) => formatProblem(p).replaceAll(dir, 'DIR');
+  const report = [...result.problems.map(strip), ...result.warnings.map(strip)].join('\n');
+  if (!result.build) return { report };
+  const out = join(dir, 'out');
+  writeBuildContext(result.build, out, entry);
+  return { report, output: snapshot(out) };
+}
+
+const imageDefinitions: PropertySpec = {
+  name: 'image definitions (imports, cycles, missing files, priorities, systemd units): never a crash, and the same files build byte-identical output',
+  runs: 20,
+  property: () => fc.property(definitionSet, (files) => {
+    const [first, second] = [scratch(), scratch()];
+    writeDefinitions(first, files);
+    writeDefinitions(second, files);
+    const a = evaluation(first);
+    const again = evaluation(first);
+    const elsewhere = evaluation(second);
+    if (a.report !== again.report || a.output !== again.output) throw new Error('a second evaluation of the same files differs');
+    if (a.report !== elsewhere.report || a.output !== elsewhere.output) throw new Error(`the same files in another directory differ:\n${a.report}\n---\n${elsewhere.report}`);
+    return true;
+  }),
+};
+
+// ---- small parsers
+
+/** One word quoted the way a person might: bare where safe, single quotes, double quotes, or backslashes. */
+function quote(word: string, style: number): string {
+  if (style % 4 === 0 && /^[A-Za-z0-9_./=:@%+,-]+$/.test(word)) return word;
+  if (style % 4 === 1 && !word.includes("'")) return `'${word}'`;
+  if (style % 4 === 2) return `"${word.replace(/["\\$`]/g, '\\$&')}"`;
+  return word.length ? [...word].map((c) => (c === '\n' ? "'\n'" : `\\${c}`)).join('') : "''";
+}
+
+const shellWords: PropertySpec = {
+  name: 'shellSplit gives back any argv quoted as the README says (quotes, backslashes, any whitespace between words)',
+  runs: 300,
+  property: () => fc.property(
+    fc.array(fc.tuple(fc.string({ unit: fc.constantFrom('a', 'b', ' ', '\t', '\n', "'", '"', '\\', '$', '`', '#', '*', 'é') }), fc.nat()), { maxLength: 6 }),
+    fc.array(fc.constantFrom(' ', '\t', '\n', '  '), { minLength: 1, maxLength: 3 }),
+    (words, gaps) => {
+      const line = words.map(([w, style]) => quote(w, style)).join(gaps.join(''));
+      const split = shellSplit(line);
+      if ('error' in split) throw new Error(`${JSON.stringify(line)}: ${split.error}`);
+      if (JSON.stringify(split.argv) !== JSON.stringify(words.map(([w]) => w))) throw new Error(`${JSON.stringify(line)} -> ${JSON.stringify(split.argv)}`);
+      return true;
+    },
+  ),
+};
+
+const shellLikeSh: PropertySpec = {
+  name: 'shellSplit splits words as /bin/sh does, and fails where sh finds a quote unterminated',
+  runs: 40,
+  property: () => fc.property(fc.string({ unit: fc.constantFrom('a', 'b', ' ', '\t', "'", '"', '\\', '=', '-'), maxLength: 16 }), (line) => {
+    const split = shellSplit(line);
+    if ('error' in split && /trailing backslash/.test(split.error)) return true; // sh would join the next line: documented as an error instead
+    const sh = spawnSync('/bin/sh', ['-c', `set -- ${line}\nprintf '%s\\0' "$#"; for a in "$@"; do printf '%s\\0' "$a"; done`], { encoding: 'utf8' });
+    if ('error' in split) {
+      if (sh.status === 0) throw new Error(`${JSON.stringify(line)}: shellSplit says ${split.error}, sh accepts it`);
+      return true;
+    }
+    const [count, ...argv] = sh.stdout.split('\0').slice(0, -1);
+    if (sh.status !== 0 || Number(count) !== split.argv.length || JSON.stringify(argv) !== JSON.stringify(split.argv)) {
+      throw new Error(`${JSON.stringify(line)}: shellSplit ${JSON.stringify(split.argv)}, sh ${JSON.stringify(argv)} (${sh.stderr.trim()})`);
+    }
+    return true;
+  }),
+};
+
+const jsonOffsets: PropertySpec = {
+  name: 'jsonErrorOffset: end of text for valid JSON, inside the text otherwise, and never a throw',
+  runs: 300,
+  property: () => fc.property(fc.jsonValue(), fc.nat(), fc.constantFrom('', '}', ']', ',', ':', 'x', '"', '[', '{', '\n', '1e'), (value, at, junk) => {
+    const valid = JSON.stringify(value);
+    if (jsonErrorOffset(valid) !== valid.length) throw new Error(`valid JSON ${valid} stopped at ${jsonErrorOffset(valid)}`);
+    const broken = valid.slice(0, at % (valid.length + 1)) + junk + valid.slice(at % (valid.length + 1));
+    const offset = jsonErrorOffset(broken);
+    if (offset < 0 || offset > broken.length) throw new Error(`offset ${offset} outside ${JSON.stringify(broken)}`);
+    return true;
+  }),
+};
+
+const positions: PropertySpec = {
+  name: "positionAt agrees with yaml's LineCounter, so JSON and YAML problems point at the same line:col",
+  runs: 300,
+  property: () => fc.property(fc.string({ unit: fc.constantFrom('a', '\n', '\r', ' ', 'é', '\u2028') }), fc.nat(), (text, n) => {
+    const offset = n % (text.length + 1);
+    const counter = new LineCounter();
+    counter.addNewLine(0);
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) counter.addNewLine(i + 1);
+    const ours = positionAt(text, offset);
+    const theirs = counter.linePos(offset);
+    if (ours.line !== theirs.line || ours.col !== theirs.col) throw new Error(`${JSON.stringify(text)}@${offset}: ${JSON.stringify(ours)} vs ${JSON.stringify(theirs)}`);
+    return true;
+  }),
+};
+
+const paths: PropertySpec = {
+  name: 'formatPath writes any path on one line, plain names dotted, odd ones quoted',
+  runs: 300,
+  property: () => fc.property(fc.array(fc.oneof(fc.string(), fc.nat())), (path) => {
+    const text = formatPath(path);
+    if (/[\n\r\u2028]/.test(text)) throw new Error(`${JSON.stringify(path)} -> ${JSON.stringify(text)}`);
+    const plain = path.every((s) => typeof s === 'string' && /^[A-Za-z0-9_$-]+$/.test(s));
+    if (plain && text !== path.join('.')) throw new Error(`${JSON.stringify(path)} -> ${text}`);
+    return true;
+  }),
+};
+
+const signals: PropertySpec = {
+  name: 'signal names and numbers map both ways for every signal Node knows',
+  runs: 100,
+  property: () => fc.property(fc.constantFrom(...(Object.keys(constants.signals) as NodeJS.Signals[])), (name) => {
+    const n = signalNumber(name);
+    if (n < 1 || n > 64) throw new Error(`${name} -> ${n}`);
+    const back = signalName(n);
+    if (!back || signalNumber(back) !== n) throw new Error(`${name} -> ${n} -> ${back}`);
+    return true;
+  }),
+};
+
+/** Depth of a JSON value in lists and mappings. */
+function depthOf(value: unknown): number {
+  if (Array.isArray(value)) return 1 + Math.max(0, ...value.map(depthOf));
+  if (value && typeof value === 'object') return 1 + Math.max(0, ...Object.values(value).map(depthOf));
+  return 0;
+}
+
+function nest(value: unknown, levels: number, shape: number): unknown {
+  let v = value;
+  for (let i = 0; i < levels; i++) v = (shape + i) % 2 ? [v] : { k: v, '[{': '}]' };
+  return v;
+}
+
+const nesting: PropertySpec = {
+  name: `nesting: JSON and YAML (flow or block) are refused exactly when deeper than ${MAX_NESTING} levels`,
+  runs: 100,
+  property: () => fc.property(fc.jsonValue({ maxDepth: 2 }), fc.integer({ min: 0, max: 90 }), fc.nat(), (inner, levels, shape) => {
+    const value = nest(inner, levels, shape);
+    const tooDeep = depthOf(value) > MAX_NESTING;
+    const json = JSON.stringify(value);
+    if ((jsonTooDeepAt(json) >= 0) !== tooDeep) throw new Error(`JSON depth ${depthOf(value)}: ${jsonTooDeepAt(json)}`);
+    for (const text of [yamlStringify(value), yamlStringify(value, { collectionStyle: 'flow' })]) {
+      const problem = yamlLimitProblem(text);
+      if ((problem?.message === TOO_DEEP) !== tooDeep) throw new Error(`YAML depth ${depthOf(value)}: ${JSON.stringify(problem)}\n${text}`);
+    }
+    return true;
+  }),
+};
+
+export const manifestProperties = [manifestLibrary, validManifests, planOrder, validateCli];
+export const imageProperties = [imageDefinitions];
+export const parserProperties = [shellWords, shellLikeSh, jsonOffsets, positions, paths, signals, nesting];
+export const allProperties = [...manifestProperties, ...imageProperties, ...parserProperties];
