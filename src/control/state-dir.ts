@@ -5,6 +5,7 @@
 //   STATE_DIR/services/NAME.json     one status record per service, replaced atomically
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { markSession, type SessionMark } from './session-mark.js';
 
 export const DEFAULT_STATE_DIR = '/run/berth';
 
@@ -23,6 +24,12 @@ export interface StatusRecord {
   since: string;
   restarts: number;
   lastExit: ExitInfo | null;
+  /**
+   * The session of the service's latest process, kept after it exits: what
+   * it forked may outlive it, and the next init stops that if this one dies
+   * (src/control/leftovers.ts). Filled in by StateDir; null before the first start.
+   */
+  session?: SessionMark | null;
 }
 
 /** The state dir cannot be taken: in use, or not writable. */
@@ -79,6 +86,7 @@ function writeAtomic(file: string, text: string): void {
 
 export class StateDir {
   private readonly pending = new Map<string, StatusRecord>();
+  private readonly sessions = new Map<string, SessionMark>();
   private flushScheduled = false;
   private failing = false;
 
@@ -96,7 +104,7 @@ export class StateDir {
    * not slowed by 200 file replacements.
    */
   writeRecord(record: StatusRecord): void {
-    this.pending.set(record.name, record);
+    this.pending.set(record.name, this.withSession(record));
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
@@ -111,7 +119,7 @@ export class StateDir {
     this.flushScheduled = false;
     try {
       for (const [name, record] of this.pending) {
-        writeAtomic(serviceRecordPath(this.dir, name), `${JSON.stringify(record)}\n`);
+        writeAtomic(serviceRecordPath(this.dir, name), `${JSON.stringify(this.withSession(record))}\n`);
         this.pending.delete(name);
       }
       this.failing = false;
@@ -119,6 +127,20 @@ export class StateDir {
       if (!this.failing) this.warn(`cannot write the state dir's service records: ${(err as Error).message}`);
       this.failing = true;
     }
+  }
+
+  /**
+   * Marks the session of a newly started main process while it is still our
+   * unreaped child (its pid cannot have been reused yet). A process that is
+   * not a session leader yet (node-pty's fork races us) is tried again at flush.
+   */
+  private withSession(record: StatusRecord): StatusRecord {
+    const known = this.sessions.get(record.name);
+    if (record.pid !== null && known?.sid !== record.pid) {
+      const mark = markSession(record.pid);
+      if (mark) this.sessions.set(record.name, mark);
+    }
+    return { ...record, session: this.sessions.get(record.name) ?? null };
   }
 
   /** Gives the state dir up: the pid file goes (the lock goes with the process), the last records stay for a post-mortem `cat`. */
