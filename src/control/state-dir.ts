@@ -133,10 +133,12 @@ export class StateDir {
    * Marks the session of a newly started main process while it is still our
    * unreaped child (its pid cannot have been reused yet). A process that is
    * not a session leader yet (node-pty's fork races us) is tried again at flush.
+   * As PID 1 there is nothing to mark: when PID 1 dies, the kernel kills
+   * everything in its PID namespace, so no init ever finds leftovers of it.
    */
   private withSession(record: StatusRecord): StatusRecord {
     const known = this.sessions.get(record.name);
-    if (record.pid !== null && known?.sid !== record.pid) {
+    if (record.pid !== null && known?.sid !== record.pid && process.pid !== 1) {
       const mark = markSession(record.pid);
       if (mark) this.sessions.set(record.name, mark);
     }
