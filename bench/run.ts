@@ -655,7 +655,7 @@ async function main(): Promise<void> {
     const rel = summarise(pairedRatios(s.raw('release:berth'), s.raw('release:tini')));
     const pil = summarise(pairedRatios(s.raw('piled:berth'), s.raw('piled:tini')));
     if (rel || pil) out(`   berth/tini: ${ratioText(rel, 'release')}${rel && pil ? '; ' : ''}${ratioText(pil, 'piled')}`);
-    out(`   PID-1 RSS after reaping them: berth ${fmt(mbS(s.get('rssAfter:berth')), 'MB')} (koffi, loaded on the first orphan, is in it)`);
+    out(`   PID-1 RSS after reaping them: berth ${fmt(mbS(s.get('rssAfter:berth')), 'MB')} (the addon that reaps them is in it)`);
     out(`   wall time per run incl. making the orphans: berth ${fmt(s.get('wall:berth'), 's', 1)}`);
     const z = s.get('release:berth');
     const p = s.get('piled:berth');

@@ -1,8 +1,8 @@
 // PID-1 duties, one file each: reap.ts (zombies), kill-all.ts (the final
 // sweep), children.ts (who is left), spawn.ts (cheap spawns that die with the
 // init), stop-processes.ts (a dead init's leftovers), lock.ts (the state
-// dir's lock); libc.ts (koffi calls) and native.ts (the addon built from
-// native/pid1.c) are the native calls they need.
+// dir's lock); libc.ts (wait, flock, prctl) and native.ts (loads the addon
+// built from native/pid1.c) are the native calls they need.
 export { owned, reapZombies, startReaper, onChildEvent, notifyChildEvent, watchExit } from './reap.js';
 export { makePipe, spawnNative, signalIfStarted, type Credentials } from './spawn.js';
 export { loadNative, NativeAddonMissing } from './native.js';

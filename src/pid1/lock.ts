@@ -3,25 +3,21 @@
 // stale one without trusting pid numbers (reused, and meaningless across PID
 // namespaces).
 import { closeSync, openSync } from 'node:fs';
-import { loadLibc } from './libc.js';
+import { flock } from './libc.js';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 const LOCK_SH = 1;
 
-let flock: ((fd: number, op: number) => number) | undefined;
-
 /** Opens `file` and locks it for the life of this process; false when another live process holds it. */
 export function lockFile(file: string): boolean {
-  flock ??= loadLibc().func('int flock(int fd, int operation)') as (fd: number, op: number) => number;
   // Node opens with O_CLOEXEC: no service inherits the lock and keeps it after we die
   const fd = openSync(file, 'a');
-  return flock(fd, LOCK_EX | LOCK_NB) === 0;
+  return flock(fd, LOCK_EX | LOCK_NB);
 }
 
 /** True when a live process holds `file`'s lock; takes nothing (a shared probe, dropped at once). */
 export function isLocked(file: string): boolean {
-  flock ??= loadLibc().func('int flock(int fd, int operation)') as (fd: number, op: number) => number;
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -29,7 +25,7 @@ export function isLocked(file: string): boolean {
     return false; // no lock file: no init ever took the dir
   }
   try {
-    return flock(fd, LOCK_SH | LOCK_NB) !== 0;
+    return !flock(fd, LOCK_SH | LOCK_NB);
   } finally {
     closeSync(fd);
   }

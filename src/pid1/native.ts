@@ -8,6 +8,11 @@ export interface Native {
   spawn(file: string, argv: string[], env: string[], cwd: string | null, input: number, output: number, uid: number, gid: number, groups: number[], deathSignal: number): number;
   signalIfStarted(pid: number, startTicks: number, signal: number): number;
   pipe(): [number, number] | number;
+  waitNoHang(pid: number, status: Int32Array): number;
+  reapAll(out: Int32Array): number;
+  peekExited(): number;
+  flock(fd: number, operation: number): number;
+  becomeSubreaper(): number;
 }
 
 // dist/src/pid1/native.js → the package root's build/Release

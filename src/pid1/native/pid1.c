@@ -6,6 +6,9 @@
 // posix_spawn cannot: the user switch and a parent-death signal armed after
 // it (a credential change clears PR_SET_PDEATHSIG), so no extra exec of
 // setpriv is needed per service.
+//
+// Reaping: waitpid()/waitid() for pids Node did not spawn, and a loop that
+// reaps a pile of orphans in one call instead of one JS trip per zombie.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -279,8 +283,87 @@ static napi_value make_pipe(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static int32_t *int32_array(napi_env env, napi_value v, size_t *length) {
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, v, &type, length, &data, NULL, NULL) != napi_ok || type != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "an Int32Array expected");
+    return NULL;
+  }
+  return data;
+}
+
+/** waitNoHang(pid, status: Int32Array) → pid when reaped (status[0] = its wait status), 0 while it runs, -errno (ECHILD: not ours). */
+static napi_value wait_no_hang(napi_env env, napi_callback_info info) {
+  size_t argc = 2, length = 0;
+  napi_value args[2];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  int32_t *status = int32_array(env, args[1], &length);
+  if (!status || length < 1) return NULL;
+  int st = 0;
+  pid_t got;
+  while ((got = waitpid(int_arg(env, args[0]), &st, WNOHANG)) < 0 && errno == EINTR) {}
+  if (got < 0) return number(env, -errno);
+  if (got > 0) status[0] = st;
+  return number(env, got);
+}
+
+/**
+ * reapAll(out: Int32Array) → n: reaps exited children (waitpid(-1)) until none
+ * is left or `out` is full, as (pid, status) pairs in out[0..2n). Only for
+ * when nobody else (libuv, node-pty) waits for a child of ours: it would
+ * steal their exit statuses.
+ */
+static napi_value reap_all(napi_env env, napi_callback_info info) {
+  size_t argc = 1, length = 0;
+  napi_value args[1];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  int32_t *out = int32_array(env, args[0], &length);
+  if (!out) return NULL;
+  size_t n = 0;
+  while (n + 2 <= length) {
+    int st = 0;
+    pid_t got = waitpid(-1, &st, WNOHANG);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    out[n++] = got;
+    out[n++] = st;
+  }
+  return number(env, (double)(n / 2));
+}
+
+/** peekExited() → the pid of some exited child, without reaping it (waitid WNOWAIT), or 0. */
+static napi_value peek_exited(napi_env env, napi_callback_info info) {
+  (void)info;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) return number(env, 0);
+  return number(env, si.si_pid);
+}
+
+/** flock(fd, operation) → 0, or -errno (EWOULDBLOCK: another process holds it). */
+static napi_value flock_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  int r;
+  while ((r = flock(int_arg(env, args[0]), int_arg(env, args[1]))) < 0 && errno == EINTR) {}
+  return number(env, r < 0 ? -errno : 0);
+}
+
+/** becomeSubreaper() → 0, or -errno: orphaned descendants re-parent to us instead of the real init. */
+static napi_value become_subreaper(napi_env env, napi_callback_info info) {
+  (void)info;
+  return number(env, prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 ? -errno : 0);
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
+    {"waitNoHang", NULL, wait_no_hang, NULL, NULL, NULL, napi_default, NULL},
+    {"reapAll", NULL, reap_all, NULL, NULL, NULL, napi_default, NULL},
+    {"peekExited", NULL, peek_exited, NULL, NULL, NULL, napi_default, NULL},
+    {"flock", NULL, flock_fd, NULL, NULL, NULL, napi_default, NULL},
+    {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_default, NULL},
     {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
     {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
     {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},
