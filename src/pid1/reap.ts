@@ -1,5 +1,5 @@
 // Reaps zombies that nobody else will: orphans re-parented to us, and
-// children spawned with posix_spawn (their exit goes to a watcher). libuv
+// children spawned by the addon (their exit goes to a watcher). libuv
 // and node-pty reap their own children by pid, and stealing one of those
 // loses its exit status: pids they own are registered in `owned` and left
 // alone, and waitpid(-1) is used only while `owned` is empty.
