@@ -5,7 +5,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inspectDeadInit } from '../src/control/leftovers.js';
+import { describeLeftovers, inspectDeadInit } from '../src/control/leftovers.js';
 import { currentHost, readAutogroup, readStat } from '../src/control/session-mark.js';
 import { isLocked, lockFile } from '../src/pid1/lock.js';
 import { isAlive, sleep, startInit, tempDir, waitForRecord } from './helpers/init.js';
@@ -176,4 +176,13 @@ test('inspectDeadInit: null for a dir never used or owned by a live init', (t) =
   writeFileSync(join(dir, 'dead', 'lock'), '');
   writeFileSync(join(dir, 'dead', 'init.pid'), '77\n');
   t.deepEqual(inspectDeadInit(join(dir, 'dead'), isLocked), { initGone: true, initPid: 77, alive: 0, leftovers: [] });
+});
+
+test('the leftovers line names the first ten and counts the rest', (t) => {
+  const many = Array.from({ length: 12 }, (_, i) => ({ pid: 100 + i, start: 1, comm: 'sleep', service: i < 11 ? 'web' : 'worker' }));
+  t.is(describeLeftovers(many.slice(0, 1)), '1 process (web: sleep (pid 100))');
+  t.is(
+    describeLeftovers(many),
+    '12 processes (web: sleep (pid 100), sleep (pid 101), sleep (pid 102), sleep (pid 103), sleep (pid 104), sleep (pid 105), sleep (pid 106), sleep (pid 107), sleep (pid 108), sleep (pid 109); 2 more)',
+  );
 });

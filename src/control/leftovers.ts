@@ -114,10 +114,14 @@ export function inspectDeadInit(dir: string, isLocked: (file: string) => boolean
   return { initGone: true, initPid, alive: leftovers.length, leftovers };
 }
 
-/** One line for the log: how many, and which of which service. */
+// a fork bomb's leftovers must not make a line of thousands of entries
+const NAMED_AT_MOST = 10;
+
+/** One line for the log: how many, and which of which service (the first few by name). */
 export function describeLeftovers(leftovers: Leftover[]): string {
   const byService = new Map<string, Leftover[]>();
-  for (const l of leftovers) byService.set(l.service, [...(byService.get(l.service) ?? []), l]);
+  for (const l of leftovers.slice(0, NAMED_AT_MOST)) byService.set(l.service, [...(byService.get(l.service) ?? []), l]);
   const parts = [...byService].map(([service, ls]) => `${service}: ${ls.map((l) => `${l.comm} (pid ${l.pid})`).join(', ')}`);
-  return `${leftovers.length} process${leftovers.length === 1 ? '' : 'es'} (${parts.join('; ')})`;
+  const more = leftovers.length > NAMED_AT_MOST ? `; ${leftovers.length - NAMED_AT_MOST} more` : '';
+  return `${leftovers.length} process${leftovers.length === 1 ? '' : 'es'} (${parts.join('; ')}${more})`;
 }
