@@ -39,7 +39,8 @@ test('a long-run after another starts only once that one is ready (notification-
   t.is(early.code, 1);
   t.regex(early.stdout, /^not ready: .*db \(starting\)/);
   writeFileSync(go, '');
-  const out = await init.waitFor('post-ran');
+  // the init's lines of a burst are written after it: wait for the last one, not for the task's own output
+  const out = await init.waitFor(/\[berth\] report: exited with code 0/);
   t.true(lineIndex(out, /\[berth\] web: started/) > lineIndex(out, /\[berth\] db: ready/), `web starts once db is ready:\n${out}`);
   t.notRegex(out, /web: (exited|killed|not started)/, 'the dependency restarting makes web wait, not fail');
   const db = await waitForRecord(init.stateDir, 'db', (r) => r.state === 'up');
@@ -70,7 +71,8 @@ test('an http readiness probe gates a oneshot-post; berth check answers not read
   t.is(early.stdout, 'not ready: api (starting)\n');
   const live = await runBerth(['check', '--live', '--state-dir', init.stateDir]);
   t.is(live.code, 0, live.stdout);
-  const out = await init.waitFor('smoke got 200');
+  await init.waitFor('smoke got 200');
+  const out = await init.waitFor(/\[berth\] smoke: exited with code 0/);
   t.true(lineIndex(out, /api: ready/) > lineIndex(out, /listening/));
   t.is((await runBerth(['check', '--ready', '--state-dir', init.stateDir, 'api'])).code, 0);
   const unknown = await runBerth(['check', '--state-dir', init.stateDir, 'apj']);

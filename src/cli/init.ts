@@ -1,9 +1,10 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
 import { join } from 'node:path';
+import { describeLeftovers, findLeftovers, readSessionMarks } from '../control/leftovers.js';
 import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDir, StateDirError, StateDirInUse, type StateDir } from '../control/state-dir.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
-import { becomeSubreaper, isPid1, killAll, lockFile, startReaper } from '../pid1/index.js';
+import { becomeSubreaper, isPid1, killAll, loadNative, lockFile, startReaper, stopProcesses } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
 import { flushLog, log } from '../supervisor/log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -55,14 +56,20 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
   const plan = planOf(manifest);
   const httpListen = process.env.BERTH_HTTP || manifest.http?.listen;
   if (httpListen && !parseListen(httpListen)) throw new NotStarted(`BERTH_HTTP must be ${LISTEN_HINT}, not '${httpListen}'`);
-  const users = resolveUsers([...plan.pre, ...plan.longRuns, ...plan.post]);
-  const setpriv = users.size ? findProgram('setpriv', process.env.PATH) : undefined;
-  if (users.size && !setpriv) throw new NotStarted('services with `user` need setpriv (util-linux) on PATH, and it is not there');
+  const services = [...plan.pre, ...plan.longRuns, ...plan.post];
+  const users = resolveUsers(services);
+  try {
+    loadNative();
+  } catch (err) {
+    throw new NotStarted((err as Error).message);
+  }
+  const setpriv = setprivForTerminals(services);
 
   // a reader that goes away must not take PID 1 down with an EPIPE
   process.stdout.on('error', () => {});
   process.on('exit', flushLog);
-  const stateDir = takeStateDir(stateDirPath);
+  const { stateDir, staleSessions } = takeStateDir(stateDirPath);
+  await stopLeftovers(staleSessions, graceMs);
   if (!isPid1) {
     try {
       becomeSubreaper();
@@ -132,21 +139,31 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
  * way, and the log says which dir was tried and which is used. A dir a live
  * init owns is never fallen back from: that is exit 2.
  */
-function takeStateDir(path: string): StateDir | undefined {
+function takeStateDir(path: string): { stateDir?: StateDir; staleSessions: ReturnType<typeof readSessionMarks> } {
   const warn = (message: string): void => log(`warning: ${message}`);
   const tried: string[] = [];
   for (const dir of [path, fallbackStateDir()]) {
+    // read before taking the dir clears them: the sessions a dead owner's services ran in
+    const staleSessions = readSessionMarks(dir);
     try {
-      const taken = acquireStateDir(dir, lockFile, warn);
+      const stateDir = acquireStateDir(dir, lockFile, warn);
       if (tried.length) log(`${tried.join('; ')}; using state dir ${dir} instead`);
-      return taken;
+      return { stateDir, staleSessions };
     } catch (err) {
       if (err instanceof StateDirInUse) throw err;
       tried.push((err as Error).message);
     }
   }
   log(`warning: ${tried.join('; ')}; running without a state dir: berth status and the control commands cannot reach this init`);
-  return undefined;
+  return { staleSessions: [] };
+}
+
+/** What a previous init of this state dir left running when it died (SIGKILL, abort) goes before anything starts. */
+async function stopLeftovers(sessions: ReturnType<typeof readSessionMarks>, graceMs: number): Promise<void> {
+  const leftovers = findLeftovers(sessions);
+  if (!leftovers.length) return;
+  const { killed } = await stopProcesses(leftovers, graceMs);
+  log(`stopped ${describeLeftovers(leftovers)} that the previous init of this state dir left running${killed ? `; ${killed} needed SIGKILL` : ''}`);
 }
 
 function graceFromEnv(): number {
@@ -154,6 +171,22 @@ function graceFromEnv(): number {
   if (raw === undefined || raw === '') return DEFAULT_GRACE_MS;
   if (!/^\d+$/.test(raw)) throw new NotStarted(`S6_KILL_GRACETIME must be a whole number of milliseconds, not '${raw}'`);
   return Number(raw);
+}
+
+/**
+ * node-pty forks services with a terminal itself: setpriv switches their user
+ * and arms their parent-death signal. Required with a user; without one, such
+ * a service just would not die with a SIGKILLed init (the next init stops it).
+ */
+function setprivForTerminals(services: { name: string; tty: boolean; user?: string }[]): string | undefined {
+  const terminals = services.filter((s) => s.tty);
+  if (!terminals.length) return undefined;
+  const setpriv = findProgram('setpriv', process.env.PATH);
+  if (setpriv) return setpriv;
+  const withUser = terminals.filter((s) => s.user !== undefined).map((s) => s.name);
+  if (withUser.length) throw new NotStarted(`services with a terminal and a user (${withUser.join(', ')}) need setpriv (util-linux) on PATH, and it is not there`);
+  log(`warning: no setpriv on PATH: ${terminals.map((s) => s.name).join(', ')} (tty) will not be killed with the init if it is SIGKILLed`);
+  return undefined;
 }
 
 function resolveUsers(services: { name: string; user?: string }[]): Map<string, ResolvedUser> {

@@ -7,6 +7,7 @@
 //   STATE_DIR/services/NAME.json     one status record per service, replaced atomically
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { markSession, type SessionMark } from './session-mark.js';
 
 export const DEFAULT_STATE_DIR = '/run/berth';
 export const CONTROL_SOCKET = 'control.sock';
@@ -30,6 +31,12 @@ export interface StatusRecord {
   lastExit: ExitInfo | null;
   /** true once ready, false until then; null for a service with no readiness check */
   ready: boolean | null;
+  /**
+   * The session of the service's latest process, kept after it exits: what
+   * it forked may outlive it, and the next init stops that if this one dies
+   * (src/control/leftovers.ts). Filled in by StateDir; null before the first start.
+   */
+  session?: SessionMark | null;
 }
 
 /** The init's own phase, in STATE_DIR/init.json. */
@@ -110,6 +117,7 @@ function writeAtomic(file: string, text: string): void {
 
 export class StateDir {
   private readonly pending = new Map<string, StatusRecord>();
+  private readonly sessions = new Map<string, SessionMark>();
   private flushScheduled = false;
   private failing = false;
 
@@ -127,7 +135,7 @@ export class StateDir {
    * not slowed by 200 file replacements.
    */
   writeRecord(record: StatusRecord): void {
-    this.pending.set(record.name, record);
+    this.pending.set(record.name, this.withSession(record));
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
@@ -142,7 +150,7 @@ export class StateDir {
     this.flushScheduled = false;
     try {
       for (const [name, record] of this.pending) {
-        writeAtomic(serviceRecordPath(this.dir, name), `${JSON.stringify(record)}\n`);
+        writeAtomic(serviceRecordPath(this.dir, name), `${JSON.stringify(this.withSession(record))}\n`);
         this.pending.delete(name);
       }
       this.failing = false;
@@ -172,6 +180,23 @@ export class StateDir {
   }
 
   /** Gives the state dir up: the pid file and the socket go (the lock goes with the process), the last records stay for a post-mortem `cat`. */
+  /**
+   * Marks the session of a newly started main process while it is still our
+   * unreaped child (its pid cannot have been reused yet). A process that is
+   * not a session leader yet (node-pty's fork races us) is tried again at flush.
+   * As PID 1 there is nothing to mark: when PID 1 dies, the kernel kills
+   * everything in its PID namespace, so no init ever finds leftovers of it.
+   */
+  private withSession(record: StatusRecord): StatusRecord {
+    const known = this.sessions.get(record.name);
+    if (record.pid !== null && known?.sid !== record.pid && process.pid !== 1) {
+      const mark = markSession(record.pid);
+      if (mark) this.sessions.set(record.name, mark);
+    }
+    return { ...record, session: this.sessions.get(record.name) ?? null };
+  }
+
+  /** Gives the state dir up: the pid file goes (the lock goes with the process), the last records stay for a post-mortem `cat`. */
   release(): void {
     this.flush();
     try {

@@ -1,10 +1,10 @@
 // Reaps zombies that nobody else will: orphans re-parented to us, and
-// children spawned with posix_spawn (their exit goes to a watcher). libuv
+// children spawned by the addon (their exit goes to a watcher). libuv
 // and node-pty reap their own children by pid, and stealing one of those
 // loses its exit status: pids they own are registered in `owned` and left
 // alone, and waitpid(-1) is used only while `owned` is empty.
 import { listChildren } from './children.js';
-import { peekExited, reapAny, reapIfExited } from './libc.js';
+import { peekExited, reapAll, reapIfExited } from './libc.js';
 
 /** Pids that libuv or node-pty will reap: add right after spawn, delete on exit. */
 export const owned = new Set<number>();
@@ -46,15 +46,10 @@ function deliver(pid: number, status: number): void {
 export function reapZombies(): number {
   let total = 0;
   // Nobody else reaps a child of ours while `owned` is empty (services are
-  // posix_spawned, only node-pty owns pids): one waitpid(-1) per zombie then.
+  // spawned by the addon, only node-pty owns pids): the addon then reaps the
+  // whole pile with waitpid(-1) in C, and JS sees only the list.
   // JS runs on one thread, so nothing joins `owned` during this loop.
-  if (owned.size === 0) {
-    for (let got = reapAny(); got; got = reapAny()) {
-      deliver(got.pid, got.status);
-      total++;
-    }
-    return total;
-  }
+  if (owned.size === 0) return reapAll(deliver);
   for (;;) {
     const pid = peekExited();
     if (pid === undefined) return total;

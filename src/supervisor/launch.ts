@@ -1,4 +1,4 @@
-// Turns a service into the exact program, arguments and environment to exec.
+// Turns a service into the exact program, arguments, environment and user to exec.
 import type { Service } from '../manifest/index.js';
 import type { ResolvedUser } from './users.js';
 
@@ -9,12 +9,16 @@ export interface Launch {
   args: string[];
   env: Record<string, string>;
   cwd?: string;
+  /** the user to switch to before exec: uid, gid and every supplementary group */
+  user?: ResolvedUser;
+  /** setpriv's path: only a service with a terminal (node-pty spawns it) needs it, to switch users */
+  setpriv?: string;
 }
 
 /**
- * Node's uid/gid spawn options drop supplementary groups (libuv calls
- * setgroups(0)), so a service with a user is started through setpriv, which
- * sets all three before exec and reports a missing program as 127/126.
+ * The user switch itself happens in the spawn (src/pid1's addon: setgroups,
+ * setresgid, setresuid, then the parent-death signal), not through an exec of
+ * setpriv; Node's own uid/gid options would drop the supplementary groups.
  */
 export function buildLaunch(svc: Service, baseEnv: Record<string, string>, user?: ResolvedUser, setpriv?: string): Launch {
   const env = { ...baseEnv };
@@ -25,13 +29,5 @@ export function buildLaunch(svc: Service, baseEnv: Record<string, string>, user?
   }
   Object.assign(env, svc.environment);
   const [file, ...args] = svc.argv;
-  if (!user) return { file, args, env, cwd: svc.workingDirectory };
-  if (!setpriv) throw new Error('setpriv is required to run services as another user');
-  const groups = user.groups.length ? ['--groups', user.groups.join(',')] : ['--clear-groups'];
-  return {
-    file: setpriv,
-    args: ['--reuid', String(user.uid), '--regid', String(user.gid), ...groups, '--', file, ...args],
-    env,
-    cwd: svc.workingDirectory,
-  };
+  return { file, args, env, cwd: svc.workingDirectory, user, setpriv };
 }

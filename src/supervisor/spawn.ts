@@ -1,16 +1,18 @@
 // Starts one process for a service, in a session and process group of its
-// own, and reports its end once, as an exit code or a signal. Plain services
-// are spawned with posix_spawn (no fork of the init's memory) and their exit
-// comes from the reaper; services with a terminal go through node-pty, whose
-// pids are registered as owned so the reaper never steals their status.
+// own, as its user, and reports its end once, as an exit code or a signal.
+// Plain services are spawned by src/pid1's addon (no fork of the init's
+// memory; killed by the kernel if the init dies) and their exit comes from
+// the reaper; services with a terminal go through node-pty, whose pids are
+// registered as owned so the reaper never steals their status.
 import { statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import { decodeWaitStatus, notifyChildEvent, owned, posixSpawn, watchExit, type NativeSpawn } from '../pid1/index.js';
+import { decodeWaitStatus, notifyChildEvent, owned, spawnNative, watchExit, type NativeSpawn } from '../pid1/index.js';
 import { findProgram, isFile, programCandidates } from './find-program.js';
 import type { Launch } from './launch.js';
 import { signalName } from './signals.js';
+import type { ResolvedUser } from './users.js';
 
 export interface Exit {
   code: number | null;
@@ -29,15 +31,15 @@ export interface Running {
   ready?: Promise<void>;
 }
 
-/** Spawns `launch` with `output` (an fd: ours, or a logger's pipe) as its stdout and stderr, and `extraFds` as more descriptors. */
-export function spawnProcess(launch: Launch, output: number, input?: number, extraFds: NativeSpawn['extraFds'] = []): Running {
+/** Spawns `launch` with `output` (an fd: ours, or a logger's pipe) as its stdout and stderr, and `extraFd` as one more descriptor. */
+export function spawnProcess(launch: Launch, output: number, input?: number, extraFd?: NativeSpawn['extraFd']): Running {
   const program = findExecutable(launch);
   if (typeof program !== 'string') return { exited: Promise.resolve(program) };
   const env = Object.entries(launch.env).map(([k, v]) => `${k}=${v}`);
-  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, output, input, extraFds };
-  let result = posixSpawn(request);
-  // execvp's rule, which posix_spawn drops: a file with no #! line is a shell script
-  if ('errno' in result && result.errno === osConstants.errno.ENOEXEC) result = posixSpawn({ ...request, file: '/bin/sh', argv: ['/bin/sh', program, ...launch.args] });
+  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, output, input, user: launch.user, extraFd };
+  let result = spawnNative(request);
+  // execvp's rule, which execve lacks: a file with no #! line is a shell script
+  if ('errno' in result && result.errno === osConstants.errno.ENOEXEC) result = spawnNative({ ...request, file: '/bin/sh', argv: ['/bin/sh', program, ...launch.args] });
   if ('errno' in result) return { exited: Promise.resolve(cannotExec(result.errno, program)) };
   const { pid } = result;
   const exited = new Promise<Exit>((done) =>
@@ -84,6 +86,18 @@ interface Pty {
   resume(): void;
 }
 
+/**
+ * node-pty forks by itself, so the user switch and the parent-death signal
+ * (re-armed by setpriv after the switch, which clears it) take an exec of
+ * setpriv.
+ */
+function setprivArgs(user: ResolvedUser | undefined): string[] {
+  const switchUser = user
+    ? ['--reuid', String(user.uid), '--regid', String(user.gid), ...(user.groups.length ? ['--groups', user.groups.join(',')] : ['--clear-groups'])]
+    : [];
+  return [...switchUser, '--pdeathsig', 'KILL'];
+}
+
 /** Runs a service under a pseudo-terminal; node-pty is loaded only for services that ask for one. */
 export function spawnWithTerminal(launch: Launch, output: Writable): Running {
   const program = findExecutable(launch);
@@ -93,7 +107,8 @@ export function spawnWithTerminal(launch: Launch, output: Writable): Running {
   };
   let term: Pty;
   try {
-    term = pty.spawn(program, launch.args, { name: 'xterm', cols: 120, rows: 40, cwd: launch.cwd ?? process.cwd(), env: launch.env });
+    const [file, args] = launch.setpriv ? [launch.setpriv, [...setprivArgs(launch.user), '--', program, ...launch.args]] : [program, launch.args];
+    term = pty.spawn(file, args, { name: 'xterm', cols: 120, rows: 40, cwd: launch.cwd ?? process.cwd(), env: launch.env });
   } catch (err) {
     return { exited: Promise.resolve({ code: 126, signal: null, reason: `cannot start a terminal for '${program}': ${(err as Error).message}` }) };
   }

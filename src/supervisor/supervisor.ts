@@ -144,7 +144,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     // s6's notification-fd: the service gets a pipe's write end as that fd, and writes a newline on it when ready
     const fd = svc.readiness?.kind === 'notification-fd' ? svc.readiness.fd : undefined;
     const notify = fd === undefined ? undefined : makePipe();
-    const running = spawnProcess(launch, logger?.input() ?? 1, undefined, notify ? [{ source: notify.write, target: fd! }] : []);
+    const running = spawnProcess(launch, logger?.input() ?? 1, undefined, notify ? { source: notify.write, target: fd! } : undefined);
     if (notify) closeSync(notify.write);
     if (notify && running.pid === undefined) closeSync(notify.read);
     return this.withReadiness(svc, running, signal, notify?.read);

@@ -1,0 +1,37 @@
+// Loads Berth's Node-API addon (src/pid1/native/pid1.c), built by `npm ci`
+// through node-gyp. There is no fallback: without it a service could outlive
+// its init, so a missing build is an error that says how to fix it.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface Native {
+  spawn(file: string, argv: string[], env: string[], cwd: string | null, input: number, output: number, uid: number, gid: number, groups: number[], deathSignal: number, extraSource: number, extraTarget: number): number;
+  signalIfStarted(pid: number, startTicks: number, signal: number): number;
+  pipe(): [number, number] | number;
+  waitNoHang(pid: number, status: Int32Array): number;
+  reapAll(out: Int32Array): number;
+  peekExited(): number;
+  flock(fd: number, operation: number): number;
+  becomeSubreaper(): number;
+}
+
+// dist/src/pid1/native.js → the package root's build/Release
+const ADDON = fileURLToPath(new URL('../../../build/Release/berth_pid1.node', import.meta.url));
+
+let addon: Native | undefined;
+
+/** Thrown when the addon is not built (or built for another Node): the message says what to run. */
+export class NativeAddonMissing extends Error {}
+
+export function loadNative(): Native {
+  if (addon) return addon;
+  try {
+    addon = createRequire(import.meta.url)(ADDON) as Native;
+  } catch (err) {
+    throw new NativeAddonMissing(
+      `berth's native addon cannot be loaded from ${ADDON} (${(err as Error).message.split('\n')[0]}); ` +
+        'build it with `npm ci` or `npm run build:native` (needs a C compiler, make, python3 and Node headers)',
+    );
+  }
+  return addon;
+}

@@ -1,0 +1,381 @@
+// Berth's Node-API addon: the PID-1 calls Node has no API for, done where a
+// trip through JS would cost too much or leave a window open.
+//
+// spawn(): starts a service like posix_spawn does (clone with CLONE_VM |
+// CLONE_VFORK: no copy of the init's page tables), but also sets what
+// posix_spawn cannot: the user switch and a parent-death signal armed after
+// it (a credential change clears PR_SET_PDEATHSIG), so no extra exec of
+// setpriv is needed per service.
+//
+// Reaping: waitpid()/waitid() for pids Node did not spawn, and a loop that
+// reaps a pile of orphans in one call instead of one JS trip per zombie.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHILD_STACK_SIZE (256 * 1024)
+#define MAX_GROUPS 256
+
+struct spawn_request {
+  const char *file;
+  char **argv;
+  char **envp;
+  const char *cwd; // NULL: stay in the init's cwd
+  int input;       // -1: /dev/null
+  int output;
+  int extra_source; // -1: none; else our fd the child gets as extra_target (a readiness pipe)
+  int extra_target;
+  int uid;         // -1: keep the init's credentials
+  int gid;
+  int ngroups;
+  gid_t groups[MAX_GROUPS];
+  int death_signal; // 0: none
+  pid_t parent;
+  sigset_t mask;    // the parent's mask, restored by no one in the child: services start with none blocked
+  volatile int err; // set by the child before it _exits; shared memory (CLONE_VM)
+};
+
+// Puts `fd` at `target`; dup2 onto itself would keep FD_CLOEXEC, so clear it then.
+static int move_fd(int fd, int target) {
+  if (fd == target) {
+    int flags = fcntl(fd, F_GETFD);
+    return flags < 0 ? -1 : fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+  return dup2(fd, target) < 0 ? -1 : 0;
+}
+
+// Runs in the child, on its own stack, in the parent's memory, until execve.
+// Only async-signal-safe calls, and raw syscalls for credentials: glibc's
+// setresuid() would broadcast to the parent's threads (it shares their list).
+static int child_main(void *arg) {
+  struct spawn_request *r = arg;
+  // Node's handlers live in memory we share: none may run here. Ignored
+  // signals would survive exec (Node ignores SIGPIPE), so every signal goes
+  // back to its default before the mask is cleared.
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+  }
+  if (setsid() < 0) goto fail;
+  int in = r->input;
+  if (in < 0 && (in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) goto fail;
+  // the output first: when it is 0, the input's dup2 would clobber it
+  if (r->output == 0) {
+    int copy = fcntl(r->output, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) goto fail;
+    r->output = copy;
+  }
+  if (move_fd(in, 0) < 0 || move_fd(r->output, 1) < 0 || move_fd(r->output, 2) < 0) goto fail;
+  if (r->extra_source >= 0 && move_fd(r->extra_source, r->extra_target) < 0) goto fail;
+  if (r->cwd && chdir(r->cwd) < 0) goto fail;
+  if (r->uid >= 0) {
+    if (syscall(SYS_setgroups, r->ngroups, r->groups) < 0) goto fail;
+    if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0) goto fail;
+    if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0) goto fail;
+  }
+  if (r->death_signal) {
+    // armed after the user switch, which clears it
+    if (prctl(PR_SET_PDEATHSIG, r->death_signal) < 0) goto fail;
+    // the init died before the signal was armed: die as it would have made us
+    if (getppid() != r->parent) raise(r->death_signal);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execve(r->file, r->argv, r->envp);
+fail:
+  r->err = errno ? errno : EINVAL;
+  _exit(127);
+}
+
+static void *child_stack;
+
+static char **string_array(napi_env env, napi_value array) {
+  uint32_t n = 0;
+  napi_get_array_length(env, array, &n);
+  char **out = calloc(n + 1, sizeof(char *));
+  if (!out) return NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    size_t len = 0;
+    napi_get_element(env, array, i, &item);
+    if (napi_get_value_string_utf8(env, item, NULL, 0, &len) != napi_ok) goto bad;
+    out[i] = malloc(len + 1);
+    if (!out[i]) goto bad;
+    napi_get_value_string_utf8(env, item, out[i], len + 1, &len);
+  }
+  return out;
+bad:
+  for (uint32_t i = 0; i < n; i++) free(out[i]);
+  free(out);
+  return NULL;
+}
+
+static void free_array(char **a) {
+  if (!a) return;
+  for (char **p = a; *p; p++) free(*p);
+  free(a);
+}
+
+static char *string_arg(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (s) napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+static int int_arg(napi_env env, napi_value v) {
+  int32_t n = -1;
+  napi_get_value_int32(env, v, &n);
+  return n;
+}
+
+static napi_value number(napi_env env, double n) {
+  napi_value v;
+  napi_create_double(env, n, &v);
+  return v;
+}
+
+/**
+ * spawn(file, argv, env, cwd | null, input (-1: /dev/null), output, uid (-1:
+ * keep), gid, groups, deathSignal (0: none), extraSource (-1: none),
+ * extraTarget) → pid, or -errno when the child
+ * could not exec (reported synchronously, the child already reaped).
+ */
+static napi_value spawn(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value args[12];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc < 12) {
+    napi_throw_type_error(env, NULL, "spawn: 12 arguments expected");
+    return NULL;
+  }
+  if (!child_stack) {
+    child_stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (child_stack == MAP_FAILED) {
+      child_stack = NULL;
+      return number(env, -ENOMEM);
+    }
+  }
+  static struct spawn_request r;
+  memset(&r, 0, sizeof r);
+  napi_valuetype cwd_type;
+  napi_typeof(env, args[3], &cwd_type);
+  char *file = string_arg(env, args[0]);
+  char *cwd = cwd_type == napi_string ? string_arg(env, args[3]) : NULL;
+  char **argv = string_array(env, args[1]);
+  char **envp = string_array(env, args[2]);
+  int result = -ENOMEM;
+  if (!file || !argv || !envp || (cwd_type == napi_string && !cwd)) goto out;
+  r.file = file;
+  r.argv = argv;
+  r.envp = envp;
+  r.cwd = cwd;
+  r.input = int_arg(env, args[4]);
+  r.output = int_arg(env, args[5]);
+  r.uid = int_arg(env, args[6]);
+  r.gid = int_arg(env, args[7]);
+  uint32_t ngroups = 0;
+  napi_get_array_length(env, args[8], &ngroups);
+  if (ngroups > MAX_GROUPS) {
+    result = -EINVAL;
+    goto out;
+  }
+  for (uint32_t i = 0; i < ngroups; i++) {
+    napi_value g;
+    napi_get_element(env, args[8], i, &g);
+    r.groups[i] = (gid_t)int_arg(env, g);
+  }
+  r.ngroups = (int)ngroups;
+  r.death_signal = int_arg(env, args[9]);
+  r.extra_source = int_arg(env, args[10]);
+  r.extra_target = int_arg(env, args[11]);
+  r.parent = getpid();
+  // Like libuv for its children's stdio: Node's stdout is non-blocking, a flag
+  // of the shared file description, and most programs die on EAGAIN.
+  int fl = fcntl(r.output, F_GETFL);
+  if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(r.output, F_SETFL, fl & ~O_NONBLOCK);
+  // No signal may reach the child before it has reset the handlers it shares.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &r.mask);
+  pid_t pid = clone(child_main, (char *)child_stack + CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &r);
+  int saved = errno;
+  pthread_sigmask(SIG_SETMASK, &r.mask, NULL);
+  if (pid < 0) {
+    result = -saved;
+  } else if (r.err) {
+    // the child never ran the program: it is ours to reap, now
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    result = -r.err;
+  } else {
+    result = pid;
+  }
+out:
+  free(file);
+  free(cwd);
+  free_array(argv);
+  free_array(envp);
+  return number(env, result);
+}
+
+/**
+ * signalIfStarted(pid, startTicks, signal) → 0, or -errno. Signals `pid` only
+ * if it is still the process that started at `startTicks` (field 22 of
+ * /proc/PID/stat): through a pidfd taken before the check, so a pid reused
+ * between the check and the signal is never hit. -ESRCH: gone or another process.
+ */
+static napi_value signal_if_started(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  int pid = int_arg(env, args[0]);
+  int64_t start = -1;
+  napi_get_value_int64(env, args[1], &start);
+  int sig = int_arg(env, args[2]);
+  if (pid <= 0) return number(env, -EINVAL);
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0) return number(env, -errno);
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int result = -ESRCH;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n > 0) {
+      buf[n] = 0;
+      // fields after the command name, which may hold spaces and ')': field 3 is the first
+      char *p = strrchr(buf, ')');
+      int field = 2;
+      while (p && *p && field < 22) {
+        if (*p == ' ') field++;
+        p++;
+      }
+      if (p && field == 22 && strtoll(p, NULL, 10) == start) {
+        result = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+      }
+    }
+  }
+  close(pidfd);
+  return number(env, result);
+}
+
+/** pipe() → [readFd, writeFd], both close-on-exec (spawn dup2s them where a child needs them); -errno on failure. */
+static napi_value make_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) return number(env, -errno);
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, number(env, fds[0]));
+  napi_set_element(env, out, 1, number(env, fds[1]));
+  return out;
+}
+
+static int32_t *int32_array(napi_env env, napi_value v, size_t *length) {
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, v, &type, length, &data, NULL, NULL) != napi_ok || type != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "an Int32Array expected");
+    return NULL;
+  }
+  return data;
+}
+
+/** waitNoHang(pid, status: Int32Array) → pid when reaped (status[0] = its wait status), 0 while it runs, -errno (ECHILD: not ours). */
+static napi_value wait_no_hang(napi_env env, napi_callback_info info) {
+  size_t argc = 2, length = 0;
+  napi_value args[2];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  int32_t *status = int32_array(env, args[1], &length);
+  if (!status || length < 1) return NULL;
+  int st = 0;
+  pid_t got;
+  while ((got = waitpid(int_arg(env, args[0]), &st, WNOHANG)) < 0 && errno == EINTR) {}
+  if (got < 0) return number(env, -errno);
+  if (got > 0) status[0] = st;
+  return number(env, got);
+}
+
+/**
+ * reapAll(out: Int32Array) → n: reaps exited children (waitpid(-1)) until none
+ * is left or `out` is full, as (pid, status) pairs in out[0..2n). Only for
+ * when nobody else (libuv, node-pty) waits for a child of ours: it would
+ * steal their exit statuses.
+ */
+static napi_value reap_all(napi_env env, napi_callback_info info) {
+  size_t argc = 1, length = 0;
+  napi_value args[1];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  int32_t *out = int32_array(env, args[0], &length);
+  if (!out) return NULL;
+  size_t n = 0;
+  while (n + 2 <= length) {
+    int st = 0;
+    pid_t got = waitpid(-1, &st, WNOHANG);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    out[n++] = got;
+    out[n++] = st;
+  }
+  return number(env, (double)(n / 2));
+}
+
+/** peekExited() → the pid of some exited child, without reaping it (waitid WNOWAIT), or 0. */
+static napi_value peek_exited(napi_env env, napi_callback_info info) {
+  (void)info;
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) return number(env, 0);
+  return number(env, si.si_pid);
+}
+
+/** flock(fd, operation) → 0, or -errno (EWOULDBLOCK: another process holds it). */
+static napi_value flock_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  int r;
+  while ((r = flock(int_arg(env, args[0]), int_arg(env, args[1]))) < 0 && errno == EINTR) {}
+  return number(env, r < 0 ? -errno : 0);
+}
+
+/** becomeSubreaper() → 0, or -errno: orphaned descendants re-parent to us instead of the real init. */
+static napi_value become_subreaper(napi_env env, napi_callback_info info) {
+  (void)info;
+  return number(env, prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 ? -errno : 0);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"waitNoHang", NULL, wait_no_hang, NULL, NULL, NULL, napi_default, NULL},
+    {"reapAll", NULL, reap_all, NULL, NULL, NULL, napi_default, NULL},
+    {"peekExited", NULL, peek_exited, NULL, NULL, NULL, napi_default, NULL},
+    {"flock", NULL, flock_fd, NULL, NULL, NULL, napi_default, NULL},
+    {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_default, NULL},
+    {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
+    {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
+    {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,73 @@
+// Starts a service's process through the addon (pid1.c): clone with
+// CLONE_VM|CLONE_VFORK like posix_spawn (no copy of the init's page tables),
+// in a session of its own, as its user, with a parent-death signal armed
+// after the user switch, so a SIGKILLed or aborted init takes its services'
+// main processes with it, for the price of no extra exec. The child is not
+// libuv's: its exit comes from the reaper (watchExit in reap.ts).
+import { constants } from 'node:os';
+import { loadNative } from './native.js';
+
+// SIGKILL and not SIGTERM: the init is gone and nothing would escalate for a
+// service that ignores TERM; what the service forked is left to the next
+// init, which stops it with a grace period (see src/control/leftovers.ts).
+const DEATH_SIGNAL = constants.signals.SIGKILL;
+
+export interface Credentials {
+  uid: number;
+  gid: number;
+  /** supplementary groups; empty clears them */
+  groups: number[];
+}
+
+export interface NativeSpawn {
+  /** absolute path of the program (PATH is not searched) */
+  file: string;
+  argv: string[];
+  /** `KEY=value` strings */
+  env: string[];
+  cwd?: string;
+  /** the fd the child gets as stdin; /dev/null when absent */
+  input?: number;
+  /** the fd the child gets as stdout and stderr */
+  output: number;
+  /** switch to this user before exec (needs root); absent: keep the init's */
+  user?: Credentials;
+  /** one more descriptor: our `source` as the child's `target` (a readiness notification pipe; target ≥ 3) */
+  extraFd?: { source: number; target: number };
+}
+
+/** Spawns; returns the pid, or the errno of a failed exec (ENOENT, EACCES…), reported synchronously. */
+export function spawnNative(req: NativeSpawn): { pid: number } | { errno: number } {
+  const { user } = req;
+  const got = loadNative().spawn(
+    req.file,
+    req.argv,
+    req.env,
+    req.cwd ?? null,
+    req.input ?? -1,
+    req.output,
+    user ? user.uid : -1,
+    user ? user.gid : -1,
+    user ? user.groups : [],
+    DEATH_SIGNAL,
+    req.extraFd?.source ?? -1,
+    req.extraFd?.target ?? -1,
+  );
+  return got > 0 ? { pid: got } : { errno: -got };
+}
+
+/** A pipe whose ends close on exec; spawn dup2s them where a child needs them. */
+export function makePipe(): { read: number; write: number } {
+  const fds = loadNative().pipe();
+  if (typeof fds === 'number') throw new Error(`cannot make a pipe: errno ${-fds} (too many open files?)`);
+  return { read: fds[0], write: fds[1] };
+}
+
+/**
+ * Sends `signal` to `pid` only if it is still the process that started at
+ * `startTicks` (field 22 of /proc/PID/stat), through a pidfd, so a reused pid
+ * is never hit. False when that process is gone.
+ */
+export function signalIfStarted(pid: number, startTicks: number, signal: NodeJS.Signals): boolean {
+  return loadNative().signalIfStarted(pid, startTicks, constants.signals[signal]) === 0;
+}
