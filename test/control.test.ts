@@ -299,3 +299,19 @@ test('after a SIGKILL of the init, commands say no live init owns the dir, and t
   await second.waitFor('all stages done');
   t.is(row(await statusJson(second.stateDir), 'web').state, 'up');
 });
+
+test('status of a dir whose init died says so, and how many of its processes are still alive, instead of stale rows', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { web: { script: 'sleep 60 & echo child-$!; exec sleep 60' } } } });
+  t.teardown(() => init.cleanup());
+  const out = await init.waitFor(/child-\d+/);
+  const child = Number(/child-(\d+)/.exec(out)![1]);
+  await init.waitFor('all stages done');
+  const gone = new Promise((resolve) => init.proc.once('exit', resolve));
+  init.proc.kill('SIGKILL');
+  await gone;
+  const r = await runBerth(['status', init.stateDir]);
+  t.is(r.code, 2);
+  t.regex(r.stderr, new RegExp(`no live init owns the state dir ${init.stateDir}: its init \\(pid ${init.proc.pid}\\) is gone without a clean exit, and 1 of its services' processes is still running \\(pids ${child}\\); the next berth init on this dir stops them`));
+  t.notRegex(r.stdout, /\bup\b/);
+  process.kill(child, 'SIGKILL');
+});

@@ -38,7 +38,7 @@ export async function statusCommand(args: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (!(err instanceof NoInit)) throw err;
-    process.stderr.write(`berth status: ${err.message}\n`);
+    process.stderr.write(`berth status: ${(await deadInitNote(dir)) ?? err.message}\n`);
     return 2;
   } finally {
     sampler.close();
@@ -86,6 +86,17 @@ async function watch(dir: string, sampler: StatsSampler, json: boolean): Promise
     // home, the frame, then clear whatever the last frame left below it
     process.stdout.write(tty ? `\x1b[H${body.replaceAll('\n', '\x1b[K\n')}\x1b[K\n\x1b[J` : `${body}\n`);
   }
+}
+
+/** Instead of stale "up" rows: whether the init that owned the dir is gone, and what it left running. */
+async function deadInitNote(dir: string): Promise<string | undefined> {
+  const [{ inspectDeadInit }, { isLocked }] = await Promise.all([import('../control/leftovers.js'), import('../pid1/index.js')]);
+  const dead = inspectDeadInit(dir, isLocked);
+  if (!dead) return undefined;
+  const who = dead.initPid === null ? 'the init that owned it' : `its init (pid ${dead.initPid})`;
+  if (dead.initPid === null && dead.alive === 0) return undefined; // a clean exit: nothing to say beyond "no live init"
+  const left = dead.alive === 0 ? 'none of its services\' processes is still running' : `${dead.alive} of its services' processes ${dead.alive === 1 ? 'is' : 'are'} still running (pids ${dead.leftovers.slice(0, 10).map((l) => l.pid).join(', ')}${dead.alive > 10 ? ', …' : ''}); the next berth init on this dir stops them`;
+  return `no live init owns the state dir ${dir}: ${who} is gone without a clean exit, and ${left}`;
 }
 
 function heading(dir: string, s: Snapshot): string {
