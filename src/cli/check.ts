@@ -23,6 +23,10 @@ export async function checkCommand(args: string[]): Promise<number> {
     process.stdout.write(`no live init owns the state dir ${dir}\n`);
     return 2;
   }
+  if (!live && phaseOf(dir) === 'stopping') {
+    process.stdout.write('not ready: the init is stopping\n');
+    return 1;
+  }
   const records = readRecords(dir).filter((r) => r.type === 'long-run');
   const names = records.map((r) => r.name);
   const unknown = parsed.positionals.filter((n) => !names.includes(n));
@@ -37,6 +41,14 @@ export async function checkCommand(args: string[]): Promise<number> {
   }
   process.stdout.write(`${what}: ${wanted.length} long-run${wanted.length === 1 ? '' : 's'}\n`);
   return 0;
+}
+
+function phaseOf(dir: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'init.json'), 'utf8')) as { phase?: string }).phase;
+  } catch {
+    return undefined;
+  }
 }
 
 function readRecords(dir: string): StatusRecord[] {

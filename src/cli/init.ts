@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describeLeftovers, findLeftovers, readSessionMarks } from '../control/leftovers.js';
 import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDir, StateDirError, StateDirInUse, type StateDir } from '../control/state-dir.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
+import { parseDuration } from '../manifest/duration.js';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
 import { becomeSubreaper, isPid1, killAll, loadNative, lockFile, startReaper, stopProcesses } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
@@ -18,7 +19,14 @@ export const usage = `berth init [STATE_DIR] [--manifest FILE]
   Runs the manifest's services: oneshot-pre tasks, then long-runs, then oneshot-post tasks.
   STATE_DIR   default $BERTH_STATE_DIR, then ${DEFAULT_STATE_DIR}
   --manifest  default $BERTH_MANIFEST, then ${DEFAULT_MANIFEST}
-  Environment: S6_KILL_GRACETIME (ms, default ${DEFAULT_GRACE_MS}), S6_DONT_TERMINATE_ON_ERROR`;
+  Environment (s6-overlay's names where they map):
+    S6_KILL_GRACETIME            ms a service, then what is left, gets after SIGTERM (default ${DEFAULT_GRACE_MS})
+    S6_SERVICES_GRACETIME        ms a service gets after its stop signal (default: S6_KILL_GRACETIME)
+    S6_DONT_TERMINATE_ON_ERROR   set: a failure is reported and the init keeps running
+    S6_BEHAVIOUR_IF_STAGE2_FAILS 2 (default): a failed oneshot ends the run; 1: go on with a warning; 0: go on
+    S6_VERBOSITY                 0 errors, 1 and warnings, 2 (default) and every transition
+    BERTH_PRESTOP_DELAY          on SIGTERM, stay up (not ready) this long before stopping (ms or 5s)
+    BERTH_HTTP                   HOST:PORT for /healthz, /readyz, /metrics`;
 
 /** Refuses to start (exit 2) with a message, before any service runs. */
 class NotStarted extends Error {}
@@ -47,7 +55,10 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     process.exit(0);
   };
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, early);
-  const graceMs = graceFromEnv();
+  const killGraceMs = msFromEnv('S6_KILL_GRACETIME', DEFAULT_GRACE_MS);
+  const graceMs = msFromEnv('S6_SERVICES_GRACETIME', killGraceMs);
+  const stopDelayMs = msFromEnv('BERTH_PRESTOP_DELAY', 0, true);
+  const oneshotFailures = stage2FromEnv();
   const { manifest, problems } = await loadManifest(manifestPath);
   if (!manifest) {
     for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
@@ -92,6 +103,9 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     users,
     setpriv,
     graceMs,
+    killGraceMs,
+    stopDelayMs,
+    oneshotFailures,
     dontTerminate: process.env.S6_DONT_TERMINATE_ON_ERROR !== undefined,
     stateDir,
     manifest: manifestPath,
@@ -166,11 +180,20 @@ async function stopLeftovers(sessions: ReturnType<typeof readSessionMarks>, grac
   log(`stopped ${describeLeftovers(leftovers)} that the previous init of this state dir left running${killed ? `; ${killed} needed SIGKILL` : ''}`);
 }
 
-function graceFromEnv(): number {
-  const raw = process.env.S6_KILL_GRACETIME;
-  if (raw === undefined || raw === '') return DEFAULT_GRACE_MS;
-  if (!/^\d+$/.test(raw)) throw new NotStarted(`S6_KILL_GRACETIME must be a whole number of milliseconds, not '${raw}'`);
-  return Number(raw);
+/** A time from the environment: whole milliseconds, or (where `units`) a duration like 5s. */
+function msFromEnv(name: string, fallback: number, units = false): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const ms = /^\d+$/.test(raw) ? Number(raw) : units ? parseDuration(raw) : undefined;
+  if (ms === undefined) throw new NotStarted(`${name} must be a whole number of milliseconds${units ? ' or a duration like 5s' : ''}, not '${raw}'`);
+  return ms;
+}
+
+function stage2FromEnv(): 0 | 1 | 2 {
+  const raw = process.env.S6_BEHAVIOUR_IF_STAGE2_FAILS;
+  if (raw === undefined || raw === '') return 2;
+  if (raw !== '0' && raw !== '1' && raw !== '2') throw new NotStarted(`S6_BEHAVIOUR_IF_STAGE2_FAILS must be 0, 1 or 2, not '${raw}'`);
+  return Number(raw) as 0 | 1 | 2;
 }
 
 /**

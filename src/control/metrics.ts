@@ -16,8 +16,9 @@ export function healthz(v: HealthView): { status: number; body: string } {
   return failed.length ? { status: 503, body: `failed: ${failed.join(', ')}\n` } : { status: 200, body: 'ok\n' };
 }
 
-/** 200 when every long-run is ready (up). */
+/** 200 when every long-run is ready (up) and the init is not stopping (a pre-stop delay lets load balancers see that). */
 export function readyz(v: HealthView): { status: number; body: string } {
+  if (v.init.phase === 'stopping') return { status: 503, body: 'stopping\n' };
   const waiting = v.services.filter((s) => s.type === 'long-run' && s.state !== 'up');
   return waiting.length ? { status: 503, body: `not ready: ${waiting.map((s) => `${s.name} (${s.state})`).join(', ')}\n` } : { status: 200, body: 'ready\n' };
 }

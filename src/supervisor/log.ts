@@ -5,7 +5,17 @@
 // before the process exits.
 let pending = '';
 
-export function log(message: string): void {
+/** How much the init says, as s6-overlay's S6_VERBOSITY: 0 errors, 1 and warnings, 2 (default) and every transition. */
+const VERBOSITY = verbosityFromEnv(process.env.S6_VERBOSITY);
+const LEVELS = { error: 0, warning: 1, info: 2 } as const;
+
+export function verbosityFromEnv(raw: string | undefined): number {
+  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : 2;
+}
+
+/** A line of the init's own; `warning: …` lines are warnings unless said otherwise. */
+export function log(message: string, level: keyof typeof LEVELS = message.startsWith('warning:') ? 'warning' : 'info'): void {
+  if (LEVELS[level] > VERBOSITY) return;
   if (!pending) setImmediate(flushLog);
   pending += `[berth] ${message}\n`;
 }

@@ -25,9 +25,16 @@ export interface SupervisorOptions {
   users: Map<string, ResolvedUser>;
   /** absolute path of setpriv, when any service has a user */
   setpriv?: string;
+  /** how long a service gets after its stop signal when it sets no stopTimeout (S6_SERVICES_GRACETIME, else S6_KILL_GRACETIME) */
   graceMs: number;
+  /** how long what is left after the services (leftover processes) gets after SIGTERM (S6_KILL_GRACETIME) */
+  killGraceMs: number;
+  /** how long a signalled init waits, already not ready, before it stops anything (BERTH_PRESTOP_DELAY) */
+  stopDelayMs: number;
   /** S6_DONT_TERMINATE_ON_ERROR: a failure is reported, and the init stays up for inspection */
   dontTerminate: boolean;
+  /** S6_BEHAVIOUR_IF_STAGE2_FAILS: what a failed oneshot does: end the run (2, the default), or not (0, or 1 with a warning) */
+  oneshotFailures: 0 | 1 | 2;
   stateDir?: StateDir;
   /** the manifest's path, for the init's record */
   manifest: string;
@@ -191,7 +198,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
   }
 
   observe(event: TransitionEvent, runner: ServiceRunner): void {
-    log(describeTransition(event));
+    log(describeTransition(event), event.to === 'failed' ? 'error' : 'info');
     this.opts.stateDir?.writeRecord(runner.record());
     if (event.to === 'finished' || event.to === 'stopped') this.exitIfFinished();
   }
@@ -203,9 +210,14 @@ export class Supervisor implements ServiceHost, ControlHandler {
       this.exitIfFinished();
       return;
     }
+    if (runner.svc.type !== 'long-run' && this.opts.oneshotFailures < 2) {
+      if (this.opts.oneshotFailures === 1) log(`warning: ${runner.name} failed; S6_BEHAVIOUR_IF_STAGE2_FAILS=1, so the rest goes on`);
+      this.exitIfFinished();
+      return;
+    }
     if (this.opts.dontTerminate) {
       this.failureKept = true;
-      log(`${runner.name} failed; S6_DONT_TERMINATE_ON_ERROR is set, so the init keeps running until it is sent SIGTERM`);
+      log(`${runner.name} failed; S6_DONT_TERMINATE_ON_ERROR is set, so the init keeps running until it is sent SIGTERM`, 'error');
       return;
     }
     void this.shutdown(exitCode, `${runner.name} failed`);
@@ -330,22 +342,41 @@ export class Supervisor implements ServiceHost, ControlHandler {
     for (const r of this.runners.values()) if (r.svc.type === 'long-run') r.signal(signal);
   }
 
-  /** The first SIGTERM/SIGINT: stop gracefully, exit 0. */
+  /** The first SIGTERM/SIGINT: stop gracefully (after the pre-stop delay, if one is set), exit 0. */
   requestStop(signal: NodeJS.Signals): void {
+    if (this.draining) {
+      log(`${signal} again: no more waiting, stopping now`);
+      this.draining();
+      return;
+    }
     if (this.shuttingDown) {
       log(`${signal} again: killing everything now`);
       for (const r of this.runners.values()) r.kill();
       killAll('SIGKILL');
       return;
     }
-    void this.shutdown(0, `received ${signal}`);
+    void this.shutdown(0, `received ${signal}`, this.opts.stopDelayMs);
   }
 
-  async shutdown(code: number, why: string): Promise<void> {
+  /** Set while a signalled init waits out its pre-stop delay: ends the wait. */
+  private draining?: () => void;
+
+  async shutdown(code: number, why: string, delayMs = 0): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.setPhase('stopping');
-    const deadline = Date.now() + this.opts.graceMs;
+    if (delayMs > 0) {
+      // already stopping, so /readyz and berth check fail and a load balancer drains the container first
+      log(`${why}: stopping the services in ${delayMs} ms (BERTH_PRESTOP_DELAY); until then they keep serving`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        this.draining = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.draining = undefined;
+    }
     const runners = [...this.runners.values()];
     const live = runners.filter((r) => r.active);
     log(`shutting down (${why}): ${live.length ? `stopping ${count(live.length, 'service')}, ` : ''}grace ${this.opts.graceMs} ms`);
@@ -357,6 +388,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     await this.drainLoggers();
     reapZombies(); // exited leftovers are no reason to signal anyone
     const leftovers = listDescendants().length;
+    const deadline = Date.now() + this.opts.killGraceMs;
     if (leftovers) {
       log(`stopping ${count(leftovers, 'leftover process', 'leftover processes')}: sending SIGTERM`);
       killAll('SIGTERM');
@@ -367,7 +399,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
       }
     }
     this.opts.stateDir?.release();
-    log(`exiting with code ${code}`);
+    log(`exiting with code ${code}`, code === 0 ? 'info' : 'error');
     flushLog();
     this.finish(code);
   }
