@@ -124,17 +124,22 @@ if (why) {
     t.regex(logs, /\[berth\] exiting with code 7/);
   });
 
-  test.serial('`podman run IMAGE env` runs env alone with the image ENV; a command\'s exit code passes through', async (t) => {
+  test.serial('`podman run IMAGE COMMAND` runs the services, then COMMAND as the main program; its exit code ends the container', async (t) => {
     const env = await e.podman(['run', '--rm', '--network', 'none', IMAGE, 'env']);
     t.is(env.code, 0, env.stderr);
     t.regex(env.stdout, /^GREETING=hello from the image$/m);
-    t.notRegex(env.stdout, /\[berth\]/, 'no services start when /init is given a command');
+    t.true(env.stdout.indexOf('[berth] all stages done') < env.stdout.indexOf('GREETING='), 'the services first');
+    t.regex(env.stdout, /\[berth\] the main command exited with code 0/);
+    t.regex(env.stdout, /stubborn: got TERM/, 'then the services are stopped');
     const code = await e.podman(['run', '--rm', '--network', 'none', IMAGE, 'sh', '-c', 'exit 3']);
     t.is(code.code, 3);
+    const stdin = await e.podman(['run', '--rm', '-i', '--network', 'none', IMAGE, 'sh', '-c', 'read x; echo "main read $x"'], { input: 'from-stdin\n' });
+    t.regex(stdin.stdout, /^main read from-stdin$/m, 'the main command gets the container stdin');
+    const alone = await e.podman(['run', '--rm', '--network', 'none', '--entrypoint', 'env', IMAGE]);
+    t.regex(alone.stdout, /^GREETING=hello from the image$/m);
+    t.notRegex(alone.stdout, /\[berth\]/, 'a command alone, without services: --entrypoint');
     const help = await e.podman(['run', '--rm', '--network', 'none', IMAGE, '--help']);
     t.regex(help.stdout, /berth init \[STATE_DIR\]/, 'options still go to berth init');
-    const berth = await e.podman(['run', '--rm', '--network', 'none', IMAGE, 'berth', 'validate', '/etc/berth/fail.json']);
-    t.is(berth.code, 0, berth.stdout + berth.stderr);
   });
 
   test.serial('under --pids-limit 64 a service that leaves 300 orphans keeps running, because /init reaps them', async (t) => {

@@ -15,8 +15,10 @@ import { DEFAULT_MANIFEST, manifestPath as manifestFrom } from './locations.js';
 
 const DEFAULT_GRACE_MS = 3000;
 
-export const usage = `berth init [STATE_DIR] [--manifest FILE]
+export const usage = `berth init [STATE_DIR] [--manifest FILE] [-- COMMAND [ARG...]]
   Runs the manifest's services: oneshot-pre tasks, then long-runs, then oneshot-post tasks.
+  With a COMMAND (the container's CMD), runs it as the main program once every long-run
+  is ready, with the container's stdin and terminal; its exit code ends the run.
   STATE_DIR   default $BERTH_STATE_DIR, then ${DEFAULT_STATE_DIR}
   --manifest  default $BERTH_MANIFEST, then ${DEFAULT_MANIFEST}
   Environment (s6-overlay's names where they map):
@@ -25,6 +27,7 @@ export const usage = `berth init [STATE_DIR] [--manifest FILE]
     S6_DONT_TERMINATE_ON_ERROR   set: a failure is reported and the init keeps running
     S6_BEHAVIOUR_IF_STAGE2_FAILS 2 (default): a failed oneshot ends the run; 1: go on with a warning; 0: go on
     S6_VERBOSITY                 0 errors, 1 and warnings, 2 (default) and every transition
+    S6_CMD_WAIT_FOR_SERVICES_MAXTIME  ms the COMMAND waits for the services to be ready (0, default: no limit)
     BERTH_PRESTOP_DELAY          on SIGTERM, stay up (not ready) this long before stopping (ms or 5s)
     BERTH_HTTP                   HOST:PORT for /healthz, /readyz, /metrics`;
 
@@ -32,12 +35,16 @@ export const usage = `berth init [STATE_DIR] [--manifest FILE]
 class NotStarted extends Error {}
 
 export async function initCommand(args: string[]): Promise<number> {
-  const { positionals, flags } = parseArgs(args, ['--manifest']);
+  // everything after `--` is the main command (the container's CMD)
+  const dashes = args.indexOf('--');
+  const main = dashes === -1 ? undefined : args.slice(dashes + 1);
+  if (main && main.length === 0) throw new UsageError('name a COMMAND after --');
+  const { positionals, flags } = parseArgs(dashes === -1 ? args : args.slice(0, dashes), ['--manifest']);
   if (positionals.length > 1) throw new UsageError('init takes at most one STATE_DIR');
   const stateDirPath = positionals[0] ?? (process.env.BERTH_STATE_DIR || DEFAULT_STATE_DIR);
   const manifestPath = manifestFrom(flags.get('--manifest') as string | undefined);
   try {
-    return await run(stateDirPath, manifestPath);
+    return await run(stateDirPath, manifestPath, main);
   } catch (err) {
     if (err instanceof NotStarted || err instanceof StateDirError) {
       process.stderr.write(`berth init: ${err.message}\n`);
@@ -47,7 +54,7 @@ export async function initCommand(args: string[]): Promise<number> {
   }
 }
 
-async function run(stateDirPath: string, manifestPath: string): Promise<number> {
+async function run(stateDirPath: string, manifestPath: string, main: string[] | undefined): Promise<number> {
   // As PID 1 a signal with no handler is dropped: catch a stop request that
   // arrives while we prepare; nothing runs yet, so it just ends the init.
   const early = (sig: NodeJS.Signals): void => {
@@ -106,6 +113,8 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     killGraceMs,
     stopDelayMs,
     oneshotFailures,
+    main,
+    mainWaitMs: msFromEnv('S6_CMD_WAIT_FOR_SERVICES_MAXTIME', 0),
     dontTerminate: process.env.S6_DONT_TERMINATE_ON_ERROR !== undefined,
     stateDir,
     manifest: manifestPath,

@@ -10,6 +10,7 @@ import { describeExit, describeTransition } from './describe.js';
 import { buildLaunch } from './launch.js';
 import { flushLog, log } from './log.js';
 import { ExecLogger } from './logger.js';
+import { MainCommand } from './main-command.js';
 import { ServiceRunner, type ServiceHost, type TransitionEvent } from './service.js';
 import { parseSignal } from './signals.js';
 import { spawnProcess, spawnWithTerminal, type Running } from './spawn.js';
@@ -40,6 +41,10 @@ export interface SupervisorOptions {
   manifest: string;
   /** settles once the control channel answers (or is known to be off): the init is `running` only then */
   controlReady?: Promise<unknown>;
+  /** the container's CMD, run as the main program once the services are ready; its exit ends the run */
+  main?: string[];
+  /** how long the main program waits for the long-runs to be ready, 0 for as long as it takes (S6_CMD_WAIT_FOR_SERVICES_MAXTIME) */
+  mainWaitMs: number;
   /** reads the manifest again for `berth reload`: the new plan and users, or why not (one line per problem) */
   reload?: () => Promise<{ plan: Plan; users: Map<string, ResolvedUser> } | { problems: string[] }>;
 }
@@ -94,7 +99,32 @@ export class Supervisor implements ServiceHost, ControlHandler {
     this.stagesDone = true;
     this.setPhase('running');
     log('all stages done');
-    this.exitIfFinished();
+    if (this.opts.main) await this.runMain(this.opts.main);
+    else this.exitIfFinished();
+  }
+
+  private main?: MainCommand;
+
+  /** Runs the CMD once every long-run is ready (or finished); its exit code ends the run. */
+  private async runMain(argv: string[]): Promise<void> {
+    const longRuns = [...this.runners.values()].filter((r) => r.svc.type === 'long-run');
+    const ready = Promise.all(longRuns.map((r) => r.until((x) => x.state === 'up' || !x.active)));
+    const waitMs = this.opts.mainWaitMs;
+    if (waitMs === 0) await ready;
+    else if (!(await within(ready, Date.now() + waitMs))) {
+      const late = longRuns.filter((r) => r.state !== 'up' && r.active).map((r) => `${r.name} (${r.state})`);
+      log(`not ready within ${waitMs} ms (S6_CMD_WAIT_FOR_SERVICES_MAXTIME): ${late.join(', ')}; not running ${argv[0]}`, 'error');
+      void this.shutdown(1, 'the services were not ready for the main command');
+      return;
+    }
+    if (this.shuttingDown) return;
+    const main = new MainCommand(argv);
+    this.main = main;
+    log(`running the main command: ${argv.join(' ')}`);
+    main.start(this.env, (message) => log(message, 'error'));
+    const code = await main.exited;
+    log(`the main command exited with code ${code}`, code === 0 ? 'info' : 'error');
+    void this.shutdown(code, 'the main command exited');
   }
 
   /** Runs oneshots one at a time, in plan order; false when a shutdown cut the stage short. */
@@ -229,7 +259,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
    * them to start it again, or for a signal.
    */
   private exitIfFinished(): void {
-    if (!this.stagesDone || this.shuttingDown || this.failureKept) return;
+    if (!this.stagesDone || this.shuttingDown || this.failureKept || this.opts.main) return;
     for (const r of this.runners.values()) if (r.active || r.want === 'down') return;
     void this.shutdown(0, 'every service has finished');
   }
@@ -344,6 +374,12 @@ export class Supervisor implements ServiceHost, ControlHandler {
 
   /** The first SIGTERM/SIGINT: stop gracefully (after the pre-stop delay, if one is set), exit 0. */
   requestStop(signal: NodeJS.Signals): void {
+    // Ctrl-C on the container's terminal is for the main command, which got it
+    // from the terminal already (same process group); sent to us alone, we pass it on
+    if (signal === 'SIGINT' && this.main?.running) {
+      if (!process.stdin.isTTY) this.main.signal('SIGINT');
+      return;
+    }
     if (this.draining) {
       log(`${signal} again: no more waiting, stopping now`);
       this.draining();
@@ -381,6 +417,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     const live = runners.filter((r) => r.active);
     log(`shutting down (${why}): ${live.length ? `stopping ${count(live.length, 'service')}, ` : ''}grace ${this.opts.graceMs} ms`);
     const allIdle = (): Promise<unknown> => Promise.all(runners.map((r) => r.idle()));
+    await this.stopMain();
     if (!(await within(this.stopInOrder(), Date.now() + this.stopCeilingMs()))) {
       for (const r of runners) r.kill();
       await within(allIdle(), Date.now() + AFTER_KILL_MS);
@@ -402,6 +439,19 @@ export class Supervisor implements ServiceHost, ControlHandler {
     log(`exiting with code ${code}`, code === 0 ? 'info' : 'error');
     flushLog();
     this.finish(code);
+  }
+
+  /** The main command goes first: it came last, after every service was ready. */
+  private async stopMain(): Promise<void> {
+    const main = this.main;
+    if (!main?.running) return;
+    log(`main command: sending SIGTERM (pid ${main.pid})`);
+    main.signal('SIGTERM');
+    if (!(await within(main.exited, Date.now() + this.opts.graceMs))) {
+      log(`main command: sending SIGKILL (pid ${main.pid})`);
+      main.signal('SIGKILL');
+      await within(main.exited, Date.now() + AFTER_KILL_MS);
+    }
   }
 
   /**
