@@ -324,12 +324,12 @@ test('a package pinned to two versions is a problem', async (t) => {
 });
 
 test('berth build prints problems and warnings to stderr; usage errors exit 2', async (t) => {
-  const dir = await writeFiles(t, { 'image.yaml': 'image:\n  cmd: [x]\nservices:\n  a: { script: x, after: [b] }\n' });
+  const dir = await writeFiles(t, { 'image.yaml': 'image:\n  entryPoint: [x]\nservices:\n  a: { script: x, after: [b] }\n' });
   const run = await berth(['build', join(dir, 'image.yaml'), '-o', join(dir, 'out')]);
   t.is(run.code, 1);
   t.is(run.stdout, '');
   t.is(run.stderr.replaceAll(`${dir}/`, ''), [
-    'image.yaml:2:8: image.cmd: warning: ignored: the image has services, so /init runs without arguments',
+    'image.yaml:2:15: image.entryPoint: warning: ignored: the image has services, so the entrypoint is /init',
     "image.yaml:4:27: services.a.after[0]: unknown service 'b'; did you mean 'a'?",
     `berth build: ${dir}/image.yaml: 1 problem; nothing was written`.replace(`${dir}/`, ''),
     '',
@@ -337,4 +337,13 @@ test('berth build prints problems and warnings to stderr; usage errors exit 2', 
   t.is((await berth(['build'])).code, 2);
   t.is((await berth(['build', 'a.yaml', '--tag', 'bad tag'])).code, 2);
   t.truthy(repoRoot);
+});
+
+test('image.cmd with services is the main program /init runs once they are ready: the Dockerfile keeps it', async (t) => {
+  const dir = await writeFiles(t, { 'image.yaml': 'image:\n  cmd: [/app/run-tests]\nservices:\n  db: { script: "exec sleep 60" }\n' });
+  const run = await berth(['build', join(dir, 'image.yaml'), '-o', join(dir, 'out')]);
+  t.is(run.code, 0, run.stderr);
+  const dockerfile = await readFile(join(dir, 'out', 'Dockerfile'), 'utf8');
+  t.regex(dockerfile, /^ENTRYPOINT \["\/init"\]$/m);
+  t.regex(dockerfile, /^CMD \["\/app\/run-tests"\]$/m);
 });

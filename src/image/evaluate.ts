@@ -112,9 +112,6 @@ export function evaluateImage(file: string): Evaluation {
     if (config.image.entryPoint !== undefined) {
       warnings.push({ loc: at(['image', 'entryPoint']), path: 'image.entryPoint', message: 'ignored: the image has services, so the entrypoint is /init' });
     }
-    if (config.image.cmd !== undefined) {
-      warnings.push({ loc: at(['image', 'cmd']), path: 'image.cmd', message: 'ignored: the image has services, so /init runs without arguments' });
-    }
   }
   const packages = installList([...config.packages, ...(config.image.interactive ? INTERACTIVE_PACKAGES : [])]);
   for (const [name, versions] of pinConflicts(packages)) {
@@ -127,7 +124,8 @@ export function evaluateImage(file: string): Evaluation {
     accounts: accounts.spec,
     packages,
     ...(hasServices ? { entryPoint: ['/init'] } : config.image.entryPoint ? { entryPoint: config.image.entryPoint } : {}),
-    ...(!hasServices && config.image.cmd ? { cmd: config.image.cmd } : {}),
+    // with services, the CMD is /init's main program: run once the services are ready
+    ...(config.image.cmd ? { cmd: config.image.cmd } : {}),
   };
   return done(problems, build);
 }

@@ -43,7 +43,7 @@ export const imageSectionSchema = object({
   }),
   cmd: array(string({ pattern: NO_CONTROL, patternHint: 'a string without control characters' }), {
     merge: 'unique',
-    description: 'The CMD as an argv list: the arguments of `entryPoint`. Ignored (with a warning) when the image has services.',
+    description: 'The CMD as an argv list: the arguments of `entryPoint`. With services, the main program `/init` runs once every service is ready; its exit ends the container.',
     example: ['--verbose'],
   }),
   env: record(string({ coerceScalars: true, pattern: NO_CONTROL, patternHint: 'a value without newlines or other control characters' }), {
