@@ -38,6 +38,10 @@ const manifests: Record<string, unknown> = {
       bad: { script: 'sleep 0.5; echo "bad: the database is unreachable, giving up"; exit 7' },
     },
   },
+  'user.json': {
+    version: 1,
+    services: { asroot: { user: 'root', script: 'id' } },
+  },
   'orphans.json': {
     version: 1,
     services: { spawner: { script: `${orphans(300)}\nexec sleep infinity` } },
@@ -140,6 +144,33 @@ if (why) {
     t.notRegex(alone.stdout, /\[berth\]/, 'a command alone, without services: --entrypoint');
     const help = await e.podman(['run', '--rm', '--network', 'none', IMAGE, '--help']);
     t.regex(help.stdout, /berth init \[STATE_DIR\]/, 'options still go to berth init');
+  });
+
+  test.serial('any uid, read-only root: the state dir falls back to /tmp/berth-UID (or to none), and berth status finds it', async (t) => {
+    const name = containerName('nonroot');
+    t.teardown(() => e.podman(['rm', '--force', '--time', '0', name]).then(() => undefined));
+    const started = await e.podman(['run', '-d', '--name', name, '--network', 'none', '--user', '1000:1000', '--read-only', IMAGE]);
+    t.is(started.code, 0, started.stderr);
+    const logs = await waitForLogs(e, name, /all stages done/);
+    t.regex(logs, /cannot use state dir \/run\/berth: EACCES; using state dir \/tmp\/berth-1000 instead/);
+    const status = await e.podman(['exec', name, 'berth', 'status']);
+    t.is(status.code, 0, status.stderr);
+    t.regex(status.stdout, /state dir \/tmp\/berth-1000/);
+    t.regex(status.stdout, /^idle +long-run +up/m);
+    const stop = await e.podman(['stop', '--time', '10', name]);
+    t.is(stop.code, 0);
+    t.is((await e.podman(['inspect', name, '--format', '{{.State.ExitCode}}'])).stdout.trim(), '0');
+
+    // no writable dir at all: it runs anyway, without a state dir
+    const bare = await e.podman(['run', '--rm', '--network', 'none', '--user', '1000:1000', '--read-only', '--read-only-tmpfs=false', IMAGE, 'echo', 'MAIN-RAN']);
+    t.is(bare.code, 0, bare.stdout + bare.stderr);
+    t.regex(bare.stdout, /running without a state dir/);
+    t.regex(bare.stdout, /^MAIN-RAN$/m);
+
+    // user: needs root: an error before anything starts
+    const user = await e.podman(['run', '--rm', '--network', 'none', '--user', '1000:1000', '-e', 'BERTH_MANIFEST=/etc/berth/user.json', IMAGE]);
+    t.is(user.code, 2);
+    t.regex(user.stderr, /services\.asroot\.user: switching to user 'root' needs the init to run as root \(it runs as uid 1000\)/);
   });
 
   test.serial('under --pids-limit 64 a service that leaves 300 orphans keeps running, because /init reaps them', async (t) => {
