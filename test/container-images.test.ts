@@ -62,7 +62,7 @@ if (why) {
     const { tag } = await image('example', (m) => t.log(m));
     const id = await e.podman(['run', '--rm', '--network', 'none', tag, 'id', 'alice']);
     t.is(id.code, 0, id.stderr);
-    t.regex(id.stdout, /^uid=\d+\(alice\) gid=\d+\(\w+\) groups=.*\(wheel\)/);
+    t.regex(id.stdout, /^uid=\d+\(alice\) gid=\d+\(\w+\) groups=.*\(wheel\)/m, "the main command runs after the services");
     const env = await e.podman(['run', '--rm', '--network', 'none', tag, 'env']);
     t.regex(env.stdout, /^GREETING=hello from the example image$/m);
     t.regex(env.stdout, /^LANG=C\.UTF-8$/m);

@@ -121,6 +121,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     const main = new MainCommand(argv);
     this.main = main;
     log(`running the main command: ${argv.join(' ')}`);
+    flushLog(); // the story so far, before the main command writes to the same terminal
     main.start(this.env, (message) => log(message, 'error'));
     const code = await main.exited;
     log(`the main command exited with code ${code}`, code === 0 ? 'info' : 'error');
