@@ -24,6 +24,7 @@
 // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { performance } from 'node:perf_hooks';
 import { idle } from './benchmarks/idle.js';
+import { ready } from './benchmarks/ready.js';
 import { restart } from './benchmarks/restart.js';
 import { start } from './benchmarks/start.js';
 import { zombies } from './benchmarks/zombies.js';
@@ -35,7 +36,7 @@ import { parseOptions } from './options.js';
 import { out, printHeader, printSection, printSummary } from './report.js';
 
 /** In report order. */
-const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies)];
+const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready)];
 
 async function main(): Promise<void> {
   const o = parseOptions(
