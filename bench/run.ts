@@ -24,6 +24,7 @@
 // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { performance } from 'node:perf_hooks';
 import { idle } from './benchmarks/idle.js';
+import { probes } from './benchmarks/probes.js';
 import { ready } from './benchmarks/ready.js';
 import { restart } from './benchmarks/restart.js';
 import { start } from './benchmarks/start.js';
@@ -36,7 +37,7 @@ import { parseOptions } from './options.js';
 import { out, printHeader, printSection, printSummary } from './report.js';
 
 /** In report order. */
-const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready)];
+const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes)];
 
 async function main(): Promise<void> {
   const o = parseOptions(

@@ -60,6 +60,22 @@ export function cpuTicks(pid: number): number | undefined {
   return s ? s.utime + s.stime : undefined;
 }
 
+export interface CpuSnap {
+  ticks: number;
+  ns: number;
+}
+
+/** CPU used so far by `pids` together: ticks (what `ps` shows) and ns (schedstat). */
+export function cpuOf(pids: number[]): CpuSnap {
+  let ticks = 0;
+  let ns = 0;
+  for (const pid of pids) {
+    ticks += cpuTicks(pid) ?? 0;
+    ns += schedNs(pid);
+  }
+  return { ticks, ns };
+}
+
 export interface Memory {
   rssKb: number;
   pssKb: number;
