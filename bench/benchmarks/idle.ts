@@ -14,7 +14,7 @@ import { berthMemoryLines, label, progress } from '../report.js';
 
 const CPU_INSTANCES = 3;
 
-const IDLE_FIGURES = ['ticks', 'ms', 'ms2', 'activeSeconds', 'treeTicks', 'treeMs', 'rss', 'pss'] as const;
+const IDLE_FIGURES = ['ticks', 'ms', 'ms2', 'activeSeconds', 'treeTicks', 'treeMs', 'rss', 'pss', 'uss'] as const;
 /**
  * Per instance: PID 1's CPU over the window in ticks of 10 ms and in ms (schedstat), ms over its
  * second half, seconds with > 0.1 ms CPU; the same in ticks and ms for the init's whole tree
@@ -90,6 +90,7 @@ async function measure(o: Options): Promise<IdleResult> {
       const m = memoryOf(inst.pid);
       f.rss.add(m?.rssKb);
       f.pss.add(m?.pssKb);
+      f.uss.add(m?.ussKb);
     });
   } catch (err) {
     warnings.push(`idle CPU: ${(err as Error).message}`);
