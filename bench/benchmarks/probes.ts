@@ -1,7 +1,9 @@
 // 7: what health probes cost PID 1 between and at their intervals. Three
 // Berth instances with 10 services each probed over HTTP (readiness, then
-// liveness every second) run beside three with the same 10 services and no
-// probes; PID 1's CPU is read over the window as in the idle benchmark. All
+// liveness every second) run beside three whose probes come every 5 s and
+// three with the same 10 services and no probes; PID 1's CPU is read every
+// second over the window as in the idle benchmark, so the 5 s instances show
+// whether anything runs between probes (then only ~1 second in 5 is busy). All
 // probes go to one tiny HTTP server the bench starts outside every init, so
 // answering them costs no init anything and the difference is the probing
 // alone. The server counts what it answered, which shows the probes ran.
@@ -17,7 +19,8 @@ import { label, progress } from '../report.js';
 
 const INSTANCES = 3;
 const SERVICES = 10;
-const INTERVAL = '1s';
+/** the probed groups' probe intervals, in s */
+const INTERVALS = [1, 5] as const;
 
 const PROBE_FIGURES = ['ticks', 'ms', 'activeSeconds'] as const;
 /** Per instance: PID 1's CPU over the window in ticks of 10 ms and ms (schedstat); seconds with > 0.1 ms CPU. */
@@ -25,7 +28,10 @@ type ProbeFigures = Record<(typeof PROBE_FIGURES)[number], Samples>;
 
 export interface ProbesResult {
   seconds: Samples;
+  /** probes every second */
   probed: ProbeFigures;
+  /** probes every 5 s */
+  sparse: ProbeFigures;
   plain: ProbeFigures;
   /** requests the server answered during the window, all instances together */
   answered: Samples;
@@ -59,8 +65,8 @@ async function answered(port: number): Promise<number> {
   return Number(await (await fetch(`http://127.0.0.1:${port}/count`)).text());
 }
 
-/** 10 sleeping services, each with an HTTP readiness and liveness probe every second when `port` is given. */
-function services(port?: number): Services {
+/** 10 sleeping services, each with an HTTP readiness and liveness probe every `interval` s when `port` is given. */
+function services(port?: number, interval = 1): Services {
   return ({ fifo }) =>
     Array.from({ length: SERVICES }, (_, i) => ({
       name: `svc${String(i).padStart(3, '0')}`,
@@ -68,26 +74,32 @@ function services(port?: number): Services {
       ...(port === undefined
         ? {}
         : {
-            readiness: { http: { port, path: '/ready' }, interval: INTERVAL, timeout: '1s' },
-            liveness: { http: { port, path: '/live' }, interval: INTERVAL, timeout: '1s' },
+            readiness: { http: { port, path: '/ready' }, interval: `${interval}s`, timeout: '1s' },
+            liveness: { http: { port, path: '/live' }, interval: `${interval}s`, timeout: '1s' },
           }),
     }));
 }
 
 async function measure(o: Options): Promise<ProbesResult> {
-  const r: ProbesResult = { seconds: new Samples(), probed: figures(PROBE_FIGURES), plain: figures(PROBE_FIGURES), answered: new Samples() };
+  const r: ProbesResult = {
+    seconds: new Samples(),
+    probed: figures(PROBE_FIGURES),
+    sparse: figures(PROBE_FIGURES),
+    plain: figures(PROBE_FIGURES),
+    answered: new Samples(),
+  };
   const peer = peerUsable(o, 'berth');
   if (!peer) return r;
-  progress(`probes: ${INSTANCES} instances with 10 probed services beside ${INSTANCES} without, ${o.cpuSeconds} s window`);
+  progress(`probes: ${INSTANCES} instances each with 10 services probed every 1 s, every 5 s and not at all, ${o.cpuSeconds} s window`);
   const instances: Array<{ inst: Instance; f: ProbeFigures }> = [];
   try {
     const port = await startServer();
     for (let i = 0; i < INSTANCES; i++) {
-      for (const probed of [true, false]) {
-        const inst = await startInstance(peer, services(probed ? port : undefined));
-        instances.push({ inst, f: probed ? r.probed : r.plain });
+      for (const interval of [...INTERVALS, undefined]) {
+        const inst = await startInstance(peer, services(interval && port, interval));
+        instances.push({ inst, f: interval === undefined ? r.plain : interval === 1 ? r.probed : r.sparse });
         await inst.fifo.waitFor((e) => e.text.startsWith('up '), SERVICES, UP_TIMEOUT_MS);
-        if (probed) await inst.init.waitForLines((text) => /^\[berth\] \S+: ready$/.test(text), SERVICES, UP_TIMEOUT_MS);
+        if (interval) await inst.init.waitForLines((text) => /^\[berth\] \S+: ready$/.test(text), SERVICES, UP_TIMEOUT_MS);
       }
     }
     await delay(2000); // start-up work (lazy compilation, first GC) is not idle
@@ -118,15 +130,19 @@ async function measure(o: Options): Promise<ProbesResult> {
 
 function report(r: ProbesResult, o: Options): { lines: string[]; targets: Target[] } {
   const secs = r.seconds.summary?.median ?? o.cpuSeconds;
-  const probes = INSTANCES * SERVICES * secs;
+  const probes = INSTANCES * SERVICES * secs * INTERVALS.reduce((sum, i) => sum + 1 / i, 0);
   const got = r.answered.summary?.median;
   const ms = r.probed.ms.summary;
-  const perProbe = ms && got ? (ms.median * INSTANCES) / got : undefined;
+  const sparseMs = r.sparse.ms.summary;
+  const perProbe = ms && sparseMs && got ? ((ms.median + sparseMs.median) * INSTANCES) / got : undefined;
+  const row = (name: string, f: ProbeFigures): string =>
+    `   ${label(name)}${fmt(f.ticks.summary, 'ticks', 0)}; ${fmt(f.ms.summary, 'ms CPU')}; seconds with > 0.1 ms CPU: ${fmt(f.activeSeconds.summary, '', 0)}`;
   const lines = [
-    `7. idle CPU of PID 1 over ${num(secs, 1)} s, 10 services each with an HTTP readiness and liveness probe every ${INTERVAL}`,
-    `   (${INSTANCES} instances beside ${INSTANCES} without probes; one HTTP server outside every init answers all probes)`,
-    `   ${label('berth, probed')}${fmt(r.probed.ticks.summary, 'ticks', 0)}; ${fmt(ms, 'ms CPU')}; seconds with > 0.1 ms CPU: ${fmt(r.probed.activeSeconds.summary, '', 0)}`,
-    `   ${label('berth, no probes')}${fmt(r.plain.ticks.summary, 'ticks', 0)}; ${fmt(r.plain.ms.summary, 'ms CPU')}`,
+    `7. idle CPU of PID 1 over ${num(secs, 1)} s, 10 services each with an HTTP readiness and liveness probe`,
+    `   (${INSTANCES} instances of each kind side by side; one HTTP server outside every init answers all probes)`,
+    row('berth, every 1 s', r.probed),
+    row('berth, every 5 s', r.sparse),
+    row('berth, no probes', r.plain),
     `   ${label('')}probes answered in the window: ${got ?? 'no data'} of ~${num(probes, 0)} expected; ~${perProbe ? num(perProbe, 3) : '?'} ms of PID-1 CPU per probe`,
   ];
   const ticks = r.probed.ticks.summary;
@@ -137,7 +153,7 @@ function report(r: ProbesResult, o: Options): { lines: string[]; targets: Target
       target: 'reported (issue #9)',
       berth: ticks && ms ? `${num(ticks.median, 0)} ticks, ${num(ms.median, 1)} ms / ${num(secs, 0)} s` : 'no data',
       pass: undefined,
-      peers: `no probes: ${plainMs ? `${num(plainMs.median, 2)} ms` : 'no data'}`,
+      peers: `every 5 s: ${sparseMs ? `${num(sparseMs.median, 1)} ms` : 'no data'}; no probes: ${plainMs ? `${num(plainMs.median, 2)} ms` : 'no data'}`,
     },
   ];
   return { lines, targets };
