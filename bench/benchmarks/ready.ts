@@ -49,6 +49,15 @@ function readyName(text: string): string | undefined {
   return /^\[berth\] (\S+): ready$/.exec(text)?.[1];
 }
 
+/** Throws unless every dependent started after its dependency's `ready` line: the figure is only worth its gating. */
+function checkOrder(lines: string[]): void {
+  for (let i = 0; i < PAIRS; i++) {
+    const isReady = lines.indexOf(`[berth] ${base(i)}: ready`);
+    const started = lines.findIndex((l) => l.startsWith(`[berth] ${dependent(i)}: started (pid`));
+    if (isReady < 0 || started < isReady) throw new Error(`${dependent(i)} started before ${base(i)} was ready`);
+  }
+}
+
 async function measure(o: Options): Promise<ReadyResult> {
   const r: ReadyResult = { busy: new Samples(), chained: figures(READY_FIGURES), flat: figures(READY_FIGURES) };
   const peer = peerUsable(o, 'berth');
@@ -67,6 +76,7 @@ async function measure(o: Options): Promise<ReadyResult> {
           f.firstReady.add(Math.min(...ready.map((l) => l.t)) - t0);
           f.baseReady.add(last(ready.filter((l) => readyName(l.text)!.startsWith('base'))));
           f.lastStarted.add(last(inst.init.lines.filter((l) => /^\[berth\] \S+: started \(pid/.test(l.text))));
+          if (chained) checkOrder(inst.init.lines.map((l) => l.text));
         });
       } catch (err) {
         for (const k of READY_FIGURES) if (f[k].values.length <= run) f[k].add(NaN);

@@ -36,6 +36,9 @@ export interface RestartResult {
   /** every one of the five restarts of every run, in order */
   berthAll: Samples;
   s6All: Samples;
+  /** the same, from the old process being a zombie (the supervisor's share alone) */
+  berthAfterDead: Samples;
+  s6AfterDead: Samples;
 }
 
 interface RestartSample {
@@ -95,6 +98,8 @@ async function measure(o: Options): Promise<RestartResult> {
     s6: figures(RESTART_FIGURES),
     berthAll: new Samples(),
     s6All: new Samples(),
+    berthAfterDead: new Samples(),
+    s6AfterDead: new Samples(),
   };
   for (let run = 0; run < o.runs; run++) {
     progress(`restart: run ${run + 1}/${o.runs}`);
@@ -118,6 +123,7 @@ async function measure(o: Options): Promise<RestartResult> {
             startedAt = killedAt + s.forkMs;
             forks.push(s.forkMs);
             r[`${name}All`].add(s.forkMs);
+            r[`${name}AfterDead`].add(s.forkMs - s.deadMs);
             if (k === 0) {
               f.fork.add(s.forkMs);
               f.dead.add(s.deadMs);
@@ -148,6 +154,7 @@ function report(r: RestartResult, o: Options): { lines: string[]; targets: Targe
     busyLine(r.busy),
     `   ${label('berth')}first restart: fork ${fmt(fork, 'ms')}; exec ${fmt(r.berth.exec.summary, 'ms')}`,
     `   ${label('')}all ${KILLS} of every run: fork ${fmt(all, 'ms')}; slowest of a run ${fmt(r.berth.forkMax.summary, 'ms')}`,
+    `   ${label('')}the same from the old process being a zombie (Berth's share): ${fmt(r.berthAfterDead.summary, 'ms')}`,
     `   ${label('')}(the killed process was a zombie after ${fmt(r.berth.dead.summary, 'ms')}: the kernel's share)`,
     `   ${peerLine(o, 's6', `first restart: fork ${fmt(r.s6.fork.summary, 'ms')}; exec ${fmt(r.s6.exec.summary, 'ms')}   ${ratioText(r.berth.fork.ratioTo(r.s6.fork), 'berth/s6')}`)}`,
     ...(s6 ? [] : [`   ${label('')}all ${KILLS} of every run: fork ${fmt(r.s6All.summary, 'ms')}; slowest of a run ${fmt(r.s6.forkMax.summary, 'ms')}`]),
