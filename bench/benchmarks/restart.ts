@@ -144,6 +144,12 @@ async function measure(o: Options): Promise<RestartResult> {
   return r;
 }
 
+/** "k of n" values above `ms`. */
+function over(s: Samples, ms: number): string {
+  const v = s.values.filter((x) => Number.isFinite(x));
+  return `${v.filter((x) => x > ms).length} of ${v.length}`;
+}
+
 function report(r: RestartResult, o: Options): { lines: string[]; targets: Target[] } {
   const fork = r.berth.fork.summary;
   const all = r.berthAll.summary;
@@ -155,6 +161,7 @@ function report(r: RestartResult, o: Options): { lines: string[]; targets: Targe
     `   ${label('berth')}first restart: fork ${fmt(fork, 'ms')}; exec ${fmt(r.berth.exec.summary, 'ms')}`,
     `   ${label('')}all ${KILLS} of every run: fork ${fmt(all, 'ms')}; slowest of a run ${fmt(r.berth.forkMax.summary, 'ms')}`,
     `   ${label('')}the same from the old process being a zombie (Berth's share): ${fmt(r.berthAfterDead.summary, 'ms')}`,
+    `   ${label('')}over 5 ms: ${over(r.berthAll, 5)} from the kill, ${over(r.berthAfterDead, 5)} from the zombie`,
     `   ${label('')}(the killed process was a zombie after ${fmt(r.berth.dead.summary, 'ms')}: the kernel's share)`,
     `   ${peerLine(o, 's6', `first restart: fork ${fmt(r.s6.fork.summary, 'ms')}; exec ${fmt(r.s6.exec.summary, 'ms')}   ${ratioText(r.berth.fork.ratioTo(r.s6.fork), 'berth/s6')}`)}`,
     ...(s6 ? [] : [`   ${label('')}all ${KILLS} of every run: fork ${fmt(r.s6All.summary, 'ms')}; slowest of a run ${fmt(r.s6.forkMax.summary, 'ms')}`]),
