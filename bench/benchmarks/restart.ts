@@ -116,7 +116,7 @@ async function measure(o: Options): Promise<RestartResult> {
           const [up] = await inst.fifo.waitFor((e) => e.text.startsWith('up '), 1, UP_TIMEOUT_MS);
           const sup = peer.supervisorOf(inst.pid, 'svc000');
           if (sup === undefined) throw new Error('supervisor process not found');
-          // s6-supervise also restarts at once when the last spawn was over 1 s ago: both measure the mechanism
+          // the one-second rule: each kill comes after a run of 1.6 s (s6-supervise, as measured, still waits ~1 s)
           let startedAt = up.t;
           const forks: number[] = [];
           for (let k = 0; k < KILLS; k++) {
@@ -177,7 +177,7 @@ function report(r: RestartResult, o: Options): { lines: string[]; targets: Targe
     `   ${label('')}over 5 ms: ${over(r.berthAll, 5)} from the kill, ${over(r.berthAfterDead, 5)} from the zombie; longest delay Berth logged for them: ${fmt(r.berthDelay.summary, 'ms', 0)}`,
     `   ${label('')}(the killed process was a zombie after ${fmt(r.berth.dead.summary, 'ms')}: the kernel's share)`,
     `   ${peerLine(o, 's6', `first restart: fork ${fmt(r.s6.fork.summary, 'ms')}; exec ${fmt(r.s6.exec.summary, 'ms')}   ${ratioText(r.berth.fork.ratioTo(r.s6.fork), 'berth/s6')}`)}`,
-    ...(s6 ? [] : [`   ${label('')}all ${KILLS} of every run: fork ${fmt(r.s6All.summary, 'ms')}; slowest of a run ${fmt(r.s6.forkMax.summary, 'ms')}`]),
+    ...(s6 ? [] : [`   ${label('')}all ${KILLS} of every run: fork ${fmt(r.s6All.summary, 'ms')}; slowest of a run ${fmt(r.s6.forkMax.summary, 'ms')}; from the zombie ${fmt(r.s6AfterDead.summary, 'ms')}`]),
     `   ${label('tini')}n/a (does not restart)`,
     `   a death right after a restart (crash loop): berth ${fmt(r.berth.fork2.summary, 'ms')}; s6 ${s6 ?? fmt(r.s6.fork2.summary, 'ms')}`,
   ];
