@@ -44,21 +44,28 @@ export function median(s: Summary | undefined, unit: string, digits?: number): s
 export interface Memory {
   rss: Samples;
   pss: Samples;
+  uss: Samples;
 }
 
 /**
  * PID-1 memory of Berth with 1, 10 and 100 services against the bare-node
- * floor measured alongside (ratios per run). Printed after start-up and again
+ * floor measured alongside (ratios per run; USS, the pages no other process
+ * shares, as MB above the floor's). Printed after start-up and again
  * after the idle window; `pssRatio` adds the PSS ratio too.
  */
 export function berthMemoryLines(floor: Memory, berth: Record<1 | 10 | 100, Memory>, pssRatio: boolean): string[] {
-  const lines = [`   ${label('bare node (floor)')}RSS ${fmt(mbS(floor.rss.summary), 'MB')}; PSS ${fmt(mbS(floor.pss.summary), 'MB')}`];
+  const lines = [
+    `   ${label('bare node (floor)')}RSS ${fmt(mbS(floor.rss.summary), 'MB')}; PSS ${fmt(mbS(floor.pss.summary), 'MB')}; USS ${fmt(mbS(floor.uss.summary), 'MB')}`,
+  ];
   for (const n of [1, 10, 100] as const) {
     const rr = berth[n].rss.ratioTo(floor.rss);
     const pss = `PSS ${fmt(mbS(berth[n].pss.summary), 'MB')}`;
     const pr = berth[n].pss.ratioTo(floor.pss);
+    const uss = berth[n].uss.summary;
+    const floorUss = floor.uss.summary;
+    const ussAbove = uss && floorUss ? ` (+${num(mb(uss.median - floorUss.median), 1)} MB)` : '';
     lines.push(
-      `   ${label(`berth, ${n} service${n === 1 ? '' : 's'}`)}RSS ${fmt(mbS(berth[n].rss.summary), 'MB')} = ${rr ? num(rr.median, 2) : '?'}x floor; ${pss}${pssRatio ? ` = ${pr ? num(pr.median, 2) : '?'}x floor` : ''}`,
+      `   ${label(`berth, ${n} service${n === 1 ? '' : 's'}`)}RSS ${fmt(mbS(berth[n].rss.summary), 'MB')} = ${rr ? num(rr.median, 2) : '?'}x floor; ${pss}${pssRatio ? ` = ${pr ? num(pr.median, 2) : '?'}x floor` : ''}; USS ${fmt(mbS(uss), 'MB')}${ussAbove}`,
     );
   }
   return lines;

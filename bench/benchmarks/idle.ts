@@ -7,14 +7,14 @@ import type { Benchmark, Target } from '../lib/benchmark.js';
 import { longRuns, startInstance, stopInstance, UP_TIMEOUT_MS, warnings, type Instance } from '../lib/instance.js';
 import type { PeerName } from '../lib/peers.js';
 import { delay } from '../lib/pid1.js';
-import { cpuTicks, memoryOf, schedNs } from '../lib/proc.js';
+import { cpuOf, memoryOf, type CpuSnap } from '../lib/proc.js';
 import { figures, fmt, mb, num, Samples } from '../lib/stats.js';
 import { absent, peerUsable, type Options } from '../options.js';
 import { berthMemoryLines, label, progress } from '../report.js';
 
 const CPU_INSTANCES = 3;
 
-const IDLE_FIGURES = ['ticks', 'ms', 'ms2', 'activeSeconds', 'treeTicks', 'treeMs', 'rss', 'pss'] as const;
+const IDLE_FIGURES = ['ticks', 'ms', 'ms2', 'activeSeconds', 'treeTicks', 'treeMs', 'rss', 'pss', 'uss'] as const;
 /**
  * Per instance: PID 1's CPU over the window in ticks of 10 ms and in ms (schedstat), ms over its
  * second half, seconds with > 0.1 ms CPU; the same in ticks and ms for the init's whole tree
@@ -39,21 +39,6 @@ const PLAN: Array<[PeerName, number]> = [
   ['berth', 1],
   ['berth', 100],
 ];
-
-interface CpuSnap {
-  ticks: number;
-  ns: number;
-}
-
-function cpuOf(pids: number[]): CpuSnap {
-  let ticks = 0;
-  let ns = 0;
-  for (const pid of pids) {
-    ticks += cpuTicks(pid) ?? 0;
-    ns += schedNs(pid);
-  }
-  return { ticks, ns };
-}
 
 function figuresOf(r: IdleResult, name: PeerName, n: number): IdleFigures {
   return name === 'berth' ? r.berth[n as 1 | 10 | 100] : r[name];
@@ -105,6 +90,7 @@ async function measure(o: Options): Promise<IdleResult> {
       const m = memoryOf(inst.pid);
       f.rss.add(m?.rssKb);
       f.pss.add(m?.pssKb);
+      f.uss.add(m?.ussKb);
     });
   } catch (err) {
     warnings.push(`idle CPU: ${(err as Error).message}`);

@@ -13,7 +13,7 @@ import { berthMemoryLines, busyLine, label, mbS, median, peerLine, progress, rat
 
 const SETTLE_MS = 1500; // memory is read this long after the last service is up
 
-const INIT_FIGURES = ['up', 'rss', 'pss', 'treeRss', 'treePss'] as const;
+const INIT_FIGURES = ['up', 'rss', 'pss', 'uss', 'treeRss', 'treePss'] as const;
 /** One init with one number of services, over the runs; memory in kB, times in ms. */
 type InitFigures = Record<(typeof INIT_FIGURES)[number], Samples>;
 
@@ -79,6 +79,7 @@ async function measure(o: Options): Promise<StartResult> {
           const m = memoryOf(inst.pid);
           f.rss.add(m?.rssKb);
           f.pss.add(m?.pssKb);
+          f.uss.add(m?.ussKb);
           const tree = memoryOfAll(peer.tree(inst.pid));
           f.treeRss.add(tree?.rssKb);
           f.treePss.add(tree?.pssKb);

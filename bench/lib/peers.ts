@@ -13,6 +13,15 @@ export interface ServiceSpec {
   /** run by /bin/sh */
   script: string;
   restart?: boolean;
+  /** Berth only: its `readiness`, `liveness` and `after`, as the manifest spells them */
+  readiness?: object;
+  liveness?: object;
+  after?: string[];
+}
+
+/** A spec only Berth's manifest can say (readiness, liveness, dependencies). */
+function berthOnly(s: ServiceSpec): boolean {
+  return s.readiness !== undefined || s.liveness !== undefined || s.after !== undefined;
 }
 
 export interface Launch {
@@ -75,7 +84,16 @@ const berth: Peer = {
     const manifest = {
       version: 1,
       services: Object.fromEntries(
-        services.map((s) => [s.name, { execStart: ['/bin/sh', '-c', s.script], ...(s.restart ? { restartOnFailure: true } : {}) }]),
+        services.map((s) => [
+          s.name,
+          {
+            execStart: ['/bin/sh', '-c', s.script],
+            ...(s.restart ? { restartOnFailure: true } : {}),
+            ...(s.readiness ? { readiness: s.readiness } : {}),
+            ...(s.liveness ? { liveness: s.liveness } : {}),
+            ...(s.after ? { after: s.after } : {}),
+          },
+        ]),
       ),
     };
     const manifestPath = join(dir, 'manifest.json');
@@ -98,6 +116,7 @@ const s6: Peer = {
   missing: S6_SVSCAN && findProgram('s6-supervise') ? undefined : 'not installed (apt-get install -y s6)',
   maxServices: Infinity,
   prepare(dir, services) {
+    if (services.some(berthOnly)) throw new Error('readiness, liveness and after need s6-rc, not plain s6-svscan');
     const scandir = join(dir, 'scandir');
     mkdirSync(scandir);
     for (const s of services) {
@@ -127,6 +146,7 @@ const tini: Peer = {
   maxServices: 1,
   prepare(_dir, services) {
     if (services.length !== 1) throw new Error('tini runs exactly one child');
+    if (berthOnly(services[0])) throw new Error('tini has no readiness, liveness or dependencies');
     return { argv: [TINI!, '--', '/bin/sh', '-c', services[0].script], env: baseEnv() };
   },
   supervisorOf: (pid1) => pid1,

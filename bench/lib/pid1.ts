@@ -25,6 +25,7 @@ export class Pid1 {
   private exitCode: number | null | undefined;
   private partial = '';
   private innerPid?: number;
+  private waiters: Array<() => void> = [];
 
   constructor(argv: string[], env: NodeJS.ProcessEnv, cwd: string) {
     this.t0 = performance.now();
@@ -56,6 +57,27 @@ export class Pid1 {
     const lines = (this.partial + chunk).split('\n');
     this.partial = lines.pop() ?? '';
     for (const text of lines) if (this.lines.length < MAX_LINES) this.lines.push({ t, text });
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves with the output lines matching `pred` once there are `count` of them, or rejects after `timeoutMs`. */
+  waitForLines(pred: (text: string) => boolean, count: number, timeoutMs: number): Promise<Line[]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== check);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} lines (got ${this.lines.filter((l) => pred(l.text)).length})`));
+      }, timeoutMs);
+      const check = (): void => {
+        const got = this.lines.filter((l) => pred(l.text));
+        if (got.length >= count) {
+          clearTimeout(timer);
+          resolve(got);
+        } else this.waiters.push(check);
+      };
+      check();
+    });
   }
 
   get running(): boolean {

@@ -60,12 +60,30 @@ export function cpuTicks(pid: number): number | undefined {
   return s ? s.utime + s.stime : undefined;
 }
 
+export interface CpuSnap {
+  ticks: number;
+  ns: number;
+}
+
+/** CPU used so far by `pids` together: ticks (what `ps` shows) and ns (schedstat). */
+export function cpuOf(pids: number[]): CpuSnap {
+  let ticks = 0;
+  let ns = 0;
+  for (const pid of pids) {
+    ticks += cpuTicks(pid) ?? 0;
+    ns += schedNs(pid);
+  }
+  return { ticks, ns };
+}
+
 export interface Memory {
   rssKb: number;
   pssKb: number;
+  /** pages no other process maps (Private_Clean + Private_Dirty): what this process alone costs */
+  ussKb: number;
 }
 
-/** RSS and PSS from /proc/PID/smaps_rollup, in kB. */
+/** RSS, PSS and USS from /proc/PID/smaps_rollup, in kB. */
 export function memoryOf(pid: number): Memory | undefined {
   let text: string;
   try {
@@ -74,13 +92,14 @@ export function memoryOf(pid: number): Memory | undefined {
     return undefined;
   }
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { rssKb: field('Rss'), pssKb: field('Pss') };
+  return { rssKb: field('Rss'), pssKb: field('Pss'), ussKb: field('Private_Clean') + field('Private_Dirty') };
 }
 
 /** Sums memory over several pids (a supervision tree); undefined if none could be read. */
 export function memoryOfAll(pids: number[]): Memory | undefined {
   let rssKb = 0;
   let pssKb = 0;
+  let ussKb = 0;
   let any = false;
   for (const pid of pids) {
     const m = memoryOf(pid);
@@ -88,8 +107,9 @@ export function memoryOfAll(pids: number[]): Memory | undefined {
     any = true;
     rssKb += m.rssKb;
     pssKb += m.pssKb;
+    ussKb += m.ussKb;
   }
-  return any ? { rssKb, pssKb } : undefined;
+  return any ? { rssKb, pssKb, ussKb } : undefined;
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
