@@ -158,7 +158,13 @@ export function dnsLabel(name: string): string {
 
 /** Problems with the Deployment per the Kubernetes API schema, as `PATH: MESSAGE`; none when it is valid. */
 export async function validateDeployment(deployment: IDeployment): Promise<string[]> {
-  const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
+  let Deployment: typeof import('kubernetes-models/apps/v1/Deployment').Deployment;
+  try {
+    ({ Deployment } = await import('kubernetes-models/apps/v1/Deployment'));
+  } catch {
+    // berth/base leaves it out (package.json "berth.buildOnly"): images are built elsewhere
+    return ['cannot check it: the kubernetes-models package is not installed here (berth/base leaves it out); run berth build --kube where Berth was installed with npm'];
+  }
   try {
     new Deployment(deployment).validate();
     return [];
