@@ -36,9 +36,16 @@ function keep(pkgDir, path) {
   return !DROP_FILES.test(name) || name === 'package.json';
 }
 
+// Packages Berth needs only where images are built (package.json
+// "berth.buildOnly": the Kubernetes schema behind `berth build --kube`) stay
+// out of the image, with whatever only they depend on.
+const manifest = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'));
+const buildOnly = new Set(manifest.berth?.buildOnly ?? []);
+const needed = reachable(Object.keys(manifest.dependencies ?? {}).filter((d) => !buildOnly.has(d)));
+
 let count = 0;
 for (const [path, entry] of Object.entries(lock.packages ?? {})) {
-  if (!path.startsWith('node_modules/') || entry.dev || entry.link) continue;
+  if (!path.startsWith('node_modules/') || entry.dev || entry.link || !needed.has(path)) continue;
   const from = join(src, path);
   if (!existsSync(from)) {
     if (entry.optional) continue; // e.g. a native package for another platform
@@ -54,6 +61,28 @@ for (const [path, entry] of Object.entries(lock.packages ?? {})) {
 }
 pruneEmpty(join(dest, 'node_modules'));
 console.log(`copy-deps: ${count} production packages for ${platform}`);
+
+/** The lock paths of `roots` and everything they depend on, resolved as Node does (the nearest node_modules upward). */
+function reachable(roots) {
+  const found = new Set();
+  const visit = (from, name) => {
+    for (let dir = from; ; ) {
+      const path = `${dir ? `${dir}/` : ''}node_modules/${name}`;
+      const entry = lock.packages?.[path];
+      if (entry) {
+        if (found.has(path)) return;
+        found.add(path);
+        for (const dep of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies, ...entry.peerDependencies })) visit(path, dep);
+        return;
+      }
+      if (!dir) return;
+      const up = dir.lastIndexOf('/node_modules/');
+      dir = up === -1 ? '' : dir.slice(0, up);
+    }
+  };
+  for (const name of roots) visit('', name);
+  return found;
+}
 
 function pruneEmpty(dir) {
   for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) pruneEmpty(join(dir, e.name));

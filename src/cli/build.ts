@@ -2,22 +2,31 @@
 // definition and writes a build context; with --tag, also builds it with the
 // container engine it finds.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { ContextError, writeBuildContext } from '../image/context.js';
 import { buildCommand as engineCommand, engineKind, epochDate, EpochError, probeDocker, sourceDateEpoch } from '../image/engine.js';
-import { evaluateImage } from '../image/evaluate.js';
+import { evaluateImage, type ImageBuild } from '../image/evaluate.js';
+import { kubeDeployment, type KubeOptions, PULL_POLICIES, type PullPolicy, renderKube, validateDeployment } from '../image/kube.js';
 import { unpinned } from '../image/packages.js';
 import { formatProblem } from '../manifest/index.js';
 import { findProgram } from '../supervisor/find-program.js';
 import { signalNumber } from '../supervisor/signals.js';
 import { parseArgs, UsageError } from './args.js';
 
-export const usage = `berth build IMAGE_FILE [-o OUT_DIR] [--tag NAME]
+export const usage = `berth build IMAGE_FILE [-o OUT_DIR] [--tag NAME] [--kube [--kube-pull-policy POLICY]]
   Evaluates an image definition and writes a build context to OUT_DIR:
   Dockerfile, manifest.json (installed as /etc/berth/manifest.json), rootfs/.
   -o, --output  default build/<image.name, or the definition's directory name>
+  --kube        also write OUT_DIR/kube.yaml: a Kubernetes Deployment of the
+                image (the --tag NAME, else image.name:image.tag) with its
+                ports, env, berth check probes and a termination grace above
+                the init's; non-root with a read-only root filesystem unless
+                the definition needs root (the file says why). Checked against
+                the Kubernetes API schema. Run it: podman kube play OUT_DIR/kube.yaml
+  --kube-pull-policy POLICY  its imagePullPolicy: IfNotPresent (default), Never
+                (an image that is only local) or Always
   --tag NAME    also build the image with docker, podman or buildah (the first
                 on PATH; BERTH_ENGINE=PROGRAM overrides), print its image ID
                 and exit with the engine's code. The image is created at
@@ -28,11 +37,15 @@ export const usage = `berth build IMAGE_FILE [-o OUT_DIR] [--tag NAME]
 type Out = { write(text: string): unknown };
 
 export async function buildCommand(args: string[], out: Out = process.stdout, err: Out = process.stderr): Promise<number> {
-  const { positionals, flags } = parseArgs(args, ['-o', '--output', '--tag']);
+  const { positionals, flags } = parseArgs(args, ['-o', '--output', '--tag', '--kube-pull-policy'], ['--kube']);
   if (positionals.length !== 1) throw new UsageError('name exactly one image definition file');
   const file = positionals[0];
   const tag = flags.get('--tag') as string | undefined;
   if (tag !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/.test(tag)) throw new UsageError(`--tag '${tag}' is not an image name`);
+  const kube = flags.has('--kube');
+  const pullPolicy = (flags.get('--kube-pull-policy') ?? 'IfNotPresent') as PullPolicy;
+  if (!PULL_POLICIES.includes(pullPolicy)) throw new UsageError(`--kube-pull-policy '${pullPolicy}' is not one of ${PULL_POLICIES.join(', ')}`);
+  if (flags.has('--kube-pull-policy') && !kube) throw new UsageError('--kube-pull-policy goes with --kube');
   const epoch = tag === undefined ? 0 : creationTime();
 
   const evaluation = evaluateImage(file);
@@ -59,13 +72,31 @@ export async function buildCommand(args: string[], out: Out = process.stdout, er
     }
     throw error;
   }
+  const suggested = `${name}${build.config.image.tag ? `:${build.config.image.tag}` : ''}`;
+  if (kube) {
+    const wroteKube = await writeKube(build, { name, image: tag ?? suggested, pullPolicy }, outDir, file, err);
+    if (!wroteKube) return 1;
+    written = [...written, 'kube.yaml'].sort();
+  }
   out.write(`wrote ${outDir}: ${written.filter((f) => !f.startsWith('.')).join(', ')}\n`);
   if (tag === undefined) {
-    const suggested = `${name}${build.config.image.tag ? `:${build.config.image.tag}` : ''}`;
     out.write(`build it: berth build ${file} -o ${outDir} --tag ${suggested}   (or: podman build -t ${suggested} ${outDir})\n`);
     return 0;
   }
   return runEngine(outDir, tag, epoch, out, err);
+}
+
+/** OUT/kube.yaml, only once it validates against the Kubernetes API schema. */
+async function writeKube(build: ImageBuild, opts: KubeOptions, outDir: string, file: string, err: Out): Promise<boolean> {
+  const kube = kubeDeployment(build, opts);
+  const problems = await validateDeployment(kube.deployment);
+  if (problems.length) {
+    for (const p of problems) err.write(`berth build: kube.yaml: ${p}\n`);
+    err.write('berth build: the Deployment does not match the Kubernetes API schema, so kube.yaml was not written; this is a bug in berth build, please report it with the definition\n');
+    return false;
+  }
+  writeFileSync(join(outDir, 'kube.yaml'), await renderKube(kube, basename(file)), { mode: 0o644 });
+  return true;
 }
 
 /** SOURCE_DATE_EPOCH, checked before anything is written. */

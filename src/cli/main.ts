@@ -16,7 +16,7 @@ commands:
   reload                               re-read the manifest: start added, stop removed, restart changed services
   plan [MANIFEST] [--format dot]       the stages and what waits on what, without running anything
   check [--ready|--live] [SERVICE...]  exit 0 when the long-runs are ready (running); for Kubernetes probes
-  build IMAGE_FILE [-o OUT] [--tag NAME]  write a build context (Dockerfile, manifest, files); --tag builds it
+  build IMAGE_FILE [-o OUT] [--tag NAME] [--kube]  write a build context (Dockerfile, manifest, files); --tag builds it; --kube adds kube.yaml
   options [PREFIX]                     list every image definition option
   apply-accounts SPEC [--root DIR]     add an image's users and groups (run inside image builds)
 

@@ -31,6 +31,8 @@ export interface ImageBuild {
   packages: string[];
   entryPoint?: string[];
   cmd?: string[];
+  /** Why the enabled service modules need root at run time, each as `MODULE module: REASON`. */
+  needsRoot: string[];
 }
 
 export interface Evaluation {
@@ -60,6 +62,7 @@ export function evaluateImage(file: string): Evaluation {
   const moduleDefs: Def[] = [];
   const assertions: { assertion: Assertion; loc: Loc; path: string }[] = [];
   const problems: MergeProblem[] = [];
+  const needsRoot: string[] = [];
   for (const module of modules) {
     const options = first.config[module.name] as { enable?: boolean } | undefined;
     if (!options?.enable) continue;
@@ -73,6 +76,7 @@ export function evaluateImage(file: string): Evaluation {
     moduleDefs.push(plainDef(node));
     for (const assertion of out.assertions ?? []) assertions.push({ assertion, loc, path: module.name });
     for (const message of out.warnings ?? []) warnings.push({ loc, path: module.name, message });
+    if (out.needsRoot) needsRoot.push(`${module.name} module: ${out.needsRoot}`);
   }
   if (problems.length) return done(problems);
   const second = moduleDefs.length ? mergeAndCheck([...fileDefs, ...moduleDefs]) : first;
@@ -123,6 +127,7 @@ export function evaluateImage(file: string): Evaluation {
     etc: etc.files,
     accounts: accounts.spec,
     packages,
+    needsRoot,
     ...(hasServices ? { entryPoint: ['/init'] } : config.image.entryPoint ? { entryPoint: config.image.entryPoint } : {}),
     // with services, the CMD is /init's main program: run once the services are ready
     ...(config.image.cmd ? { cmd: config.image.cmd } : {}),

@@ -22,6 +22,8 @@ export interface ModuleOutput {
   config: Record<string, unknown>;
   assertions?: Assertion[];
   warnings?: string[];
+  /** Why what the module runs needs root at run time (`berth build --kube` then does not run the pod non-root). */
+  needsRoot?: string;
 }
 
 export interface ImageModule<S extends AnySchema = AnySchema> {

@@ -39,6 +39,7 @@ export const nginx = defineModule({
     const ports = [...new Set(hosts.map(([, v]) => v.port))];
     return {
       assertions,
+      needsRoot: 'its master process binds the ports, hands its workers to www-data and writes /var/lib/nginx',
       config: {
         packages: ['nginx'],
         environment: { etc: { 'nginx/nginx.conf': { text: nginxConf(hosts) } } },

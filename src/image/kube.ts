@@ -1,0 +1,206 @@
+// `berth build --kube`: a Kubernetes Deployment of the image, written as
+// OUT/kube.yaml and checked against the Kubernetes API schema before it is
+// written. The object is typed with kubernetes-models' interfaces, so a
+// misspelt field name does not compile; its values are validated at run time
+// (enums, types, required fields), so a bad value does not ship.
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
+import type { IVolume } from 'kubernetes-models/v1/Volume';
+import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
+import { parseDuration } from '../manifest/duration.js';
+import type { ImageBuild } from './evaluate.js';
+
+export const PULL_POLICIES = ['IfNotPresent', 'Never', 'Always'] as const;
+export type PullPolicy = (typeof PULL_POLICIES)[number];
+
+export interface KubeOptions {
+  /** The Deployment's name and its container's, before it is made a DNS label. */
+  name: string;
+  /** The image reference the pod runs: NAME:TAG. */
+  image: string;
+  pullPolicy: PullPolicy;
+}
+
+/** The uid and gid a non-root pod runs as: not root, not a Debian system account. */
+export const NON_ROOT_ID = 1000;
+
+// The init's own shutdown (src/supervisor/supervisor.ts), as the pod sees it.
+const DEFAULT_GRACE_MS = 3000; // S6_KILL_GRACETIME's default
+const AFTER_KILL_MS = 1000; // after each level's stop timeout, and after SIGKILL
+const LOGGER_DRAIN_MS = 5000; // execLoggers get this long once their services are gone
+const EXIT_SLACK_MS = 3000; // Node's exit and the runtime's bookkeeping
+
+export interface KubeDeployment {
+  deployment: IDeployment;
+  /** Why the pod runs as root; empty when it runs non-root with a read-only root filesystem. */
+  rootReasons: string[];
+  /** How terminationGracePeriodSeconds was reached, for the file's comment. */
+  graceWhy: string;
+  /** image.user, which the pod keeps. */
+  imageUser?: string;
+}
+
+export function kubeDeployment(build: ImageBuild, opts: KubeOptions): KubeDeployment {
+  const image = build.config.image;
+  const name = dnsLabel(opts.name);
+  const labels = { 'app.kubernetes.io/name': name };
+  const rootReasons = needsRoot(build);
+  const nonRoot = rootReasons.length === 0;
+  const { seconds, why } = terminationGrace(build);
+
+  const ports: IContainerPort[] = Object.keys(image.exposedPorts)
+    .map((spec) => {
+      const [port, protocol = 'tcp'] = spec.split('/');
+      return { containerPort: Number(port), protocol: protocol.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' };
+    })
+    .sort((a, b) => a.containerPort - b.containerPort || (a.protocol! < b.protocol! ? -1 : 1));
+  // Writable places: the image's volumes always; /run (the state dir /run/berth) and /tmp when the root is read-only.
+  const writable = [...new Set([...(nonRoot ? ['/run', '/tmp'] : []), ...image.volumes])].sort();
+  const volumes: IVolume[] = writable.map((path) => ({ name: dnsLabel(path), emptyDir: {} }));
+  const mounts: IVolumeMount[] = writable.map((path) => ({ name: dnsLabel(path), mountPath: path }));
+  const env = Object.keys(image.env).sort().map((key) => ({ name: key, value: image.env[key] }));
+  const hasLongRuns = Object.values(build.manifest.services).some((s) => (s.type ?? 'long-run') === 'long-run');
+
+  const deployment: IDeployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, labels },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          terminationGracePeriodSeconds: seconds,
+          ...(nonRoot ? { securityContext: { runAsNonRoot: true, runAsUser: NON_ROOT_ID, runAsGroup: NON_ROOT_ID, fsGroup: NON_ROOT_ID } } : {}),
+          containers: [{
+            name,
+            image: opts.image,
+            imagePullPolicy: opts.pullPolicy,
+            ...(ports.length ? { ports } : {}),
+            ...(env.length ? { env } : {}),
+            // Without long-runs there is nothing to be ready or alive: the services end and so does the pod.
+            ...(hasLongRuns ? {
+              readinessProbe: { exec: { command: ['berth', 'check', '--ready'] }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 1 },
+              livenessProbe: { exec: { command: ['berth', 'check', '--live'] }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+            } : {}),
+            ...(nonRoot ? { securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } } } : {}),
+            ...(mounts.length ? { volumeMounts: mounts } : {}),
+          }],
+          ...(volumes.length ? { volumes } : {}),
+        },
+      },
+    },
+  };
+  return { deployment, rootReasons, graceWhy: why, ...(image.user ? { imageUser: image.user } : {}) };
+}
+
+/**
+ * Why the image's services need root at run time; none means the pod runs as
+ * uid 1000 with a read-only root filesystem:
+ * - a service with `user:` (switching users needs root);
+ * - `image.user` (the image names who it runs as; the pod keeps it);
+ * - a port below 1024 (binding it needs root unless the cluster lowers
+ *   net.ipv4.ip_unprivileged_port_start);
+ * - a service module that says so (nginx's master binds ports, hands workers
+ *   to www-data and writes /var/lib/nginx).
+ */
+export function needsRoot(build: ImageBuild): string[] {
+  const reasons: string[] = [];
+  for (const [name, svc] of Object.entries(build.manifest.services)) {
+    if (typeof svc.user === 'string') reasons.push(`services.${name}.user is ${svc.user}: switching users needs root`);
+  }
+  if (build.config.image.user) reasons.push(`image.user is ${build.config.image.user}: the pod keeps the image's user`);
+  for (const spec of Object.keys(build.config.image.exposedPorts).sort()) {
+    if (parseInt(spec, 10) < 1024) reasons.push(`port ${spec} is below 1024: binding it needs root`);
+  }
+  reasons.push(...build.needsRoot);
+  return reasons;
+}
+
+/**
+ * terminationGracePeriodSeconds: what the init's own shutdown can take, so
+ * that Kubernetes' SIGKILL never cuts its ordered stop short. Each level of
+ * `after` waits out the longest stop timeout (a service's `stopTimeout`, else
+ * the grace, S6_KILL_GRACETIME or 3 s) plus 1 s after SIGKILL; then 1 s to kill
+ * what is left, 5 s for execLoggers to drain, 1 s for leftover processes and
+ * 3 s for Node's exit.
+ */
+export function terminationGrace(build: ImageBuild): { seconds: number; why: string } {
+  const services = build.manifest.services;
+  const raw = build.config.image.env.S6_KILL_GRACETIME;
+  const graceMs = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : DEFAULT_GRACE_MS;
+  const stops = Object.values(services).map((s) => (s.stopTimeout === undefined ? graceMs : parseDuration(s.stopTimeout as string | number) ?? graceMs));
+  const longest = Math.max(graceMs, ...stops);
+  const depth = new Map<string, number>();
+  const level = (name: string, seen: Set<string>): number => {
+    if (depth.has(name)) return depth.get(name)!;
+    if (seen.has(name)) return 1; // cycles are refused by the manifest's checks; never loop on one
+    seen.add(name);
+    const dependents = Object.entries(services).filter(([, s]) => Array.isArray(s.after) && (s.after as string[]).includes(name)).map(([n]) => n);
+    const d = 1 + Math.max(0, ...dependents.map((n) => level(n, seen)));
+    depth.set(name, d);
+    return d;
+  };
+  const levels = Math.max(1, ...Object.keys(services).map((n) => level(n, new Set())));
+  const margin = AFTER_KILL_MS + LOGGER_DRAIN_MS + AFTER_KILL_MS + EXIT_SLACK_MS;
+  const ms = levels * (longest + AFTER_KILL_MS) + margin;
+  const seconds = Math.ceil(ms / 1000);
+  const why = `${levels} level${levels === 1 ? '' : 's'} of \`after\` x (longest stop timeout ${longest} ms + 1 s) + ${margin / 1000} s (kill, execLoggers' drain, leftovers, exit)`;
+  return { seconds, why };
+}
+
+/** A DNS-1123 label (what Kubernetes accepts as a Deployment or container name): web/api.v2 → web-api-v2. */
+export function dnsLabel(name: string): string {
+  const label = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  return label || 'berth';
+}
+
+/** Problems with the Deployment per the Kubernetes API schema, as `PATH: MESSAGE`; none when it is valid. */
+export async function validateDeployment(deployment: IDeployment): Promise<string[]> {
+  let Deployment: typeof import('kubernetes-models/apps/v1/Deployment').Deployment;
+  try {
+    ({ Deployment } = await import('kubernetes-models/apps/v1/Deployment'));
+  } catch {
+    // berth/base leaves it out (package.json "berth.buildOnly"): images are built elsewhere
+    return ['cannot check it: the kubernetes-models package is not installed here (berth/base leaves it out); run berth build --kube where Berth was installed with npm'];
+  }
+  try {
+    new Deployment(deployment).validate();
+    return [];
+  } catch (error) {
+    const errors = (error as { errors?: { instancePath?: string; message?: string; params?: { allowedValues?: unknown[] } }[] }).errors;
+    if (!Array.isArray(errors)) return [(error as Error).message];
+    return errors.map((e) => {
+      const path = (e.instancePath ?? '').split('/').filter(Boolean).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+      const allowed = e.params?.allowedValues ? ` (${e.params.allowedValues.join(', ')})` : '';
+      return `${path || '(the Deployment)'}: ${e.message ?? 'is not valid'}${allowed}`;
+    });
+  }
+}
+
+/** kube.yaml: the Deployment with comments that say why it runs as it does. */
+export async function renderKube(kube: KubeDeployment, sourceName: string): Promise<string> {
+  const { Document } = await import('yaml');
+  const doc = new Document(kube.deployment, { aliasDuplicateObjects: false });
+  doc.commentBefore = [
+    ` Generated by berth build --kube from ${sourceName.replace(/[\0-\x1f\x7f]/g, '?')}; the next build rewrites it (copy it to change it).`,
+    ' Run it: kubectl apply -f kube.yaml, or podman kube play kube.yaml',
+  ].join('\n');
+  for (const probe of ['readinessProbe', 'livenessProbe']) {
+    const command = doc.getIn(['spec', 'template', 'spec', 'containers', 0, probe, 'exec', 'command'], true) as { flow?: boolean } | undefined;
+    if (command) command.flow = true;
+  }
+  const podSpec = doc.getIn(['spec', 'template', 'spec'], true) as { items: { key: { value: unknown; commentBefore?: string } }[] };
+  const keyOf = (map: { items: { key: { value: unknown; commentBefore?: string } }[] }, key: string) => map.items.find((i) => i.key.value === key)?.key;
+  const grace = keyOf(podSpec, 'terminationGracePeriodSeconds');
+  if (grace) grace.commentBefore = ` the init's longest ordered stop: ${kube.graceWhy}`;
+  const containers = keyOf(podSpec, kube.rootReasons.length ? 'containers' : 'securityContext');
+  if (containers) {
+    const who = kube.imageUser ? `image.user ${kube.imageUser}` : 'root';
+    containers.commentBefore = kube.rootReasons.length
+      ? [` runs as ${who}, with a writable root filesystem, because:`, ...kube.rootReasons.map((r) => `   ${r}`)].join('\n')
+      : ` runs as uid ${NON_ROOT_ID} with a read-only root filesystem; /run (the state dir /run/berth), /tmp and image.volumes are emptyDirs`;
+  }
+  return doc.toString({ lineWidth: 0 });
+}
