@@ -243,9 +243,8 @@ if (why) {
     t.regex(r.output, /\[berth\] exiting with code 0/, r.output);
   });
 
-  // Fails until the init falls back from an unwritable /run/berth (issue 10, src/cli/init.ts): podman's emptyDir on
-  // /run is root's 0755 and it ignores fsGroup, so today the init exits 2 "cannot use state dir /run/berth: EACCES".
-  test.failing('example-systemd: podman kube play runs it as uid 1000 with a read-only root, ready per berth check; it stops cleanly within the grace', async (t) => {
+  // podman's emptyDirs on /run and /tmp are root's 0755 (it ignores fsGroup): the init falls back to a state dir it can write
+  test.serial('example-systemd: podman kube play runs it as uid 1000 with a read-only root, ready per berth check; it stops cleanly within the grace', async (t) => {
     t.timeout(300_000);
     const { ctx } = await image('example-systemd', (m) => t.log(m));
     const kube = readFileSync(join(ctx, 'kube.yaml'), 'utf8');

@@ -149,7 +149,7 @@ test('user honours supplementary groups from the image /etc/group', async (t) =>
   t.regex(init.output(), /^ids 1500 1500 1500 1600 1601 HOME=\/home\/alice USER=alice$/m);
 });
 
-test('a state dir that cannot be used falls back to $TMPDIR/berth-UID, then to none; the services run either way', async (t) => {
+test('a state dir that cannot be used falls back to $TMPDIR/berth-UID, then /dev/shm/berth-UID, then to none; the services run either way', async (t) => {
   const dir = tempDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'a-file'), '');
@@ -162,10 +162,23 @@ test('a state dir that cannot be used falls back to $TMPDIR/berth-UID, then to n
   t.true(fallback.stdout.includes(`[berth] cannot use state dir ${bad}: ENOTDIR; using state dir ${join(dir, `berth-${uid}`)} instead\n`), fallback.stdout);
   t.true(existsSync(join(dir, `berth-${uid}`, 'services', 'a.json')));
 
-  const none = await runBerth(['init', bad, '--manifest', join(dir, 'manifest.json')], { env: { TMPDIR: join(dir, 'a-file') } });
-  t.is(none.code, 0, none.stderr);
+  // in a mount namespace of its own: a private /dev/shm, writable or read-only
+  const inMountNs = (shm: 'rw' | 'ro'): Promise<{ code: number | null; stdout: string }> =>
+    new Promise((resolve) => {
+      const script = `mount -t tmpfs -o ${shm} none /dev/shm && exec "$@"`;
+      const p = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, berthBin, 'init', bad, '--manifest', join(dir, 'manifest.json')], { env: { ...process.env, TMPDIR: join(dir, 'a-file') }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.stderr.on('data', (d) => (stdout += d));
+      p.once('close', (code) => resolve({ code, stdout }));
+    });
+  const shm = await inMountNs('rw');
+  t.is(shm.code, 0, shm.stdout);
+  t.regex(shm.stdout, new RegExp(`ENOTDIR; using state dir /dev/shm/berth-${uid} instead`));
+  const none = await inMountNs('ro');
+  t.is(none.code, 0, none.stdout);
   t.regex(none.stdout, /A-RAN/);
-  t.regex(none.stdout, /warning: cannot use state dir .*: ENOTDIR; cannot use state dir .*: ENOTDIR; running without a state dir: berth status and the control commands cannot reach this init/);
+  t.regex(none.stdout, /warning: cannot use state dir .*: ENOTDIR; cannot use state dir .*: ENOTDIR; cannot use state dir \/dev\/shm\/berth-\d+: EROFS; running without a state dir: berth status and the control commands cannot reach this init/);
 });
 
 test('a state dir a live init owns is still exit 2: never a reason to fall back', async (t) => {

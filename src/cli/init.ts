@@ -1,7 +1,7 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
 import { join } from 'node:path';
 import { describeLeftovers, findLeftovers, readSessionMarks } from '../control/leftovers.js';
-import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDir, StateDirError, StateDirInUse, type StateDir } from '../control/state-dir.js';
+import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDirs, StateDirError, StateDirInUse, type StateDir } from '../control/state-dir.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { parseDuration } from '../manifest/duration.js';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
@@ -158,14 +158,14 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
 
 /**
  * The state dir, or where the init may not write it (any uid, a read-only
- * root) ${TMPDIR:-/tmp}/berth-UID, or none at all: the services run either
+ * root) ${TMPDIR:-/tmp}/berth-UID, then /dev/shm/berth-UID, or none at all: the services run either
  * way, and the log says which dir was tried and which is used. A dir a live
  * init owns is never fallen back from: that is exit 2.
  */
 function takeStateDir(path: string): { stateDir?: StateDir; staleSessions: ReturnType<typeof readSessionMarks> } {
   const warn = (message: string): void => log(`warning: ${message}`);
   const tried: string[] = [];
-  for (const dir of [path, fallbackStateDir()]) {
+  for (const dir of [path, ...fallbackStateDirs()]) {
     // read before taking the dir clears them: the sessions a dead owner's services ran in
     const staleSessions = readSessionMarks(dir);
     try {

@@ -3,7 +3,7 @@
 // then the image's default).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDir } from '../control/state-dir.js';
+import { CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDirs } from '../control/state-dir.js';
 import type { ParsedArgs } from './args.js';
 
 export const DEFAULT_MANIFEST = '/etc/berth/manifest.json';
@@ -14,13 +14,13 @@ export function manifestPath(given: string | undefined): string {
 
 /**
  * The state dir a control command talks to: --state-dir, then
- * $BERTH_STATE_DIR, then /run/berth, or the fallback an init uses where it
- * cannot write /run/berth (a non-root, read-only container) when only that
- * one has a control socket.
+ * $BERTH_STATE_DIR, then the first of /run/berth and the fallbacks an init
+ * uses where it cannot write /run/berth (a non-root, read-only container)
+ * that has a control socket.
  */
 export function stateDirOf(args: ParsedArgs, positional?: string): string {
   const given = (args.flags.get('--state-dir') as string | undefined) ?? positional ?? (process.env.BERTH_STATE_DIR || undefined);
   if (given !== undefined) return given;
-  const fallback = fallbackStateDir();
-  return !existsSync(join(DEFAULT_STATE_DIR, CONTROL_SOCKET)) && existsSync(join(fallback, CONTROL_SOCKET)) ? fallback : DEFAULT_STATE_DIR;
+  const candidates = [DEFAULT_STATE_DIR, ...fallbackStateDirs()];
+  return candidates.find((dir) => existsSync(join(dir, CONTROL_SOCKET))) ?? DEFAULT_STATE_DIR;
 }

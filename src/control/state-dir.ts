@@ -57,11 +57,14 @@ export class StateDirInUse extends StateDirError {}
 
 /**
  * Where an init that cannot use /run/berth (any uid, a read-only root) keeps
- * its state instead, and where the commands look next: per uid, so two users
- * never share one.
+ * its state instead, in this order, and where the commands look next: per
+ * uid, so two users never share one. /dev/shm comes last: a world-writable
+ * tmpfs in Docker, podman and Kubernetes containers alike, even with a
+ * read-only root and a root-owned volume on /tmp.
  */
-export function fallbackStateDir(): string {
-  return join(process.env.TMPDIR || '/tmp', `berth-${process.getuid?.() ?? 'user'}`);
+export function fallbackStateDirs(): string[] {
+  const name = `berth-${process.getuid?.() ?? 'user'}`;
+  return [join(process.env.TMPDIR || '/tmp', name), join('/dev/shm', name)];
 }
 
 export function serviceRecordPath(dir: string, name: string): string {
@@ -84,7 +87,7 @@ export function acquireStateDir(dir: string, lockFile: LockFile, warn: (message:
     chmodSync(dir, 0o700);
     locked = lockFile(join(dir, 'lock'));
   } catch (err) {
-    throw new StateDirError(`cannot use state dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}${dir === DEFAULT_STATE_DIR ? ' (outside a container, name one: berth init ./state)' : ''}`);
+    throw new StateDirError(`cannot use state dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   if (!locked) throw new StateDirInUse(`state dir ${dir} is in use by a running init${ownerPid(dir)}; stop that init or pick another state dir`);
   try {
