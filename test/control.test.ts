@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { isAlive, runBerth, sleep, startInit, tempDir, waitForRecord } from './helpers/init.js';
+import { isAlive, runBerth, runBerthVia, sleep, startInit, tempDir, waitForRecord, type Ran } from './helpers/init.js';
 import { rawRequest } from './helpers/control.js';
 
 interface Row {
@@ -165,14 +165,7 @@ test('the control channel is owner-only: another uid cannot steer the init', asy
   const init = startInit({ dir, manifest: { version: 1, services: { web: { script: 'exec sleep 60' } } } });
   t.teardown(() => init.cleanup());
   await init.waitFor('all stages done');
-  const asNobody = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
-    new Promise((resolve) => {
-      const p = spawn('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, join(process.cwd(), 'dist/src/cli/main.js'), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      p.stderr.on('data', (d) => (stderr += d));
-      p.once('close', (code) => resolve({ code, stderr }));
-    });
-  const r = await asNobody(['stop', '--state-dir', init.stateDir, 'web']);
+  const r = await runBerthVia(['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'], ['stop', '--state-dir', init.stateDir, 'web']);
   t.is(r.code, 2);
   t.regex(r.stderr, /permission denied on the state dir .*uid 0/);
   t.is(row(await statusJson(init.stateDir), 'web').state, 'up');
@@ -258,17 +251,7 @@ test('as PID 1, status and restart work from inside the container', async (t) =>
   const init = startInit({ pid1: true, manifest: { version: 1, services: { web: { script: 'exec sleep 60' } } } });
   t.teardown(() => init.cleanup());
   await init.waitFor('all stages done');
-  const inside = async (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> => {
-    const target = String(await init.initPid());
-    return new Promise((resolve) => {
-      const p = spawn('nsenter', ['--target', target, '--pid', '--mount', process.execPath, join(process.cwd(), 'dist/src/cli/main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      p.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  };
+  const inside = async (args: string[]): Promise<Ran> => runBerthVia(['nsenter', '--target', String(await init.initPid()), '--pid', '--mount'], args);
   const before = JSON.parse((await inside(['status', '--json', init.stateDir])).stdout) as Row[];
   t.is(before[0].state, 'up');
   t.true(before[0].memory > 0, 'stats are read in the container PID namespace');

@@ -1,9 +1,8 @@
 // Failure policy, exit codes and restarts, on real processes.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthBin, runBerth, startInit, sleep, tempDir, waitForRecord } from './helpers/init.js';
+import { runBerth, runBerthVia, startInit, sleep, tempDir, waitForRecord, type Ran } from './helpers/init.js';
 
 test('a failing oneshot-pre stops the run with its exit code, and nothing after it starts', async (t) => {
   const init = startInit({
@@ -163,15 +162,8 @@ test('a state dir that cannot be used falls back to $TMPDIR/berth-UID, then /dev
   t.true(existsSync(join(dir, `berth-${uid}`, 'services', 'a.json')));
 
   // in a mount namespace of its own: a private /dev/shm, writable or read-only
-  const inMountNs = (shm: 'rw' | 'ro'): Promise<{ code: number | null; stdout: string }> =>
-    new Promise((resolve) => {
-      const script = `mount -t tmpfs -o ${shm} none /dev/shm && exec "$@"`;
-      const p = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, berthBin, 'init', bad, '--manifest', join(dir, 'manifest.json')], { env: { ...process.env, TMPDIR: join(dir, 'a-file') }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stdout += d));
-      p.once('close', (code) => resolve({ code, stdout }));
-    });
+  const inMountNs = (shm: 'rw' | 'ro'): Promise<Ran> =>
+    runBerthVia(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o ${shm} none /dev/shm && exec "$@"`, 'sh'], ['init', bad, '--manifest', join(dir, 'manifest.json')], { env: { TMPDIR: join(dir, 'a-file') } });
   const shm = await inMountNs('rw');
   t.is(shm.code, 0, shm.stdout);
   t.regex(shm.stdout, new RegExp(`ENOTDIR; using state dir /dev/shm/berth-${uid} instead`));
@@ -199,13 +191,8 @@ test('user: needs root; as another uid it is an error before anything starts', a
   chmodSync(dir, 0o777);
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: 1, services: { a: { script: 'echo A-RAN' }, b: { script: 'id', user: 'root' } } }));
-  const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const p = spawn('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, berthBin, 'init', join(dir, 'state'), '--manifest', join(dir, 'manifest.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.once('close', (code) => resolve({ code, out }));
-  });
+  const ran = await runBerthVia(['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'], ['init', join(dir, 'state'), '--manifest', join(dir, 'manifest.json')]);
+  const run = { code: ran.code, out: ran.stdout + ran.stderr };
   t.is(run.code, 2, run.out);
   t.regex(run.out, /services\.b\.user: switching to user 'root' needs the init to run as root \(it runs as uid 65534\)/);
   t.notRegex(run.out, /A-RAN/);

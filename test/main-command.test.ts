@@ -1,21 +1,12 @@
 // `berth init … -- COMMAND`: the container's CMD as the main program.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthBin, startInit, tempDir } from './helpers/init.js';
+import { runBerth, startInit, tempDir, type Ran } from './helpers/init.js';
 
-function runInit(dir: string, manifest: object, command: string[], stdin: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runInit(dir: string, manifest: object, command: string[], input: string, env: Record<string, string> = {}): Promise<Ran> {
   writeFileSync(join(dir, 'm.json'), JSON.stringify(manifest));
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [berthBin, 'init', join(dir, 'state'), '--manifest', join(dir, 'm.json'), '--', ...command], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.once('close', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(stdin);
-  });
+  return runBerth(['init', join(dir, 'state'), '--manifest', join(dir, 'm.json'), '--', ...command], { env, input });
 }
 
 test('the main command runs once the services are ready, gets stdin and its own stderr, and its exit code ends the run', async (t) => {

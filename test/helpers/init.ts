@@ -147,14 +147,33 @@ function wrap(proc: ChildProcess, dir: string, stateDir: string, pid1: boolean):
 }
 
 /** Runs the CLI to completion (for validate and usage errors). */
-export function runBerth(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Exited & { stdout: string; stderr: string }> {
+export function runBerth(args: string[], opts: RunOptions = {}): Promise<Ran> {
+  return run([process.execPath, berthBin, ...args], opts);
+}
+
+/** The berth CLI behind a wrapper command: `setpriv --reuid …`, `nsenter …`, `unshare …`. */
+export function runBerthVia(wrapper: string[], args: string[], opts: RunOptions = {}): Promise<Ran> {
+  return run([...wrapper, process.execPath, berthBin, ...args], opts);
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** written to its stdin, then closed; without it stdin is /dev/null */
+  input?: string;
+}
+export type Ran = Exited & { stdout: string; stderr: string };
+
+/** Runs a command to completion and collects its output. */
+export function run([file, ...args]: string[], opts: RunOptions = {}): Promise<Ran> {
   return new Promise((res) => {
-    const p = spawn(process.execPath, [berthBin, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(file, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
+    p.stdout!.on('data', (d) => (stdout += d));
+    p.stderr!.on('data', (d) => (stderr += d));
     p.once('close', (code, signal) => res({ code, signal, stdout, stderr }));
+    if (opts.input !== undefined) p.stdin!.end(opts.input);
   });
 }
 
