@@ -161,8 +161,13 @@ if (why) {
     t.is(stop.code, 0);
     t.is((await e.podman(['inspect', name, '--format', '{{.State.ExitCode}}'])).stdout.trim(), '0');
 
-    // no writable dir at all: it runs anyway, without a state dir
-    const bare = await e.podman(['run', '--rm', '--network', 'none', '--user', '1000:1000', '--read-only', '--read-only-tmpfs=false', IMAGE, 'echo', 'MAIN-RAN']);
+    // no tmpfs on /run or /tmp: /dev/shm
+    const shm = await e.podman(['run', '--rm', '--network', 'none', '--user', '1000:1000', '--read-only', '--read-only-tmpfs=false', IMAGE, 'echo', 'MAIN-RAN']);
+    t.is(shm.code, 0, shm.stdout + shm.stderr);
+    t.regex(shm.stdout, /using state dir \/dev\/shm\/berth-1000 instead/);
+    t.regex(shm.stdout, /^MAIN-RAN$/m);
+    // no writable dir at all (no /dev/shm either): it runs anyway, without a state dir
+    const bare = await e.podman(['run', '--rm', '--network', 'none', '--ipc', 'none', '--user', '1000:1000', '--read-only', '--read-only-tmpfs=false', IMAGE, 'echo', 'MAIN-RAN']);
     t.is(bare.code, 0, bare.stdout + bare.stderr);
     t.regex(bare.stdout, /running without a state dir/);
     t.regex(bare.stdout, /^MAIN-RAN$/m);
