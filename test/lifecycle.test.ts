@@ -108,7 +108,7 @@ class FakeHost implements ServiceHost {
 }
 
 const service = (over: Partial<Service> = {}): Service => ({
-  name: 'svc', type: 'long-run', argv: ['/bin/true'], restartOnFailure: false, environment: {}, after: [], enable: true, tty: false, ...over,
+  name: 'svc', type: 'long-run', argv: ['/bin/true'], restartOnFailure: false, environment: {}, after: [], enable: true, tty: false, logging: { format: 'plain', timestamps: false }, ...over,
 });
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 

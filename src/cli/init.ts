@@ -1,6 +1,7 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
 import { join } from 'node:path';
 import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, StateDirError } from '../control/state-dir.js';
+import { setInitLogging } from '../logs/index.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { becomeSubreaper, isPid1, killAll, lockFile, startReaper } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
@@ -51,6 +52,7 @@ async function run(stateDirPath: string, manifestPath: string): Promise<number> 
     for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
     throw new NotStarted(`${manifestPath} does not validate (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing was started`);
   }
+  setInitLogging(manifest.logging);
   const plan = planOf(manifest);
   const users = resolveUsers([...plan.pre, ...plan.longRuns, ...plan.post]);
   const setpriv = users.size ? findProgram('setpriv', process.env.PATH) : undefined;

@@ -4,7 +4,7 @@ import { sourceLocator, START } from './locate.js';
 import { parseFile, type ParseOptions } from './parse.js';
 import type { Problem } from './types.js';
 
-export type { Manifest, Plan, Problem, Service, ServiceType } from './types.js';
+export type { Logging, Manifest, Plan, Problem, Service, ServiceType } from './types.js';
 export { plan } from './plan.js';
 export type { Checked } from './check.js';
 export type { ParseOptions } from './parse.js';

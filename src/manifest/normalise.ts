@@ -3,10 +3,10 @@
 import type { Issue, Path } from './dsl/validate.js';
 import type { RawService } from './schema.js';
 import { shellSplit } from './shell-split.js';
-import type { Service } from './types.js';
+import type { Logging, Service } from './types.js';
 
-/** `after` is the checked list from checkReferences, not the one in the file. */
-export function toService(name: string, raw: RawService, after: string[], path: Path, issues: Issue[]): Service {
+/** `after` is the checked list from checkReferences, not the one in the file; `logging` the top level's. */
+export function toService(name: string, raw: RawService, after: string[], logging: Logging, path: Path, issues: Issue[]): Service {
   const execStart = raw.execStart === undefined ? undefined : toArgv(raw.execStart, [...path, 'execStart'], issues);
   if (raw.script !== undefined && raw.execStart !== undefined) {
     issues.push({ path: [...path, 'execStart'], message: "both 'script' and 'execStart' are set; keep exactly one" });
@@ -28,6 +28,7 @@ export function toService(name: string, raw: RawService, after: string[], path: 
     after,
     enable: raw.enable,
     tty: raw.tty,
+    logging: { ...logging, ...raw.logging },
   };
 }
 

@@ -1,8 +1,14 @@
 // The normalised manifest the supervisor consumes: every default applied,
 // every command turned into argv, every reference checked.
-import type { RawService } from './schema.js';
+import type { LOG_FORMATS, RawService } from './schema.js';
 
 export type ServiceType = RawService['type'];
+
+/** A service's logging with the top level's applied where it says nothing. */
+export interface Logging {
+  format: (typeof LOG_FORMATS)[number];
+  timestamps: boolean;
+}
 
 export interface Service {
   name: string;
@@ -21,11 +27,14 @@ export interface Service {
   after: string[];
   enable: boolean;
   tty: boolean;
+  logging: Logging;
 }
 
 export interface Manifest {
   version: 1;
   services: Record<string, Service>;
+  /** the top-level logging, which the init's own lines follow */
+  logging: Logging;
 }
 
 /** One thing wrong with a file, located for an editor: `FILE:LINE:COL: PATH: MESSAGE`. */

@@ -26,8 +26,10 @@ export interface NativeSpawn {
   cwd?: string;
   /** the fd the child gets as stdin; /dev/null when absent */
   input?: number;
-  /** the fd the child gets as stdout and stderr */
+  /** the fd the child gets as stdout, and as stderr unless `error` is given */
   output: number;
+  /** the fd the child gets as stderr */
+  error?: number;
 }
 
 interface Fns {
@@ -110,13 +112,14 @@ function makeBlocking(f: Fns, fd: number): void {
 export function posixSpawn(req: NativeSpawn): { pid: number } | { errno: number } {
   const f = load();
   makeBlocking(f, req.output);
+  if (req.error !== undefined) makeBlocking(f, req.error);
   const fa = Buffer.alloc(FILE_ACTIONS_SIZE);
   f.faInit(fa);
   try {
     if (req.input === undefined) f.faOpen(fa, 0, '/dev/null', O_RDONLY, 0);
     else f.faDup2(fa, req.input, 0);
     f.faDup2(fa, req.output, 1);
-    f.faDup2(fa, req.output, 2);
+    f.faDup2(fa, req.error ?? req.output, 2);
     if (req.cwd) f.faChdir(fa, req.cwd);
     const err = f.spawn(pidOut, req.file, fa, serviceAttr(f), [...req.argv, null], [...req.env, null]);
     return err === 0 ? { pid: pidOut[0] } : { errno: err };

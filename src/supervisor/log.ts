@@ -1,18 +1,13 @@
 // The init's own log lines. They share stdout with the services (what
-// `docker logs` shows), so each carries a prefix that no service would print.
-// Lines of one burst (100 services starting, a restart) go out in one write
-// after it, so logging never delays a spawn; `flushLog` empties the buffer
-// before the process exits.
-let pending = '';
+// `docker logs` shows), so each carries a prefix that no service would print,
+// or is a json object in json logging; src/logs/output.ts batches and writes
+// them. `flushLog` empties the batch before the process exits.
+import { flushInitLines, initLine } from '../logs/index.js';
 
 export function log(message: string): void {
-  if (!pending) setImmediate(flushLog);
-  pending += `[berth] ${message}\n`;
+  initLine(message);
 }
 
 export function flushLog(): void {
-  if (!pending) return;
-  const text = pending;
-  pending = '';
-  process.stdout.write(text);
+  flushInitLines();
 }

@@ -23,12 +23,13 @@ export interface Running {
   exited: Promise<Exit>;
 }
 
-/** Spawns `launch` with `output` (an fd: ours, or a logger's pipe) as its stdout and stderr. */
-export function spawnProcess(launch: Launch, output: number, input?: number): Running {
+/** Spawns `launch` with `output` (an fd: ours, a logger's pipe, or the relay's pipes) as its stdout and stderr. */
+export function spawnProcess(launch: Launch, output: number | { stdout: number; stderr: number }, input?: number): Running {
   const program = findExecutable(launch);
   if (typeof program !== 'string') return { exited: Promise.resolve(program) };
   const env = Object.entries(launch.env).map(([k, v]) => `${k}=${v}`);
-  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, output, input };
+  const fds = typeof output === 'number' ? { output } : { output: output.stdout, error: output.stderr };
+  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, input, ...fds };
   let result = posixSpawn(request);
   // execvp's rule, which posix_spawn drops: a file with no #! line is a shell script
   if ('errno' in result && result.errno === osConstants.errno.ENOEXEC) result = posixSpawn({ ...request, file: '/bin/sh', argv: ['/bin/sh', program, ...launch.args] });

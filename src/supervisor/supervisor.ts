@@ -5,6 +5,7 @@ import type { Plan, Service } from '../manifest/index.js';
 import type { InitPhase, StateDir, StatusRecord } from '../control/state-dir.js';
 import type { ControlHandler } from '../control/server.js';
 import type { ActionOp, ServiceResult } from '../control/protocol.js';
+import { serviceLogs, stdoutSink, type ServiceLog } from '../logs/index.js';
 import { killAll, listChildren, listDescendants, onChildEvent, reapZombies } from '../pid1/index.js';
 import { describeExit, describeTransition } from './describe.js';
 import { buildLaunch } from './launch.js';
@@ -40,6 +41,7 @@ export const LOGGER_DRAIN_MS = 5000;
 export class Supervisor implements ServiceHost, ControlHandler {
   readonly runners = new Map<string, ServiceRunner>();
   private readonly loggers = new Map<string, ExecLogger>();
+  private readonly serviceLogs: Map<string, ServiceLog>;
   private phase: InitPhase = 'starting';
   private shuttingDown = false;
   private stagesDone = false;
@@ -53,6 +55,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     this.env = snapshotEnv(opts.env);
     const { pre, longRuns, post } = opts.plan;
     for (const svc of [...pre, ...longRuns, ...post]) this.runners.set(svc.name, new ServiceRunner(svc, this));
+    this.serviceLogs = serviceLogs([...pre, ...longRuns, ...post]);
     for (const runner of this.runners.values()) opts.stateDir?.writeRecord(runner.record());
     this.setPhase('starting');
   }
@@ -115,7 +118,16 @@ export class Supervisor implements ServiceHost, ControlHandler {
       return { exited: Promise.resolve({ code: 126, signal: null, reason: (err as Error).message }) };
     }
     const logger = this.logger(svc);
-    return svc.tty ? spawnWithTerminal(launch, logger?.output() ?? process.stdout) : spawnProcess(launch, logger?.input() ?? 1);
+    const log = this.serviceLogs.get(svc.name)!;
+    if (!log.recent) return svc.tty ? spawnWithTerminal(launch, logger?.output() ?? process.stdout) : spawnProcess(launch, logger?.input() ?? 1);
+    // relayed: through the init's own pipes, to the logger (which gets the lines unformatted) or stdout
+    const sink = logger?.sink() ?? stdoutSink();
+    if (svc.tty) return spawnWithTerminal(launch, log.writable(sink, logger !== undefined));
+    const capture = log.capture(sink, logger !== undefined);
+    const running = spawnProcess(launch, capture);
+    capture.spawned();
+    // its last lines go out before the [berth] line about its exit
+    return { pid: running.pid, exited: running.exited.then((exit) => (capture.exited(), exit)) };
   }
 
   logger(svc: Service): ExecLogger | undefined {
@@ -163,6 +175,10 @@ export class Supervisor implements ServiceHost, ControlHandler {
 
   status(): { init: { pid: number; phase: InitPhase }; services: StatusRecord[] } {
     return { init: { pid: process.pid, phase: this.phase }, services: [...this.runners.values()].map((r) => r.record()) };
+  }
+
+  logs(name: string): ServiceLog {
+    return this.serviceLogs.get(name)!;
   }
 
   refusal(): string | undefined {
@@ -261,6 +277,8 @@ export class Supervisor implements ServiceHost, ControlHandler {
     this.opts.stateDir?.release();
     log(`exiting with code ${code}`);
     flushLog();
+    // a slow reader of stdout still gets the last lines, within bounds
+    await within(stdoutSink().drained(), Date.now() + LOGGER_DRAIN_MS);
     this.finish(code);
   }
 
