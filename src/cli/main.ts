@@ -13,6 +13,7 @@ commands:
   status [STATE_DIR] [--json] [--watch]   a row per service of a running init, with CPU and memory
   start|stop|restart SERVICE...        control a running init's services
   signal SIGNAL SERVICE...             send a signal to services' main processes
+  logs SERVICE [-n N] [-f]             the recent output the init kept of a service; -f follows it
   plan [MANIFEST] [--format dot]       the stages and what waits on what, without running anything
   build IMAGE_FILE [-o OUT] [--tag NAME]  write a build context (Dockerfile, manifest, files); --tag builds it
   options [PREFIX]                     list every image definition option
@@ -49,6 +50,10 @@ const commands: Record<string, () => Promise<{ run: Command; help: string }>> = 
       },
     ]),
   ),
+  logs: async () => {
+    const m = await import('./logs.js');
+    return { run: m.logsCommand, help: m.usage };
+  },
   plan: async () => {
     const m = await import('./plan.js');
     return { run: m.planCommand, help: m.usage };

@@ -6,10 +6,21 @@
 export const MAX_REQUEST_BYTES = 64 * 1024;
 /** More service names than this in one request is refused. */
 export const MAX_SERVICES_PER_REQUEST = 10_000;
+/** `logs` asks for at most this many lines (more than the init keeps of anything). */
+export const MAX_LOG_LINES = 1_000_000;
+/** What `logs` sends when the request names no number of lines. */
+export const DEFAULT_LOG_LINES = 100;
 
 export type ActionOp = 'start' | 'stop' | 'restart' | 'signal';
 
-export type Request = { op: 'status' } | { op: ActionOp; services: string[]; signal?: string };
+/**
+ * `logs` is the last request of its connection: its answer line is followed by
+ * the service's output, raw bytes, until the init closes the connection (at
+ * once without `follow`).
+ */
+export type LogsRequest = { op: 'logs'; service: string; lines: number; follow: boolean };
+
+export type Request = { op: 'status' } | { op: ActionOp; services: string[]; signal?: string } | LogsRequest;
 
 /** What one service did with an action. */
 export interface ServiceResult {
@@ -21,18 +32,19 @@ export interface ServiceResult {
   message: string;
 }
 
-/** Why a request got no result: a malformed request, a name no service has, or an init that is going away. */
-export type ErrorKind = 'bad-request' | 'unknown-service' | 'shutting-down' | 'unavailable';
+/** Why a request got no result: a malformed request, a name no service has, an init that is going away, or no logs kept (passthrough). */
+export type ErrorKind = 'bad-request' | 'unknown-service' | 'shutting-down' | 'unavailable' | 'not-kept';
 
 export type Response = { ok: true; result: unknown } | { ok: false; kind: ErrorKind; error: string };
 
-const OPS: ReadonlySet<string> = new Set(['status', 'start', 'stop', 'restart', 'signal']);
+const OPS: ReadonlySet<string> = new Set(['status', 'start', 'stop', 'restart', 'signal', 'logs']);
 const FIELDS: Record<string, readonly string[]> = {
   status: ['op'],
   start: ['op', 'services'],
   stop: ['op', 'services'],
   restart: ['op', 'services'],
   signal: ['op', 'services', 'signal'],
+  logs: ['op', 'service', 'lines', 'follow'],
 };
 
 export function parseRequest(line: string): Request | { error: string } {
@@ -49,6 +61,7 @@ export function parseRequest(line: string): Request | { error: string } {
   const unknown = Object.keys(fields).find((k) => !FIELDS[op].includes(k));
   if (unknown !== undefined) return { error: `unknown field ${JSON.stringify(unknown)} for op ${op}` };
   if (op === 'status') return { op };
+  if (op === 'logs') return parseLogs(fields);
   const services = fields.services;
   if (!Array.isArray(services) || services.length === 0 || services.some((s) => typeof s !== 'string')) {
     return { error: '"services" must be a non-empty list of service names' };
@@ -57,4 +70,14 @@ export function parseRequest(line: string): Request | { error: string } {
   if (op !== 'signal') return { op: op as ActionOp, services: [...new Set(services as string[])] };
   if (typeof fields.signal !== 'string') return { error: '"signal" must be a signal name or number, like "HUP"' };
   return { op: 'signal', services: [...new Set(services as string[])], signal: fields.signal };
+}
+
+function parseLogs(fields: Record<string, unknown>): LogsRequest | { error: string } {
+  const { service, lines = DEFAULT_LOG_LINES, follow = false } = fields;
+  if (typeof service !== 'string' || service === '') return { error: '"service" must be a service name' };
+  if (typeof lines !== 'number' || !Number.isInteger(lines) || lines < 0 || lines > MAX_LOG_LINES) {
+    return { error: `"lines" must be a whole number from 0 to ${MAX_LOG_LINES}` };
+  }
+  if (typeof follow !== 'boolean') return { error: '"follow" must be true or false' };
+  return { op: 'logs', service, lines, follow };
 }
