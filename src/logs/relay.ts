@@ -161,7 +161,8 @@ class PipeReader {
     this.stallTimer = setTimeout(() => {
       this.stallTimer = undefined;
       if (!this.framer.pending) return;
-      if (this.framer.pushes === seen) this.framer.flush();
+      // paused by back-pressure, the rest of the line may be waiting in the pipe: that is no stall
+      if (this.framer.pushes === seen && this.flowing) this.framer.flush();
       else this.armStall(this.framer.pushes);
     }, STALL_MS);
     this.stallTimer.unref();
