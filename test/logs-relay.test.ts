@@ -71,13 +71,14 @@ test('twenty services writing at once: every line whole, none lost, in order (co
   }
 });
 
+// a child left behind holds the pipe open, so no EOF says the output is over: the exit must
 test('a crashing service\'s last lines, finished or not, come before the [berth] line about each exit', async (t) => {
   const dir = tempDir();
   const init = startInit({
     dir,
     manifest: {
       version: 1,
-      services: { crash: { script: `n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; seq 1 3000 | sed "s/^/run $n: /"; printf "last words $n"; exit 3`, restartOnFailure: true } },
+      services: { crash: { script: `n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; seq 1 3000 | sed "s/^/run $n: /"; sleep 2 & printf "last words $n"; exit 3`, restartOnFailure: true } },
     },
   });
   t.teardown(() => init.cleanup());
