@@ -1,8 +1,8 @@
 // Cuts one pipe's bytes into whole lines, so a line is never split or merged
-// with another service's. Chunks come in at most MAX_LINE bytes (a pipe read),
-// so only the line a chunk starts with can outgrow the limit: that is the one
-// place lines are cut. Complete lines go out in one buffer per chunk, most often
-// a view of the chunk itself: no copy and no allocation per line.
+// with another service's, and a line longer than MAX_LINE is cut. The
+// complete lines of a chunk go out in one buffer, most often a view of the
+// chunk itself: no copy and no allocation per line. Finding a too-long line
+// costs one search per MAX_LINE bytes, not one per line.
 
 /** A line longer than this is cut into pieces of this size, each ending with a newline. */
 export const MAX_LINE = 64 * 1024;
@@ -24,18 +24,6 @@ export class LineFramer {
 
   push(chunk: Buffer): void {
     this.pushes++;
-    for (let at = 0; at < chunk.length; at += MAX_LINE) this.pushSmall(at === 0 && chunk.length <= MAX_LINE ? chunk : chunk.subarray(at, at + MAX_LINE));
-  }
-
-  /** Relays the unfinished last line as a line of its own: the process exited or stalled. */
-  flush(): void {
-    if (!this.tail) return;
-    const tail = this.tail;
-    this.tail = null;
-    this.emit(Buffer.concat([tail, NEWLINE]));
-  }
-
-  private pushSmall(chunk: Buffer): void {
     let from = 0;
     if (this.tail) {
       const nl = chunk.indexOf(NL);
@@ -46,10 +34,30 @@ export class LineFramer {
     }
     const last = chunk.lastIndexOf(NL);
     if (last >= from) {
-      this.emit(chunk.subarray(from, last + 1));
+      if (hasLongLine(chunk, from, last)) this.cutEach(chunk, from, last);
+      else this.emit(chunk.subarray(from, last + 1));
       from = last + 1;
     }
     if (from < chunk.length) this.extendTail(chunk.subarray(from));
+  }
+
+  /** Relays the unfinished last line as a line of its own: the process exited or stalled. */
+  flush(): void {
+    if (!this.tail) return;
+    const tail = this.tail;
+    this.tail = null;
+    this.emit(Buffer.concat([tail, NEWLINE]));
+  }
+
+  /** The rare path: whole lines between `from` and the newline at `last`, some longer than MAX_LINE, one at a time. */
+  private cutEach(chunk: Buffer, from: number, last: number): void {
+    while (from <= last) {
+      const nl = chunk.indexOf(NL, from);
+      this.extendTail(chunk.subarray(from, nl));
+      if (this.tail) this.flush();
+      else this.emit(NEWLINE); // an empty line
+      from = nl + 1;
+    }
   }
 
   /** Adds bytes to the current line; a piece goes out each time it would outgrow MAX_LINE. */
@@ -69,4 +77,15 @@ export class LineFramer {
       taken += part.length;
     }
   }
+}
+
+/** True when a line between `from` and the newline at `last` is longer than MAX_LINE: some MAX_LINE + 1 bytes hold no newline. */
+function hasLongLine(chunk: Buffer, from: number, last: number): boolean {
+  let start = from;
+  while (last - start > MAX_LINE) {
+    const nl = chunk.lastIndexOf(NL, start + MAX_LINE);
+    if (nl < start) return true;
+    start = nl + 1;
+  }
+  return false;
 }

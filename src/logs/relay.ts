@@ -5,14 +5,26 @@
 import { closeSync, readSync } from 'node:fs';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import { Writable } from 'node:stream';
-import { makePipe } from '../pid1/index.js';
-import { formatterFor, type Formatter, type Logging, type Stream } from './format.js';
-import { LineFramer, MAX_LINE } from './framer.js';
+import { makePipe, setPipeSize } from '../pid1/index.js';
+import { formatterFor, unchanged, type Formatter, type Logging, type Stream } from './format.js';
+import { LineFramer } from './framer.js';
 import { RecentLines } from './recent.js';
 import type { Sink } from './sink.js';
 
+const NL = 0x0a;
+const FORMAT_SLICE = 64 * 1024;
+
 /** A partial last line is relayed after this long without more output. */
 export const STALL_MS = 500;
+
+/**
+ * A relay pipe's capacity. The default 64 KiB makes a fast writer and the
+ * init take turns at every 64 KiB; a larger pipe lets libuv take several
+ * reads per wake-up. The kernel allocates its pages only as they fill, so a
+ * quiet service costs nothing more. Best effort: past the per-user pipe
+ * quota the pipe keeps the default.
+ */
+const PIPE_BYTES = 1024 * 1024;
 
 /** The fds a process gets, and what the supervisor calls once it has started and once it has exited. */
 export interface Capture {
@@ -41,10 +53,10 @@ export class ServiceLog {
 
   /** Pipes for one process writing to `sink`; `raw`: the sink is an execLogger, which gets the lines unformatted. */
   capture(sink: Sink, raw: boolean): Capture {
-    const format = raw ? (lines: Buffer) => lines : this.formatted;
+    const format = raw ? unchanged : this.formatted;
     const json = this.logging.format === 'json' && !raw;
-    const out = makePipe();
-    const err = json ? makePipe() : out;
+    const out = relayPipe();
+    const err = json ? relayPipe() : out;
     const readers = [new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', sink, format), sink)];
     if (json) readers.push(new PipeReader(err.read, (lines) => this.relay(lines, 'stderr', sink, format), sink));
     return {
@@ -62,7 +74,7 @@ export class ServiceLog {
 
   /** A writable for output that does not come through a pipe (a terminal's); its callback waits while the sink is blocked. */
   writable(sink: Sink, raw: boolean): Writable {
-    const format = raw ? (lines: Buffer) => lines : this.formatted;
+    const format = raw ? unchanged : this.formatted;
     const framer = new LineFramer((lines) => this.relay(lines, 'stdout', sink, format));
     return new Writable({
       write: (chunk: Buffer, _enc, done) => {
@@ -85,12 +97,27 @@ export class ServiceLog {
   private relay(lines: Buffer, stream: Stream, sink: Sink, format: Formatter): boolean {
     this.recent?.append(lines);
     for (const fn of this.followers) fn(lines);
-    return sink.write(format(lines, stream));
+    if (format === unchanged || lines.length <= FORMAT_SLICE) return sink.write(format(lines, stream));
+    // formatting works through the cache in slices of whole lines; one buffer of 1 MiB is several times slower
+    let flowing = true;
+    for (let from = 0; from < lines.length; ) {
+      let end = from + FORMAT_SLICE >= lines.length ? lines.length : lines.lastIndexOf(NL, from + FORMAT_SLICE) + 1;
+      if (end <= from) end = lines.indexOf(NL, from + FORMAT_SLICE) + 1; // one line longer than a slice
+      flowing = sink.write(format(lines.subarray(from, end), stream)) && flowing;
+      from = end;
+    }
+    return flowing;
   }
 }
 
-/** Bytes read at once: a pipe's default capacity, and the framer's chunk limit. */
-const READ_SIZE = MAX_LINE;
+function relayPipe(): { read: number; write: number } {
+  const pipe = makePipe();
+  setPipeSize(pipe.write, PIPE_BYTES);
+  return pipe;
+}
+
+/** Bytes read at once: the relay pipe's capacity. Pages of the buffer are touched only as reads fill them. */
+const READ_SIZE = PIPE_BYTES;
 /** Scratch for the synchronous read at a process's exit; replaced when a queued write still holds it. */
 let scratch: Buffer | undefined;
 

@@ -16,6 +16,7 @@ const O_CLOEXEC = 0o2000000;
 const O_NONBLOCK = 0o4000;
 const F_GETFL = 3;
 const F_SETFL = 4;
+const F_SETPIPE_SZ = 1031;
 
 export interface NativeSpawn {
   /** absolute path of the program (PATH is not searched) */
@@ -133,4 +134,9 @@ export function makePipe(): { read: number; write: number } {
   const fds = new Int32Array(2);
   if (load().pipe2(fds, O_CLOEXEC) !== 0) throw new Error('pipe2 failed: too many open files?');
   return { read: fds[0], write: fds[1] };
+}
+
+/** Asks the kernel for a pipe of `bytes` capacity; false when refused (the per-user pipe quota), and the pipe keeps its size. */
+export function setPipeSize(fd: number, bytes: number): boolean {
+  return load().fcntl(fd, F_SETPIPE_SZ, 'int', bytes) >= 0;
 }
