@@ -199,27 +199,34 @@ async function settled(run: Run): Promise<void> {
   await sleep(3000); // up, every first line relayed, the heap settled
 }
 
-function pssKb(pid: number): number {
-  return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))![1]);
+/** PSS, RSS and USS (private pages) of `pid`, in kB. PSS moves by a few MB when other Node processes share libnode's pages: USS does not. */
+function memoryKb(pid: number): { pss: number; rss: number; uss: number } {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)![1]);
+  return { pss: field('Pss'), rss: field('Rss'), uss: field('Private_Clean') + field('Private_Dirty') };
 }
 
 async function memory(o: Options): Promise<void> {
-  console.log(`\n3. PID-1 PSS with 100 services, each printing one line then sleeping (median of ${o.runs})`);
-  const result: Record<string, number> = {};
+  console.log(`\n3. PID-1 memory with 100 services, each printing one line then sleeping (median of ${o.runs})`);
+  const base: Record<string, number> = {};
   for (const format of ['passthrough', 'plain', 'prefix', 'json']) {
-    const kb: number[] = [];
+    const runs: { pss: number; rss: number; uss: number }[] = [];
     for (let i = 0; i < o.runs; i++) {
       const run = startBerth(hundred(format));
       try {
         await settled(run);
-        kb.push(pssKb(run.proc.pid!));
+        runs.push(memoryKb(run.proc.pid!));
       } finally {
         await stop(run);
       }
     }
-    result[format] = median(kb);
-    const delta = format === 'passthrough' ? '' : `  (${((result[format] - result.passthrough) / 1024).toFixed(2)} MB more than passthrough)`;
-    console.log(`   ${format.padEnd(12)} ${(result[format] / 1024).toFixed(1)} MB${delta}`);
+    const row = (['pss', 'rss', 'uss'] as const).map((k) => {
+      const kb = median(runs.map((r) => r[k]));
+      if (format === 'passthrough') base[k] = kb;
+      const delta = format === 'passthrough' ? '' : ` (${kb >= base[k] ? '+' : ''}${((kb - base[k]) / 1024).toFixed(2)})`;
+      return `${k.toUpperCase()} ${(kb / 1024).toFixed(1)} MB${delta}`;
+    });
+    console.log(`   ${format.padEnd(12)} ${row.join('   ')}`);
   }
 }
 
