@@ -1,5 +1,5 @@
 // berth/base in a real container engine: /init as PID 1, stop, operating it
-// with `podman exec … berth`, failure exit codes, commands given to /init, and
+// with `podman exec … berth`, a prefixed image's logs, failure exit codes, commands given to /init, and
 // zombie reaping under a pids limit.
 // Images here are hand-written Dockerfiles FROM berth/base plus manifests.
 import test from 'ava';
@@ -41,6 +41,14 @@ const manifests: Record<string, unknown> = {
   'user.json': {
     version: 1,
     services: { asroot: { user: 'root', script: 'id' } },
+  },
+  'prefix.json': {
+    version: 1,
+    logging: { format: 'prefix' },
+    services: {
+      web: { script: 'echo "web says hi"; echo "web warns" >&2; exec sleep infinity' },
+      'db-primary': { script: 'echo "db ready"; exec sleep infinity' },
+    },
   },
   'orphans.json': {
     version: 1,
@@ -113,6 +121,21 @@ if (why) {
     const unknown = await e.podman(['exec', name, 'berth', 'stop', 'idel']);
     t.is(unknown.code, 2);
     t.regex(unknown.stderr, /did you mean 'idle'\?/);
+  });
+
+  test.serial('a prefixed image: `podman logs` shows NAME | line, and `podman exec NAME berth logs` the raw lines', async (t) => {
+    const name = containerName('prefix');
+    t.teardown(() => e.podman(['rm', '--force', '--time', '0', name]).then(() => undefined));
+    const started = await e.podman(['run', '-d', '--name', name, '--network', 'none', '-e', 'BERTH_MANIFEST=/etc/berth/prefix.json', IMAGE]);
+    t.is(started.code, 0, started.stderr);
+    const logs = await waitForLogs(e, name, /all stages done[\s\S]*db-primary \| db ready|db-primary \| db ready[\s\S]*all stages done/);
+    t.regex(logs, /^web        \| web says hi$/m);
+    t.regex(logs, /^web        \| web warns$/m);
+    t.regex(logs, /^db-primary \| db ready$/m);
+    t.regex(logs, /^\[berth\] web: started/m);
+    const kept = await e.podman(['exec', name, 'berth', 'logs', 'web']);
+    t.is(kept.code, 0, kept.stderr);
+    t.is(kept.stdout, 'web says hi\nweb warns\n');
   });
 
   test.serial('a failing service ends the container with its exit code, and `podman logs` say why', async (t) => {

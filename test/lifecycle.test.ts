@@ -138,7 +138,7 @@ class FakeHost implements ServiceHost {
 }
 
 const service = (over: Partial<Service> = {}): Service => ({
-  name: 'svc', type: 'long-run', argv: ['/bin/true'], restartOnFailure: false, environment: {}, after: [], enable: true, tty: false,
+  name: 'svc', type: 'long-run', argv: ['/bin/true'], restartOnFailure: false, environment: {}, after: [], enable: true, tty: false, logging: { format: 'plain', timestamps: false },
   restart: over.restartOnFailure ? 'on-failure' : 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true, ...over,
 });
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));

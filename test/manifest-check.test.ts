@@ -19,12 +19,12 @@ test('a valid manifest is normalised: defaults applied, argv built, users and en
   t.deepEqual(manifest?.services.migrate, {
     name: 'migrate', type: 'oneshot-pre', argv: ['/bin/sh', '-e', '-c', 'echo hi'], script: 'echo hi',
     restartOnFailure: false, environment: {}, after: [], enable: true, tty: false,
-    restart: 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true,
+    restart: 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true, logging: { format: 'plain', timestamps: false },
   });
   t.deepEqual(manifest?.services.web, {
     name: 'web', type: 'long-run', argv: ['node', 'my server.js', '--port=8080'], execStart: ['node', 'my server.js', '--port=8080'],
     restartOnFailure: false, environment: { PORT: '8080', DEBUG: 'false' }, user: '1000', after: ['migrate'], enable: true, tty: false,
-    restart: 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true,
+    restart: 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true, logging: { format: 'plain', timestamps: false },
   });
 });
 
@@ -180,7 +180,7 @@ test('a cycle through a disabled service is no cycle', (t) => {
 test('a $schema field for editors is accepted and dropped', (t) => {
   const { manifest, problems } = checkManifest({ $schema: './schema.json', version: 1, services: {} }, 'm.json');
   t.deepEqual(problems, []);
-  t.deepEqual(manifest, { version: 1, services: {} });
+  t.deepEqual(manifest, { version: 1, services: {}, logging: { format: 'plain', timestamps: false } });
 });
 
 test('without source text, problems sit at 1:1', (t) => {
@@ -251,4 +251,24 @@ test('bad readiness, liveness and policy input is a located problem', (t) => {
     'services.l.liveness.notificationFd': "unknown field 'notificationFd'; known fields: exec, tcp, http, interval, timeout, failureThreshold",
     'services.m.successExitCodes[0]': 'must be at most 255, got 256',
   });
+});
+
+test('a service\'s logging overrides the top level field by field', (t) => {
+  const { manifest, problems } = checkManifest({
+    version: 1,
+    logging: { format: 'prefix', timestamps: true },
+    services: { a: { script: 'x' }, b: { script: 'x', logging: { format: 'json' } }, c: { script: 'x', logging: { timestamps: false } } },
+  }, 'm.json');
+  t.deepEqual(problems, []);
+  t.deepEqual(manifest?.logging, { format: 'prefix', timestamps: true });
+  t.deepEqual(manifest?.services.a.logging, { format: 'prefix', timestamps: true });
+  t.deepEqual(manifest?.services.b.logging, { format: 'json', timestamps: true });
+  t.deepEqual(manifest?.services.c.logging, { format: 'prefix', timestamps: false });
+});
+
+test('an unknown logging format is a problem that names the choices', (t) => {
+  const { problems } = checkManifest({ version: 1, services: { a: { script: 'x', logging: { format: 'xml' } } } }, 'm.json');
+  t.is(problems.length, 1);
+  t.is(problems[0].path, 'services.a.logging.format');
+  t.regex(problems[0].message, /plain.*prefix.*json.*passthrough/);
 });

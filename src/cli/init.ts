@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { describeLeftovers, findLeftovers, readSessionMarks } from '../control/leftovers.js';
 import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDirs, StateDirError, StateDirInUse, type StateDir } from '../control/state-dir.js';
+import { setInitLogging } from '../logs/index.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { parseDuration } from '../manifest/duration.js';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
@@ -71,6 +72,7 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
     for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
     throw new NotStarted(`${manifestPath} does not validate (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing was started`);
   }
+  setInitLogging(manifest.logging);
   const plan = planOf(manifest);
   const httpListen = process.env.BERTH_HTTP || manifest.http?.listen;
   if (httpListen && !parseListen(httpListen)) throw new NotStarted(`BERTH_HTTP must be ${LISTEN_HINT}, not '${httpListen}'`);

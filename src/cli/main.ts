@@ -14,6 +14,7 @@ commands:
   start|stop|restart SERVICE...        control a running init's services
   signal SIGNAL SERVICE...             send a signal to services' main processes
   reload                               re-read the manifest: start added, stop removed, restart changed services
+  logs SERVICE [-n N] [-f]             the recent output the init kept of a service; -f follows it
   plan [MANIFEST] [--format dot]       the stages and what waits on what, without running anything
   check [--ready|--live] [SERVICE...]  exit 0 when the long-runs are ready (running); for Kubernetes probes
   build IMAGE_FILE [-o OUT] [--tag NAME] [--kube]  write a build context (Dockerfile, manifest, files); --tag builds it; --kube adds kube.yaml
@@ -58,6 +59,10 @@ const commands: Record<string, () => Promise<{ run: Command; help: string }>> = 
   check: async () => {
     const m = await import('./check.js');
     return { run: m.checkCommand, help: m.usage };
+  },
+  logs: async () => {
+    const m = await import('./logs.js');
+    return { run: m.logsCommand, help: m.usage };
   },
   plan: async () => {
     const m = await import('./plan.js');

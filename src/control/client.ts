@@ -4,7 +4,8 @@
 import { lstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import type { Request, Response } from './protocol.js';
+import type { Writable } from 'node:stream';
+import type { LogsRequest, Request, Response } from './protocol.js';
 import { CONTROL_SOCKET } from './state-dir.js';
 
 /** No live init answers at the state dir (exit 2 for the commands). */
@@ -32,6 +33,48 @@ export function request(stateDir: string, req: Request): Promise<Response> {
     });
     socket.on('error', (err: NodeJS.ErrnoException) => reject(unreachable(stateDir, err)));
     socket.on('close', () => reject(new NoInit(`the init at ${stateDir} closed the control channel without answering (it may have just exited)`)));
+  });
+}
+
+/**
+ * Sends `logs` and copies the output that follows the answer line to `out`,
+ * with back-pressure; resolves with the answer once the init closes the
+ * connection (at once for an error).
+ */
+export function requestLogs(stateDir: string, req: LogsRequest, out: Writable): Promise<Response> {
+  const path = join(stateDir, CONTROL_SOCKET);
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    let head: Buffer | null = Buffer.alloc(0);
+    let response: Response | undefined;
+    socket.on('connect', () => socket.write(`${JSON.stringify(req)}\n`));
+    socket.on('data', (chunk: Buffer) => {
+      if (head === null) return;
+      head = Buffer.concat([head, chunk]);
+      const newline = head.indexOf(0x0a);
+      if (newline === -1) return;
+      const rest = head.subarray(newline + 1);
+      try {
+        response = JSON.parse(head.subarray(0, newline).toString()) as Response;
+      } catch {
+        socket.destroy();
+        reject(new NoInit(`the init at ${stateDir} answered something that is not the control protocol`));
+        return;
+      }
+      head = null;
+      if (!response.ok) {
+        socket.destroy();
+        resolve(response);
+        return;
+      }
+      if (rest.length) out.write(rest);
+      socket.pipe(out, { end: false });
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => reject(response ? err : unreachable(stateDir, err)));
+    socket.on('close', () => {
+      if (response) resolve(response);
+      else reject(new NoInit(`the init at ${stateDir} closed the control channel without answering (it may have just exited)`));
+    });
   });
 }
 

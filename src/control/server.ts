@@ -5,7 +5,15 @@
 import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { suggestion } from '../manifest/dsl/did-you-mean.js';
-import { MAX_REQUEST_BYTES, parseRequest, type ActionOp, type ReloadResult, type Response, type ServiceResult } from './protocol.js';
+import { MAX_REQUEST_BYTES, parseRequest, type ActionOp, type LogsRequest, type ReloadResult, type Request, type Response, type ServiceResult } from './protocol.js';
+
+/** What the init keeps of a service's output (src/logs). */
+export interface LogSource {
+  /** null when nothing is kept (passthrough) */
+  recent: { last(lines: number): Buffer } | null;
+  /** calls `fn` with each buffer of whole lines from now on (a view: copy to keep); returns the way to stop */
+  follow(fn: (lines: Buffer) => void): () => void;
+}
 
 export interface ControlHandler {
   /** service names, in manifest order */
@@ -18,6 +26,8 @@ export interface ControlHandler {
   act(op: ActionOp, services: string[], signal?: string): Promise<ServiceResult[]> | ServiceResult[];
   /** re-reads the manifest: what changed, or the problems that kept anything from changing */
   reload(): Promise<ReloadResult | { problems: string[] }>;
+  /** the output kept of a known service */
+  logs(service: string): LogSource;
 }
 
 /** Listens on `path`; resolves once it accepts connections. */
@@ -40,14 +50,22 @@ function serveConnection(socket: Socket, handler: ControlHandler): void {
   let buffered = '';
   // answers go out in the order of the requests, each once its action is complete
   let answered = Promise.resolve();
+  let streaming = false;
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
+    if (streaming) return; // after `logs`, the connection carries its output only
     buffered += chunk;
     let newline: number;
     while ((newline = buffered.indexOf('\n')) !== -1) {
-      const line = buffered.slice(0, newline);
+      const request = parseRequest(buffered.slice(0, newline));
       buffered = buffered.slice(newline + 1);
-      answered = answered.then(() => answer(line, handler)).then((response) => reply(socket, response));
+      if ('op' in request && request.op === 'logs') {
+        streaming = true;
+        buffered = '';
+        answered = answered.then(() => streamLogs(socket, request, handler));
+        return;
+      }
+      answered = answered.then(() => answer(request, handler)).then((response) => reply(socket, response));
     }
     if (Buffer.byteLength(buffered) > MAX_REQUEST_BYTES) {
       buffered = '';
@@ -69,8 +87,7 @@ function reply(socket: Socket, response: Response): void {
   socket.write(`${JSON.stringify(response)}\n`);
 }
 
-async function answer(line: string, handler: ControlHandler): Promise<Response> {
-  const request = parseRequest(line);
+async function answer(request: Exclude<Request, LogsRequest> | { error: string }, handler: ControlHandler): Promise<Response> {
   if ('error' in request) return { ok: false, kind: 'bad-request', error: request.error };
   if (request.op === 'status') return { ok: true, result: handler.status() };
   if (request.op === 'reload') {
@@ -83,11 +100,8 @@ async function answer(line: string, handler: ControlHandler): Promise<Response> 
       return { ok: false, kind: 'unavailable', error: (err as Error).message };
     }
   }
-  const names = handler.names();
-  const unknown = request.services.filter((s) => !names.includes(s));
-  if (unknown.length) {
-    return { ok: false, kind: 'unknown-service', error: unknown.map((s) => `unknown service '${s}'${suggestion(s, names)}`).join('; ') };
-  }
+  const unknown = unknownServices(request.services, handler);
+  if (unknown) return unknown;
   const refusal = handler.refusal();
   if (refusal) return { ok: false, kind: 'shutting-down', error: refusal };
   try {
@@ -95,4 +109,41 @@ async function answer(line: string, handler: ControlHandler): Promise<Response> 
   } catch (err) {
     return { ok: false, kind: 'unavailable', error: (err as Error).message };
   }
+}
+
+function unknownServices(services: string[], handler: ControlHandler): Response | undefined {
+  const names = handler.names();
+  const unknown = services.filter((s) => !names.includes(s));
+  if (!unknown.length) return undefined;
+  return { ok: false, kind: 'unknown-service', error: unknown.map((s) => `unknown service '${s}'${suggestion(s, names)}`).join('; ') };
+}
+
+/**
+ * Answers `logs`: one answer line, the last lines kept, then (with `follow`)
+ * each new line as the service writes it, until the client or the init goes.
+ * A follower that does not read is dropped, like any client that does not.
+ */
+function streamLogs(socket: Socket, request: LogsRequest, handler: ControlHandler): void {
+  const refused = unknownServices([request.service], handler);
+  const source = refused ? undefined : handler.logs(request.service);
+  if (!source?.recent) {
+    reply(socket, refused ?? {
+      ok: false,
+      kind: 'not-kept',
+      error: `${request.service} logs with format passthrough: it writes straight to the init's stdout, so the init keeps none of its output (set its logging.format to plain, prefix or json to keep it)`,
+    });
+    socket.end();
+    return;
+  }
+  reply(socket, { ok: true, result: { service: request.service, follow: request.follow } });
+  if (request.lines > 0) socket.write(Buffer.from(source.recent.last(request.lines))); // a copy: the ring is overwritten
+  if (!request.follow || socket.destroyed) {
+    socket.end();
+    return;
+  }
+  const stop = source.follow((lines) => {
+    if (socket.writableLength > MAX_UNREAD_BYTES) socket.destroy();
+    else socket.write(Buffer.from(lines)); // a copy: the relay reuses its buffer
+  });
+  socket.on('close', stop);
 }

@@ -29,14 +29,14 @@ export function checkValue(value: unknown, file: string, locate: Locate): Checke
   const waitsFor = checkReferences(nodes, names, issues);
   const services = new Map<string, Service>();
   for (const name of names) {
-    if (!touched.has(name)) services.set(name, toService(name, raw.services[name], waitsFor.get(name)!, ['services', name], issues));
+    if (!touched.has(name)) services.set(name, toService(name, raw.services[name], waitsFor.get(name)!, raw.logging, ['services', name], issues));
   }
 
   const problems = issues
     .map((issue): Problem => ({ file, ...locate(issue), path: formatPath(issue.path), message: issue.message }))
     .sort((a, b) => a.line - b.line || a.col - b.col);
   if (problems.length) return { problems };
-  return { manifest: { version: 1, ...(raw.http ? { http: raw.http } : {}), services: Object.fromEntries(services) }, problems };
+  return { manifest: { version: 1, ...(raw.http ? { http: raw.http } : {}), services: Object.fromEntries(services), logging: raw.logging }, problems };
 }
 
 const WHOLE = Symbol('the service as a whole');

@@ -4,7 +4,7 @@ import { sourceLocator, START } from './locate.js';
 import { parseFile, type ParseOptions } from './parse.js';
 import type { Problem } from './types.js';
 
-export type { Liveness, Manifest, Plan, Probe, Problem, Readiness, Service, ServiceType } from './types.js';
+export type { Liveness, Logging, Manifest, Plan, Probe, Problem, Readiness, Service, ServiceType } from './types.js';
 export { plan } from './plan.js';
 export type { Checked } from './check.js';
 export type { ParseOptions } from './parse.js';

@@ -5,7 +5,7 @@ import { parseDuration } from './duration.js';
 import type { RawService } from './schema.js';
 import { shellSplit } from './shell-split.js';
 import { parseSignal } from './signal-name.js';
-import type { Liveness, Probe, Readiness, Service } from './types.js';
+import type { Liveness, Logging, Probe, Readiness, Service } from './types.js';
 
 const DEFAULT_READINESS_INTERVAL_MS = 1000;
 const DEFAULT_LIVENESS_INTERVAL_MS = 10_000;
@@ -13,8 +13,8 @@ const DEFAULT_PROBE_TIMEOUT_MS = 1000;
 const DEFAULT_RESTART_WINDOW_MS = 60_000;
 const PROBE_KINDS = ['exec', 'tcp', 'http'] as const;
 
-/** `after` is the checked list from checkReferences, not the one in the file. */
-export function toService(name: string, raw: RawService, after: string[], path: Path, issues: Issue[]): Service {
+/** `after` is the checked list from checkReferences, not the one in the file; `logging` the top level's. */
+export function toService(name: string, raw: RawService, after: string[], logging: Logging, path: Path, issues: Issue[]): Service {
   const execStart = raw.execStart === undefined ? undefined : toArgv(raw.execStart, [...path, 'execStart'], issues);
   if (raw.script !== undefined && raw.execStart !== undefined) {
     issues.push({ path: [...path, 'execStart'], message: "both 'script' and 'execStart' are set; keep exactly one" });
@@ -37,6 +37,7 @@ export function toService(name: string, raw: RawService, after: string[], path: 
     enable: raw.enable,
     tty: raw.tty,
     ...policies(raw, path, issues),
+    logging: { ...logging, ...raw.logging },
   };
 }
 

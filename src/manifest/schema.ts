@@ -52,6 +52,29 @@ export const livenessSchema = object({
   failureThreshold: integer({ minimum: 1, default: 3, description: 'Failed checks in a row that make the init restart the service.' }),
 }, { title: 'Liveness', description: 'A check the init runs on a ready service: exactly one of `exec`, `tcp`, `http`. `failureThreshold` failures in a row restart the service.' });
 
+/** How the init relays a service's output (CONTRACT.md "Logging"). */
+export const LOG_FORMATS = ['plain', 'prefix', 'json', 'passthrough'] as const;
+
+const FORMAT_HELP =
+  '`plain`: each line as the service wrote it. `prefix`: the service name, padding, then `| `, as docker compose prints. ' +
+  '`json`: one object per line with `time`, `service`, `stream` (`stdout` or `stderr`) and `line`; the init\'s own lines are json too. ' +
+  '`passthrough`: the service writes straight to the init\'s stdout; nothing is kept for `berth logs`.';
+const TIMESTAMPS_HELP = 'In `plain` and `prefix`: each line starts with the ISO 8601 UTC time the init read it.';
+
+const serviceLoggingSchema = object({
+  format: enumOf(LOG_FORMATS, { description: `${FORMAT_HELP} Default: the top-level \`logging.format\`.` }),
+  timestamps: boolean({ description: `${TIMESTAMPS_HELP} Default: the top-level \`logging.timestamps\`.` }),
+}, { title: 'Service logging', description: 'Overrides the top-level `logging` for this service, field by field.' });
+
+const loggingSchema = object({
+  format: enumOf(LOG_FORMATS, { default: 'plain', description: FORMAT_HELP }),
+  timestamps: boolean({ default: false, description: TIMESTAMPS_HELP }),
+}, {
+  title: 'Logging',
+  default: { format: 'plain' as const, timestamps: false },
+  description: "How the init relays every service's stdout and stderr; a service may override it with its own `logging`.",
+});
+
 export const serviceSchema = object({
   type: enumOf(['long-run', 'oneshot-pre', 'oneshot-post'], {
     default: 'long-run',
@@ -152,6 +175,7 @@ export const serviceSchema = object({
     default: true,
     description: 'When false, a failure of this service is reported and the rest goes on; when true (the default) it ends the run (unless `S6_DONT_TERMINATE_ON_ERROR` is set).',
   }),
+  logging: serviceLoggingSchema,
 }, { title: 'Service' });
 
 export const manifestSchema = object({
@@ -175,6 +199,7 @@ export const manifestSchema = object({
     keyHint: SERVICE_NAME_HINT,
     description: "Services by name. Names use letters, digits, '.', '_' and '-', and are not digits only. Services start in file order unless `after` says otherwise.",
   }),
+  logging: loggingSchema,
 }, { description: 'The manifest `berth init` runs: which services to start, how, and in what order.' });
 
 export type RawManifest = Infer<typeof manifestSchema>;

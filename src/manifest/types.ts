@@ -1,9 +1,15 @@
 // The normalised manifest the supervisor consumes: every default applied,
 // every command turned into argv, every reference checked.
-import type { RawService } from './schema.js';
+import type { LOG_FORMATS, RawService } from './schema.js';
 
 export type ServiceType = RawService['type'];
 export type RestartPolicy = Service['restart'];
+
+/** A service's logging with the top level's applied where it says nothing. */
+export interface Logging {
+  format: (typeof LOG_FORMATS)[number];
+  timestamps: boolean;
+}
 
 export interface Service {
   name: string;
@@ -35,6 +41,7 @@ export interface Service {
   maxRestarts?: number;
   restartWindowMs: number;
   essential: boolean;
+  logging: Logging;
 }
 
 /** One check a probe makes; exactly one kind. */
@@ -60,6 +67,8 @@ export interface Manifest {
   /** the HTTP endpoint for health and metrics, when set */
   http?: { listen: string };
   services: Record<string, Service>;
+  /** the top-level logging, which the init's own lines follow */
+  logging: Logging;
 }
 
 /** One thing wrong with a file, located for an editor: `FILE:LINE:COL: PATH: MESSAGE`. */

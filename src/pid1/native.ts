@@ -5,9 +5,10 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 export interface Native {
-  spawn(file: string, argv: string[], env: string[], cwd: string | null, input: number, output: number, uid: number, gid: number, groups: number[], deathSignal: number, extraSource: number, extraTarget: number): number;
+  spawn(file: string, argv: string[], env: string[], cwd: string | null, input: number, output: number, uid: number, gid: number, groups: number[], deathSignal: number, extraSource: number, extraTarget: number, error: number): number;
   signalIfStarted(pid: number, startTicks: number, signal: number): number;
   pipe(): [number, number] | number;
+  setPipeSize(fd: number, bytes: number): number;
   waitNoHang(pid: number, status: Int32Array): number;
   reapAll(out: Int32Array): number;
   peekExited(): number;

@@ -28,8 +28,10 @@ export interface NativeSpawn {
   cwd?: string;
   /** the fd the child gets as stdin; /dev/null when absent */
   input?: number;
-  /** the fd the child gets as stdout and stderr */
+  /** the fd the child gets as stdout, and as stderr unless `error` is given */
   output: number;
+  /** the fd the child gets as stderr */
+  error?: number;
   /** switch to this user before exec (needs root); absent: keep the init's */
   user?: Credentials;
   /** one more descriptor: our `source` as the child's `target` (a readiness notification pipe; target ≥ 3) */
@@ -52,6 +54,7 @@ export function spawnNative(req: NativeSpawn): { pid: number } | { errno: number
     DEATH_SIGNAL,
     req.extraFd?.source ?? -1,
     req.extraFd?.target ?? -1,
+    req.error ?? -1,
   );
   return got > 0 ? { pid: got } : { errno: -got };
 }
@@ -70,4 +73,9 @@ export function makePipe(): { read: number; write: number } {
  */
 export function signalIfStarted(pid: number, startTicks: number, signal: NodeJS.Signals): boolean {
   return loadNative().signalIfStarted(pid, startTicks, constants.signals[signal]) === 0;
+}
+
+/** Asks the kernel for a pipe of `bytes` capacity; false when refused (the per-user pipe quota), and the pipe keeps its size. */
+export function setPipeSize(fd: number, bytes: number): boolean {
+  return loadNative().setPipeSize(fd, bytes) === 0;
 }

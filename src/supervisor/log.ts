@@ -1,9 +1,8 @@
 // The init's own log lines. They share stdout with the services (what
-// `docker logs` shows), so each carries a prefix that no service would print.
-// Lines of one burst (100 services starting, a restart) go out in one write
-// after it, so logging never delays a spawn; `flushLog` empties the buffer
-// before the process exits.
-let pending = '';
+// `docker logs` shows), so each carries a prefix that no service would print,
+// or is a json object in json logging; src/logs/output.ts batches and writes
+// them. `flushLog` empties the batch before the process exits.
+import { flushInitLines, initLine } from '../logs/index.js';
 
 /** How much the init says, as s6-overlay's S6_VERBOSITY: 0 errors, 1 and warnings, 2 (default) and every transition. */
 const VERBOSITY = verbosityFromEnv(process.env.S6_VERBOSITY);
@@ -16,13 +15,9 @@ export function verbosityFromEnv(raw: string | undefined): number {
 /** A line of the init's own; `warning: …` lines are warnings unless said otherwise. */
 export function log(message: string, level: keyof typeof LEVELS = message.startsWith('warning:') ? 'warning' : 'info'): void {
   if (LEVELS[level] > VERBOSITY) return;
-  if (!pending) setImmediate(flushLog);
-  pending += `[berth] ${message}\n`;
+  initLine(message);
 }
 
 export function flushLog(): void {
-  if (!pending) return;
-  const text = pending;
-  pending = '';
-  process.stdout.write(text);
+  flushInitLines();
 }

@@ -2,15 +2,17 @@
 // and stderr on its stdin. The init holds the pipe's write end, so the logger
 // outlives restarts of its service; closing it gives the logger EOF, not a
 // signal, when the service is done, so no line is lost.
-import { closeSync, createWriteStream, type WriteStream } from 'node:fs';
-import type { Writable } from 'node:stream';
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { Sink } from '../logs/index.js';
 import { makePipe } from '../pid1/index.js';
 import { log } from './log.js';
 import { spawnProcess, type Running } from './spawn.js';
 
 export class ExecLogger {
   private writeEnd?: number;
-  private stream?: WriteStream;
+  private stream?: Socket;
+  private relaySink?: Sink;
   private running?: Running;
 
   constructor(
@@ -37,14 +39,24 @@ export class ExecLogger {
     return pipe.write;
   }
 
-  /** The same pipe as a stream, for a service whose output the init relays (tty); it owns the fd from then on. */
-  output(): Writable {
+  /**
+   * The same pipe as a stream, for a service whose output the init relays; it
+   * owns the fd from then on. A libuv pipe, not an fs stream: a stuck logger
+   * must block its service, not one of libuv's four threads.
+   */
+  output(): Socket {
     const fd = this.input();
     if (!this.stream) {
-      this.stream = createWriteStream('', { fd, autoClose: true });
+      this.stream = new Socket({ fd, readable: false, writable: true });
       this.stream.on('error', () => {}); // EPIPE when the logger dies: its exit is logged
     }
     return this.stream;
+  }
+
+  /** The pipe as the relay's sink: back-pressure from a slow logger reaches the service. */
+  sink(): Sink {
+    this.relaySink ??= new Sink(this.output(), () => {});
+    return this.relaySink;
   }
 
   /** Closes our end of the pipe: the logger reads what is left, then EOF, then exits by itself. */
@@ -54,6 +66,7 @@ export class ExecLogger {
     if (this.stream) this.stream.end();
     else closeSync(this.writeEnd);
     this.stream = undefined;
+    this.relaySink = undefined;
     this.writeEnd = undefined;
   }
 

@@ -31,12 +31,13 @@ export interface Running {
   ready?: Promise<void>;
 }
 
-/** Spawns `launch` with `output` (an fd: ours, or a logger's pipe) as its stdout and stderr, and `extraFd` as one more descriptor. */
-export function spawnProcess(launch: Launch, output: number, input?: number, extraFd?: NativeSpawn['extraFd']): Running {
+/** Spawns `launch` with `output` (an fd: ours, a logger's pipe, or the relay's pipes) as its stdout and stderr, and `extraFd` as one more descriptor. */
+export function spawnProcess(launch: Launch, output: number | { stdout: number; stderr: number }, input?: number, extraFd?: NativeSpawn['extraFd']): Running {
   const program = findExecutable(launch);
   if (typeof program !== 'string') return { exited: Promise.resolve(program) };
   const env = Object.entries(launch.env).map(([k, v]) => `${k}=${v}`);
-  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, output, input, user: launch.user, extraFd };
+  const fds = typeof output === 'number' ? { output } : { output: output.stdout, error: output.stderr };
+  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, input, user: launch.user, extraFd, ...fds };
   let result = spawnNative(request);
   // execvp's rule, which execve lacks: a file with no #! line is a shell script
   if ('errno' in result && result.errno === osConstants.errno.ENOEXEC) result = spawnNative({ ...request, file: '/bin/sh', argv: ['/bin/sh', program, ...launch.args] });

@@ -5,6 +5,7 @@ import type { Plan, Service } from '../manifest/index.js';
 import type { InitPhase, StateDir, StatusRecord } from '../control/state-dir.js';
 import type { ControlHandler } from '../control/server.js';
 import type { ActionOp, ReloadResult, ServiceResult } from '../control/protocol.js';
+import { serviceLogs, stdoutSink, type ServiceLog } from '../logs/index.js';
 import { killAll, listChildren, listDescendants, onChildEvent, reapZombies } from '../pid1/index.js';
 import { describeExit, describeTransition } from './describe.js';
 import { buildLaunch } from './launch.js';
@@ -57,6 +58,7 @@ export const LOGGER_DRAIN_MS = 5000;
 export class Supervisor implements ServiceHost, ControlHandler {
   readonly runners = new Map<string, ServiceRunner>();
   private readonly loggers = new Map<string, ExecLogger>();
+  private readonly serviceLogs: Map<string, ServiceLog>;
   private phase: InitPhase = 'starting';
   private shuttingDown = false;
   private stagesDone = false;
@@ -70,6 +72,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     this.env = snapshotEnv(opts.env);
     const { pre, longRuns, post } = opts.plan;
     for (const svc of [...pre, ...longRuns, ...post]) this.runners.set(svc.name, new ServiceRunner(svc, this));
+    this.serviceLogs = serviceLogs([...pre, ...longRuns, ...post]);
     for (const runner of this.runners.values()) opts.stateDir?.writeRecord(runner.record());
     this.setPhase('starting');
   }
@@ -178,14 +181,24 @@ export class Supervisor implements ServiceHost, ControlHandler {
       return { exited: Promise.resolve({ code: 126, signal: null, reason: (err as Error).message }) };
     }
     const logger = this.logger(svc);
-    if (svc.tty) return this.withReadiness(svc, spawnWithTerminal(launch, logger?.output() ?? process.stdout), signal);
+    const kept = this.serviceLogs.get(svc.name)!;
+    // relayed (unless passthrough): through the init's own pipes, to the logger (which gets the lines unformatted) or stdout
+    const sink = kept.recent ? (logger?.sink() ?? stdoutSink()) : undefined;
+    if (svc.tty) {
+      const out = sink ? kept.writable(sink, logger !== undefined) : (logger?.output() ?? process.stdout);
+      return this.withReadiness(svc, spawnWithTerminal(launch, out), signal);
+    }
+    const capture = sink ? kept.capture(sink, logger !== undefined) : undefined;
     // s6's notification-fd: the service gets a pipe's write end as that fd, and writes a newline on it when ready
     const fd = svc.readiness?.kind === 'notification-fd' ? svc.readiness.fd : undefined;
     const notify = fd === undefined ? undefined : makePipe();
-    const running = spawnProcess(launch, logger?.input() ?? 1, undefined, notify ? { source: notify.write, target: fd! } : undefined);
+    const running = spawnProcess(launch, capture ?? logger?.input() ?? 1, undefined, notify ? { source: notify.write, target: fd! } : undefined);
+    capture?.spawned();
     if (notify) closeSync(notify.write);
     if (notify && running.pid === undefined) closeSync(notify.read);
-    return this.withReadiness(svc, running, signal, notify?.read);
+    // its last lines go out before the [berth] line about its exit
+    const relayed = capture ? { ...running, exited: running.exited.then((exit) => (capture.exited(), exit)) } : running;
+    return this.withReadiness(svc, relayed, signal, notify?.read);
   }
 
   /** Adds the readiness check to a running service; the health module loads only for services that have one. */
@@ -281,6 +294,10 @@ export class Supervisor implements ServiceHost, ControlHandler {
     return { init, services: [...this.runners.values()].map((r) => ({ ...r.record(), essential: r.svc.essential })) };
   }
 
+  logs(name: string): ServiceLog {
+    return this.serviceLogs.get(name)!;
+  }
+
   refusal(): string | undefined {
     return this.shuttingDown ? 'the init is shutting down' : undefined;
   }
@@ -348,7 +365,10 @@ export class Supervisor implements ServiceHost, ControlHandler {
       this.loggers.get(r.name)?.close();
       this.loggers.delete(r.name);
     }
-    for (const r of removed) this.opts.stateDir?.removeRecord(r.name);
+    for (const r of removed) {
+      this.opts.stateDir?.removeRecord(r.name);
+      this.serviceLogs.delete(r.name);
+    }
     this.opts.users = loaded.users;
     const kept = new Map(old.filter((r) => wanted.has(r.name) && same(r)).map((r) => [r.name, r]));
     this.runners.clear();
@@ -359,6 +379,8 @@ export class Supervisor implements ServiceHost, ControlHandler {
       this.runners.set(svc.name, runner);
       this.opts.stateDir?.writeRecord(runner.record());
     }
+    // a changed service may log another way: its kept output starts anew
+    for (const [name, kept] of serviceLogs(fresh.map((r) => r.svc))) this.serviceLogs.set(name, kept);
     await Promise.all(fresh.map((r) => this.startAfterDependencies(r)));
     const names = (rs: ServiceRunner[]): string[] => rs.map((r) => r.name);
     const restarted = names(changed);
@@ -439,6 +461,8 @@ export class Supervisor implements ServiceHost, ControlHandler {
     this.opts.stateDir?.release();
     log(`exiting with code ${code}`, code === 0 ? 'info' : 'error');
     flushLog();
+    // a slow reader of stdout still gets the last lines, within bounds
+    await within(stdoutSink().drained(), Date.now() + LOGGER_DRAIN_MS);
     this.finish(code);
   }
 

@@ -36,6 +36,7 @@ struct spawn_request {
   const char *cwd; // NULL: stay in the init's cwd
   int input;       // -1: /dev/null
   int output;
+  int error;       // -1: the same as output
   int extra_source; // -1: none; else our fd the child gets as extra_target (a readiness pipe)
   int extra_target;
   int uid;         // -1: keep the init's credentials
@@ -74,13 +75,18 @@ static int child_main(void *arg) {
   if (setsid() < 0) goto fail;
   int in = r->input;
   if (in < 0 && (in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) goto fail;
-  // the output first: when it is 0, the input's dup2 would clobber it
+  // out of the way first: an output at 0, or an error fd at 0 or 1, would be clobbered by the moves below
   if (r->output == 0) {
     int copy = fcntl(r->output, F_DUPFD_CLOEXEC, 3);
     if (copy < 0) goto fail;
     r->output = copy;
   }
-  if (move_fd(in, 0) < 0 || move_fd(r->output, 1) < 0 || move_fd(r->output, 2) < 0) goto fail;
+  if (r->error == 0 || r->error == 1) {
+    int copy = fcntl(r->error, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) goto fail;
+    r->error = copy;
+  }
+  if (move_fd(in, 0) < 0 || move_fd(r->output, 1) < 0 || move_fd(r->error >= 0 ? r->error : r->output, 2) < 0) goto fail;
   if (r->extra_source >= 0 && move_fd(r->extra_source, r->extra_target) < 0) goto fail;
   if (r->cwd && chdir(r->cwd) < 0) goto fail;
   if (r->uid >= 0) {
@@ -155,15 +161,15 @@ static napi_value number(napi_env env, double n) {
 /**
  * spawn(file, argv, env, cwd | null, input (-1: /dev/null), output, uid (-1:
  * keep), gid, groups, deathSignal (0: none), extraSource (-1: none),
- * extraTarget) → pid, or -errno when the child
+ * extraTarget, error (-1: the output)) → pid, or -errno when the child
  * could not exec (reported synchronously, the child already reaped).
  */
 static napi_value spawn(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value args[12];
+  size_t argc = 13;
+  napi_value args[13];
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  if (argc < 12) {
-    napi_throw_type_error(env, NULL, "spawn: 12 arguments expected");
+  if (argc < 13) {
+    napi_throw_type_error(env, NULL, "spawn: 13 arguments expected");
     return NULL;
   }
   if (!child_stack) {
@@ -206,11 +212,13 @@ static napi_value spawn(napi_env env, napi_callback_info info) {
   r.death_signal = int_arg(env, args[9]);
   r.extra_source = int_arg(env, args[10]);
   r.extra_target = int_arg(env, args[11]);
+  r.error = int_arg(env, args[12]);
   r.parent = getpid();
   // Like libuv for its children's stdio: Node's stdout is non-blocking, a flag
   // of the shared file description, and most programs die on EAGAIN.
   int fl = fcntl(r.output, F_GETFL);
   if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(r.output, F_SETFL, fl & ~O_NONBLOCK);
+  if (r.error >= 0 && (fl = fcntl(r.error, F_GETFL)) >= 0 && (fl & O_NONBLOCK)) fcntl(r.error, F_SETFL, fl & ~O_NONBLOCK);
   // No signal may reach the child before it has reset the handlers it shares.
   sigset_t all;
   sigfillset(&all);
@@ -287,6 +295,14 @@ static napi_value make_pipe(napi_env env, napi_callback_info info) {
   napi_set_element(env, out, 0, number(env, fds[0]));
   napi_set_element(env, out, 1, number(env, fds[1]));
   return out;
+}
+
+/** setPipeSize(fd, bytes) → 0, or -errno (EPERM past the per-user pipe quota): the pipe then keeps its size. */
+static napi_value set_pipe_size(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  return number(env, fcntl(int_arg(env, args[0]), F_SETPIPE_SZ, int_arg(env, args[1])) < 0 ? -errno : 0);
 }
 
 static int32_t *int32_array(napi_env env, napi_value v, size_t *length) {
@@ -371,6 +387,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"flock", NULL, flock_fd, NULL, NULL, NULL, napi_default, NULL},
     {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_default, NULL},
     {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
+    {"setPipeSize", NULL, set_pipe_size, NULL, NULL, NULL, napi_default, NULL},
     {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
     {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -1,0 +1,197 @@
+// The relay of one service's output: per process, a pipe (two in json, to
+// tell stdout from stderr) whose read end the init watches with libuv, cut
+// into whole lines, kept for `berth logs`, formatted, and written to a sink.
+// Reading stops while the sink is blocked: back-pressure, not memory.
+import { closeSync, readSync } from 'node:fs';
+import { Socket, type SocketConstructorOpts } from 'node:net';
+import { Writable } from 'node:stream';
+import { makePipe, setPipeSize } from '../pid1/index.js';
+import { formatterFor, unchanged, type Formatter, type Logging, type Stream } from './format.js';
+import { LineFramer } from './framer.js';
+import { RecentLines } from './recent.js';
+import type { Sink } from './sink.js';
+
+const NL = 0x0a;
+const FORMAT_SLICE = 64 * 1024;
+
+/** A partial last line is relayed after this long without more output. */
+export const STALL_MS = 500;
+
+/**
+ * A relay pipe's capacity. The default 64 KiB makes a fast writer and the
+ * init take turns at every 64 KiB; a larger pipe lets libuv take several
+ * reads per wake-up. The kernel allocates its pages only as they fill, so a
+ * quiet service costs nothing more. Best effort: past the per-user pipe
+ * quota the pipe keeps the default.
+ */
+const PIPE_BYTES = 1024 * 1024;
+
+/** The fds a process gets, and what the supervisor calls once it has started and once it has exited. */
+export interface Capture {
+  stdout: number;
+  stderr: number;
+  /** closes the init's copies of the child's ends: EOF then comes when the last writer is gone */
+  spawned(): void;
+  /** the process exited: what it wrote is in the pipe already; relay it, and its unfinished line, now */
+  exited(): void;
+}
+
+export class ServiceLog {
+  /** what `berth logs` shows; null in passthrough, where the init never sees the output */
+  readonly recent: RecentLines | null;
+  private readonly followers = new Set<(lines: Buffer) => void>();
+  private readonly formatted: Formatter;
+
+  constructor(
+    readonly name: string,
+    readonly logging: Logging,
+    width: number,
+  ) {
+    this.recent = logging.format === 'passthrough' ? null : new RecentLines();
+    this.formatted = formatterFor(name, logging, width);
+  }
+
+  /** Pipes for one process writing to `sink`; `raw`: the sink is an execLogger, which gets the lines unformatted. */
+  capture(sink: Sink, raw: boolean): Capture {
+    const format = raw ? unchanged : this.formatted;
+    const json = this.logging.format === 'json' && !raw;
+    const out = relayPipe();
+    const err = json ? relayPipe() : out;
+    const readers = [new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', sink, format), sink)];
+    if (json) readers.push(new PipeReader(err.read, (lines) => this.relay(lines, 'stderr', sink, format), sink));
+    return {
+      stdout: out.write,
+      stderr: err.write,
+      spawned: () => {
+        closeSync(out.write);
+        if (json) closeSync(err.write);
+      },
+      exited: () => {
+        for (const r of readers) r.drain();
+      },
+    };
+  }
+
+  /** A writable for output that does not come through a pipe (a terminal's); its callback waits while the sink is blocked. */
+  writable(sink: Sink, raw: boolean): Writable {
+    const format = raw ? unchanged : this.formatted;
+    const framer = new LineFramer((lines) => this.relay(lines, 'stdout', sink, format));
+    return new Writable({
+      write: (chunk: Buffer, _enc, done) => {
+        framer.push(chunk);
+        sink.whenDrained(() => done());
+      },
+      final: (done) => {
+        framer.flush();
+        done();
+      },
+    });
+  }
+
+  /** Calls `fn` with each buffer of whole lines from now on; returns the way to stop. */
+  follow(fn: (lines: Buffer) => void): () => void {
+    this.followers.add(fn);
+    return () => this.followers.delete(fn);
+  }
+
+  private relay(lines: Buffer, stream: Stream, sink: Sink, format: Formatter): boolean {
+    this.recent?.append(lines);
+    for (const fn of this.followers) fn(lines);
+    if (format === unchanged || lines.length <= FORMAT_SLICE) return sink.write(format(lines, stream));
+    // formatting works through the cache in slices of whole lines; one buffer of 1 MiB is several times slower
+    let flowing = true;
+    for (let from = 0; from < lines.length; ) {
+      let end = from + FORMAT_SLICE >= lines.length ? lines.length : lines.lastIndexOf(NL, from + FORMAT_SLICE) + 1;
+      if (end <= from) end = lines.indexOf(NL, from + FORMAT_SLICE) + 1; // one line longer than a slice
+      flowing = sink.write(format(lines.subarray(from, end), stream)) && flowing;
+      from = end;
+    }
+    return flowing;
+  }
+}
+
+function relayPipe(): { read: number; write: number } {
+  const pipe = makePipe();
+  setPipeSize(pipe.write, PIPE_BYTES);
+  return pipe;
+}
+
+/** Bytes read at once: the relay pipe's capacity. Pages of the buffer are touched only as reads fill them. */
+const READ_SIZE = PIPE_BYTES;
+/** Scratch for the synchronous read at a process's exit; replaced when a queued write still holds it. */
+let scratch: Buffer | undefined;
+
+/** One pipe's read end, read by libuv into a buffer of its own (no allocation per read). */
+class PipeReader {
+  private buffer = Buffer.allocUnsafe(READ_SIZE);
+  private readonly socket: Socket;
+  private readonly framer: LineFramer;
+  private stallTimer?: NodeJS.Timeout;
+  private flowing = true;
+
+  constructor(
+    private readonly fd: number,
+    relay: (lines: Buffer) => boolean,
+    private readonly sink: Sink,
+  ) {
+    this.framer = new LineFramer((lines) => {
+      if (!relay(lines)) this.flowing = false;
+    });
+    // `onread` (net.connect's option, which the Socket constructor takes too) hands each read to us in our own buffer
+    const onread = { buffer: () => this.buffer, callback: (n: number, buf: Uint8Array) => this.onRead(buf as Buffer, n) };
+    this.socket = new Socket({ fd, readable: true, writable: false, onread } as SocketConstructorOpts);
+    this.socket.on('error', () => this.socket.destroy());
+    this.socket.on('end', () => this.framer.flush());
+    this.socket.on('close', () => clearTimeout(this.stallTimer));
+  }
+
+  /** Reads what the pipe holds now without waiting (the writer exited), then relays the unfinished line. */
+  drain(): void {
+    while (!this.socket.destroyed) {
+      scratch ??= Buffer.allocUnsafe(READ_SIZE);
+      let n: number;
+      try {
+        n = readSync(this.fd, scratch, 0, READ_SIZE, null);
+      } catch {
+        break; // EAGAIN: empty
+      }
+      if (n === 0) break;
+      this.take(scratch.subarray(0, n));
+      if (this.sink.holding) scratch = undefined;
+    }
+    this.framer.flush();
+  }
+
+  /** false pauses libuv's reading until the sink drains */
+  private onRead(buf: Buffer, n: number): boolean {
+    this.take(buf.subarray(0, n));
+    if (this.sink.holding) this.buffer = Buffer.allocUnsafe(READ_SIZE); // a queued write still points into it
+    if (this.flowing) return true;
+    if (!this.sink.blocked) {
+      this.flowing = true; // drained already
+      return true;
+    }
+    this.sink.whenDrained(() => {
+      this.flowing = true;
+      if (!this.socket.destroyed) this.socket.resume();
+    });
+    return false;
+  }
+
+  private take(chunk: Buffer): void {
+    this.framer.push(chunk);
+    if (this.framer.pending && !this.stallTimer) this.armStall(this.framer.pushes);
+  }
+
+  /** Relays an unfinished line once nothing has come for STALL_MS; armed only while one is pending, so idle costs nothing. */
+  private armStall(seen: number): void {
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      if (!this.framer.pending) return;
+      // paused by back-pressure, the rest of the line may be waiting in the pipe: that is no stall
+      if (this.framer.pushes === seen && this.flowing) this.framer.flush();
+      else this.armStall(this.framer.pushes);
+    }, STALL_MS);
+    this.stallTimer.unref();
+  }
+}

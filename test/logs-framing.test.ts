@@ -1,0 +1,115 @@
+// Line framing, formats and the recent-lines ring of src/logs, against their
+// rules, on random input: every byte kept, lines whole, cut only past 64 KiB.
+import test from 'ava';
+import fc from 'fast-check';
+import { formatterFor, formatInitLine, escapeInvalid } from '../src/logs/format.js';
+import { LineFramer, MAX_LINE } from '../src/logs/framer.js';
+import { RecentLines, RECENT_BYTES } from '../src/logs/recent.js';
+
+const runs = Number(process.env.BERTH_FUZZ_RUNS ?? 100);
+const params = { numRuns: runs, seed: Number(process.env.BERTH_FUZZ_SEED ?? 7) };
+
+/** What the relay must emit for `input`: each line cut into MAX_LINE pieces, each piece ending with a newline. */
+function expected(input: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let from = 0;
+  while (from < input.length) {
+    let nl = input.indexOf(10, from);
+    if (nl === -1) nl = input.length;
+    for (let at = from; at < nl || at === from; at += MAX_LINE) {
+      parts.push(input.subarray(at, Math.min(nl, at + MAX_LINE)), Buffer.from('\n'));
+      if (nl - at <= MAX_LINE) break;
+    }
+    from = nl + 1;
+  }
+  return Buffer.concat(parts);
+}
+
+// text with newlines, sometimes a run long enough to be cut
+const piece = fc.oneof(
+  { weight: 5, arbitrary: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)) },
+  { weight: 1, arbitrary: fc.integer({ min: MAX_LINE - 2, max: 3 * MAX_LINE + 5 }).map((n) => Buffer.alloc(n, 0x78)) },
+);
+const input = fc.array(piece, { maxLength: 8 }).map((ps) => Buffer.concat(ps));
+
+test('framing: whole lines out, every byte kept, a line cut only past 64 KiB, whatever the reads', (t) => {
+  t.notThrows(() => fc.assert(
+    fc.property(input, fc.array(fc.integer({ min: 1, max: 2 * MAX_LINE }), { minLength: 1, maxLength: 20 }), (data, sizes) => {
+      const out: Buffer[] = [];
+      const framer = new LineFramer((lines) => {
+        if (lines[lines.length - 1] !== 10) throw new Error('an emit that does not end a line');
+        out.push(Buffer.from(lines));
+      });
+      for (let at = 0, i = 0; at < data.length; i++) {
+        const size = sizes[i % sizes.length];
+        framer.push(data.subarray(at, at + size));
+        at += size;
+      }
+      framer.flush();
+      return Buffer.concat(out).equals(expected(data));
+    }),
+    params,
+  ));
+});
+
+test('framing: a line of exactly 64 KiB is one line; one byte more is cut into two', (t) => {
+  for (const [len, lines] of [[MAX_LINE, 1], [MAX_LINE + 1, 2]] as const) {
+    const out: Buffer[] = [];
+    const framer = new LineFramer((l) => out.push(Buffer.from(l)));
+    framer.push(Buffer.concat([Buffer.alloc(len, 0x61), Buffer.from('\n')]));
+    const text = Buffer.concat(out).toString();
+    t.is(text.split('\n').length - 1, lines, `${len} bytes`);
+    t.false(framer.pending);
+  }
+});
+
+test('prefix: each line starts with the padded name and "| "; timestamps put an ISO time first', (t) => {
+  const lines = Buffer.from('one\n\ntwo \x00\xff\n', 'latin1');
+  t.is(formatterFor('web', { format: 'prefix', timestamps: false }, 8)(lines, 'stdout').toString('latin1'), 'web      | one\nweb      | \nweb      | two \x00\xff\n');
+  const stamped = formatterFor('web', { format: 'plain', timestamps: true }, 3)(lines, 'stderr').toString('latin1');
+  t.regex(stamped, /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (one|two \x00\xff|)\n){3}$/);
+  t.is(formatterFor('web', { format: 'plain', timestamps: false }, 3)(lines, 'stdout'), lines, 'plain is the same buffer: no copy');
+});
+
+test('json: one object per line with time, service, stream and line; any bytes survive', (t) => {
+  t.notThrows(() => fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 50 }).map((a) => Buffer.from(a).filter((b) => b !== 10)), { minLength: 1, maxLength: 5 }), (raw) => {
+      const lines = raw.map((l) => Buffer.from(l));
+      const out = formatterFor('db', { format: 'json', timestamps: false }, 0)(Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])), 'stderr').toString();
+      const objects = out.split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, string>);
+      return objects.length === lines.length && objects.every((o, i) => {
+        const bytes = o.base64 === undefined ? Buffer.from(o.line) : Buffer.from(o.base64, 'base64');
+        return o.service === 'db' && o.stream === 'stderr' && !Number.isNaN(Date.parse(o.time)) && bytes.equals(lines[i]);
+      });
+    }),
+    params,
+  ));
+  t.is(escapeInvalid(Buffer.from([0x61, 0xff, 0xc3, 0xa9, 0xe2, 0x82])), 'a\\xffé\\xe2\\x82');
+  t.deepEqual(JSON.parse(formatInitLine('web: started', { format: 'json', timestamps: false })).service, '[berth]');
+  t.is(formatInitLine('web: started', { format: 'prefix', timestamps: false }), '[berth] web: started\n');
+});
+
+test('recent lines: the last N lines, oldest first, within 64 KiB; never a partial line', (t) => {
+  // lines numbered so a partial one cannot pass for another
+  const lengths = fc.array(fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 40 }), { maxLength: 60 });
+  t.notThrows(() => fc.assert(
+    fc.property(lengths, fc.integer({ min: 0, max: 3000 }), (batches, n) => {
+      const ring = new RecentLines();
+      const all: string[] = [];
+      for (const batch of batches) {
+        const lines = batch.map((len) => `${all.length + batch.indexOf(len)}:${'z'.repeat(len)}`);
+        ring.append(Buffer.from(lines.map((l) => `${l}\n`).join('')));
+        all.push(...lines);
+      }
+      const got = ring.last(n).toString();
+      const kept = got === '' ? [] : got.slice(0, -1).split('\n');
+      const want = n === 0 ? [] : all.slice(-n);
+      if (Buffer.byteLength(got) > RECENT_BYTES) return false;
+      // everything when it fits; otherwise a whole-line suffix of what was asked
+      const fits = Buffer.byteLength(want.map((l) => `${l}\n`).join('')) <= RECENT_BYTES / 2;
+      const suffix = kept.length <= want.length && kept.every((l, i) => l === want[want.length - kept.length + i]);
+      return suffix && (!fits || kept.length === want.length);
+    }),
+    params,
+  ));
+});
