@@ -79,3 +79,8 @@ export function signalIfStarted(pid: number, startTicks: number, signal: NodeJS.
 export function setPipeSize(fd: number, bytes: number): boolean {
   return loadNative().setPipeSize(fd, bytes) === 0;
 }
+
+/** `prefix` before every line of `lines`, in one native pass (the log relay's prefix format). */
+export function prefixLines(lines: Buffer, prefix: Buffer): Buffer {
+  return loadNative().prefixLines(lines, prefix);
+}

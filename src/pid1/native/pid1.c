@@ -305,6 +305,44 @@ static napi_value set_pipe_size(napi_env env, napi_callback_info info) {
   return number(env, fcntl(int_arg(env, args[0]), F_SETPIPE_SZ, int_arg(env, args[1])) < 0 ? -errno : 0);
 }
 
+/**
+ * prefixLines(lines, prefix) → a new Buffer with `prefix` before every line of
+ * `lines` (a last line without a newline included). The log relay's prefix
+ * format: per line in JS this ran at 0.5 GB/s under --no-opt; here it is two
+ * memchr/memcpy per line.
+ */
+static napi_value prefix_lines(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  void *src = NULL, *pre = NULL;
+  size_t n = 0, pn = 0;
+  if (argc < 2 || napi_get_buffer_info(env, args[0], &src, &n) != napi_ok || napi_get_buffer_info(env, args[1], &pre, &pn) != napi_ok) {
+    napi_throw_type_error(env, NULL, "prefixLines: two Buffers expected");
+    return NULL;
+  }
+  const char *s = src, *end = s + n;
+  size_t starts = 0;
+  for (const char *p = s; p < end; starts++) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    p = nl ? nl + 1 : end;
+  }
+  void *out = NULL;
+  napi_value result;
+  if (napi_create_buffer(env, n + starts * pn, &out, &result) != napi_ok) return NULL;
+  char *o = out;
+  while (s < end) {
+    memcpy(o, pre, pn);
+    o += pn;
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    size_t len = nl ? (size_t)(nl - s + 1) : (size_t)(end - s);
+    memcpy(o, s, len);
+    o += len;
+    s += len;
+  }
+  return result;
+}
+
 static int32_t *int32_array(napi_env env, napi_value v, size_t *length) {
   napi_typedarray_type type;
   void *data = NULL;
@@ -388,6 +426,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_default, NULL},
     {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
     {"setPipeSize", NULL, set_pipe_size, NULL, NULL, NULL, napi_default, NULL},
+    {"prefixLines", NULL, prefix_lines, NULL, NULL, NULL, napi_default, NULL},
     {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
     {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},
   };
