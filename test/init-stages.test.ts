@@ -21,10 +21,12 @@ services:
   t.is(code, 0);
   const lines = init.output().split('\n').filter((l) => !l.startsWith('[berth]'));
   t.deepEqual(lines.filter((l) => l.startsWith('pre-')), ['pre-first', 'pre-first-done', 'pre-second', 'pre-second-done']);
-  const at = (s: string): number => lines.indexOf(s);
-  t.true(at('pre-second-done') < at('web-up'));
-  t.true(at('web-up') < at('post-a'));
-  t.true(at('post-a') < at('post-b'));
+  // across services, the order is the init's: each service's output is relayed through its own pipe
+  const out = init.output();
+  const at = (s: string): number => out.indexOf(s);
+  t.true(at('pre-second-done') < at('[berth] web: started'));
+  t.true(at('[berth] web: started') < at('[berth] post-a: started'));
+  t.true(at('[berth] post-a: exited with code 0') < at('[berth] post-b: started'));
   t.regex(init.output(), /\[berth\] stage oneshot-pre: 2 tasks/);
   t.regex(init.output(), /\[berth\] exiting with code 0/);
 });
