@@ -63,6 +63,10 @@ export class Supervisor implements ServiceHost, ControlHandler {
   private shuttingDown = false;
   private stagesDone = false;
   private failureKept = false;
+  /** the container's CMD, once it runs */
+  private main?: MainCommand;
+  /** set while a signalled init waits out its pre-stop delay: ends the wait */
+  private draining?: () => void;
   private finish!: (code: number) => void;
   private readonly done = new Promise<number>((resolve) => (this.finish = resolve));
   // process.env is a slow proxy over the C environment: read it once, not per spawn
@@ -105,8 +109,6 @@ export class Supervisor implements ServiceHost, ControlHandler {
     if (this.opts.main) await this.runMain(this.opts.main);
     else this.exitIfFinished();
   }
-
-  private main?: MainCommand;
 
   /** Runs the CMD once every long-run is ready (or finished); its exit code ends the run. */
   private async runMain(argv: string[]): Promise<void> {
@@ -417,8 +419,6 @@ export class Supervisor implements ServiceHost, ControlHandler {
     void this.shutdown(0, `received ${signal}`, this.opts.stopDelayMs);
   }
 
-  /** Set while a signalled init waits out its pre-stop delay: ends the wait. */
-  private draining?: () => void;
 
   async shutdown(code: number, why: string, delayMs = 0): Promise<void> {
     if (this.shuttingDown) return;
