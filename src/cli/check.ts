@@ -1,10 +1,10 @@
 // `berth check [--ready | --live] [SERVICE…]`: for Kubernetes exec probes.
 // Reads the state dir's records (no heavy imports) and asks the kernel, by
 // connecting to the control socket, whether an init still owns them.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suggestion } from '../manifest/dsl/did-you-mean.js';
-import type { StatusRecord } from '../control/state-dir.js';
+import { readRecords, type StatusRecord } from '../control/state-dir.js';
 import { parseArgs, UsageError } from './args.js';
 import { stateDirOf } from './locations.js';
 
@@ -49,19 +49,6 @@ function phaseOf(dir: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function readRecords(dir: string): StatusRecord[] {
-  const services = join(dir, 'services');
-  return readdirSync(services)
-    .filter((f) => f.endsWith('.json'))
-    .flatMap((f) => {
-      try {
-        return [JSON.parse(readFileSync(join(services, f), 'utf8')) as StatusRecord];
-      } catch {
-        return []; // replaced while we read it: the rename is atomic, so this is a vanished file
-      }
-    });
 }
 
 /** True when a live init listens on the state dir's control socket. */

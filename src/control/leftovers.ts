@@ -4,6 +4,7 @@
 // namespace); a pid number alone is never trusted.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readRecords } from './state-dir.js';
 import { currentHost, readAutogroup, readStat, type ProcStat, type SessionMark } from './session-mark.js';
 
 export interface Leftover {
@@ -27,23 +28,7 @@ interface ServiceSession {
  */
 export function readSessionMarks(dir: string): ServiceSession[] {
   if (!existsSync(join(dir, 'init.pid'))) return [];
-  let files: string[];
-  try {
-    files = readdirSync(join(dir, 'services'));
-  } catch {
-    return [];
-  }
-  const out: ServiceSession[] = [];
-  for (const file of files) {
-    if (!file.endsWith('.json')) continue;
-    try {
-      const record = JSON.parse(readFileSync(join(dir, 'services', file), 'utf8')) as { name?: unknown; session?: unknown };
-      if (isMark(record.session)) out.push({ service: String(record.name), mark: record.session });
-    } catch {
-      // a torn or foreign file: nothing we can trust in it
-    }
-  }
-  return out;
+  return readRecords(dir).flatMap((record) => (isMark(record.session) ? [{ service: String(record.name), mark: record.session }] : []));
 }
 
 function isMark(v: unknown): v is SessionMark {

@@ -5,7 +5,7 @@
 //   STATE_DIR/lock                   flock()ed by the live init
 //   STATE_DIR/control.sock           the control channel (control/server.ts), owner-only
 //   STATE_DIR/services/NAME.json     one status record per service, replaced atomically
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markSession, type SessionMark } from './session-mark.js';
 
@@ -69,6 +69,29 @@ export function fallbackStateDirs(): string[] {
 
 export function serviceRecordPath(dir: string, name: string): string {
   return join(dir, 'services', `${name}.json`);
+}
+
+/**
+ * Every service record in a state dir, as `cat` would show them; none when it
+ * has no records. A file that does not parse is skipped: records are renamed
+ * into place whole, so that is a foreign or torn file, nothing to trust.
+ */
+export function readRecords(dir: string): StatusRecord[] {
+  let files: string[];
+  try {
+    files = readdirSync(join(dir, 'services'));
+  } catch {
+    return [];
+  }
+  return files
+    .filter((f) => f.endsWith('.json'))
+    .flatMap((f) => {
+      try {
+        return [JSON.parse(readFileSync(join(dir, 'services', f), 'utf8')) as StatusRecord];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** Takes an exclusive lock on a file for the life of the process; false when a live process holds it. */

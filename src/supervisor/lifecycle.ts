@@ -117,6 +117,9 @@ const condemn = (ctx: Context, input: { signal: NodeJS.Signals }): Step => ({
   signal: input.signal,
 });
 
+/** A stop while the init ends a service as a failure: the exit is now a stop, not a failure. */
+const stopCondemned = (ctx: Context): Step | null => (ctx.want === 'down' ? null : { to: 'stopping', want: 'down', actions: [] });
+
 /** Nothing runs: the wish is noted, the state stays. */
 const wantDown = (ctx: Context): Step => ({ to: ctx.state, want: 'down', actions: [] });
 
@@ -142,9 +145,8 @@ const TABLE: Record<State, Partial<Record<Input['kind'], Rule>>> = {
   stopping: {
     exited,
     kill: (ctx) => ({ to: 'stopping', want: ctx.want, actions: [{ do: 'signal', signal: 'SIGKILL' }], signal: 'SIGKILL' }),
-    // a stop while the init ends it as a failure: it is now a stop
-    stop: (ctx) => (ctx.want === 'down' ? null : { to: 'stopping', want: 'down', actions: [] }),
-    hold: (ctx) => (ctx.want === 'down' ? null : { to: 'stopping', want: 'down', actions: [] }),
+    stop: stopCondemned,
+    hold: stopCondemned,
   },
   stopped: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
   finished: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },

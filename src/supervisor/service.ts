@@ -254,7 +254,8 @@ export class ServiceRunner {
   }
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
+/** Signals a process group (a service's session); a process not leading one yet gets it alone. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {

@@ -8,11 +8,11 @@ import type { ActionOp, ReloadResult, ServiceResult } from '../control/protocol.
 import { serviceLogs, stdoutSink, type ServiceLog } from '../logs/index.js';
 import { killAll, listChildren, listDescendants, onChildEvent, reapZombies } from '../pid1/index.js';
 import { describeExit, describeTransition } from './describe.js';
-import { buildLaunch } from './launch.js';
+import { buildLaunch, type Launch } from './launch.js';
 import { flushLog, log } from './log.js';
 import { ExecLogger } from './logger.js';
 import { MainCommand } from './main-command.js';
-import { ServiceRunner, type ServiceHost, type TransitionEvent } from './service.js';
+import { ServiceRunner, signalGroup, type ServiceHost, type TransitionEvent } from './service.js';
 import { parseSignal } from './signals.js';
 import { spawnProcess, spawnWithTerminal, type Running } from './spawn.js';
 import type { RunCommand } from '../health/probe.js';
@@ -178,7 +178,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
   spawn(svc: Service, signal: AbortSignal): Running {
     let launch;
     try {
-      launch = buildLaunch(svc, this.env, this.opts.users.get(svc.name), this.opts.setpriv);
+      launch = this.launchOf(svc);
     } catch (err) {
       return { exited: Promise.resolve({ code: 126, signal: null, reason: (err as Error).message }) };
     }
@@ -203,6 +203,11 @@ export class Supervisor implements ServiceHost, ControlHandler {
     return this.withReadiness(svc, relayed, signal, notify?.read);
   }
 
+  /** The exact program, arguments, environment and user for a service (or a probe command run as it). */
+  private launchOf(svc: Service): Launch {
+    return buildLaunch(svc, this.env, this.opts.users.get(svc.name), this.opts.setpriv);
+  }
+
   /** Adds the readiness check to a running service; the health module loads only for services that have one. */
   private withReadiness(svc: Service, running: Running, signal: AbortSignal, notifyFd?: number): Running {
     const readiness = svc.readiness;
@@ -220,12 +225,12 @@ export class Supervisor implements ServiceHost, ControlHandler {
   /** Runs a probe's command as the service would run (its environment, user and directory), output discarded, killed at the timeout. */
   private probeCommand(svc: Service): RunCommand {
     return async (argv, timeoutMs) => {
-      const launch = buildLaunch({ ...svc, argv }, this.env, this.opts.users.get(svc.name), this.opts.setpriv);
+      const launch = this.launchOf({ ...svc, argv });
       const running = spawnProcess(launch, devNull());
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
-        if (running.pid !== undefined) signalTree(running.pid);
+        if (running.pid !== undefined) signalGroup(running.pid, 'SIGKILL');
       }, timeoutMs);
       const exit = await running.exited;
       clearTimeout(timer);
@@ -237,7 +242,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     if (!svc.execLogger) return undefined;
     let logger = this.loggers.get(svc.name);
     if (!logger) {
-      logger = new ExecLogger(svc.name, svc.execLogger, buildLaunch(svc, this.env, this.opts.users.get(svc.name), this.opts.setpriv).env);
+      logger = new ExecLogger(svc.name, svc.execLogger, this.launchOf(svc).env);
       this.loggers.set(svc.name, logger);
     }
     return logger;
@@ -292,8 +297,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
 
   /** What the HTTP endpoint answers from. */
   healthView(): { init: { pid: number; phase: InitPhase }; services: Array<StatusRecord & { essential: boolean }> } {
-    const { init } = this.status();
-    return { init, services: [...this.runners.values()].map((r) => ({ ...r.record(), essential: r.svc.essential })) };
+    return { init: { pid: process.pid, phase: this.phase }, services: [...this.runners.values()].map((r) => ({ ...r.record(), essential: r.svc.essential })) };
   }
 
   logs(name: string): ServiceLog {
@@ -529,15 +533,6 @@ let devNullFd: number | undefined;
 function devNull(): number {
   devNullFd ??= openSync('/dev/null', 'w');
   return devNullFd;
-}
-
-/** A probe command that overran its timeout goes with everything it started. */
-function signalTree(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
 }
 
 function result(r: ServiceRunner, ok: boolean, message: string): ServiceResult {
