@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeLeftovers, inspectDeadInit } from '../src/control/leftovers.js';
-import { currentHost, readAutogroup, readStat } from '../src/control/session-mark.js';
+import { readStat } from '../src/control/proc.js';
+import { currentHost, readAutogroup } from '../src/control/session-mark.js';
 import { isLocked, lockFile } from '../src/pid1/lock.js';
 import { isAlive, sleep, startInit, tempDir, waitForRecord } from './helpers/init.js';
 

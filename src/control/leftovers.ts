@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRecords } from './state-dir.js';
-import { currentHost, readAutogroup, readStat, type ProcStat, type SessionMark } from './session-mark.js';
+import { readStat, type ProcStat } from './proc.js';
+import { currentHost, readAutogroup, type SessionMark } from './session-mark.js';
 
 export interface Leftover {
   pid: number;

@@ -3,6 +3,7 @@
 // session id is trusted only together with the leader's start time, its
 // autogroup and the kernel's boot id.
 import { readFileSync, readlinkSync } from 'node:fs';
+import { readStat } from './proc.js';
 
 /** Stored in each service record (docs/state-dir.md, `session`). */
 export interface SessionMark {
@@ -21,29 +22,6 @@ export interface SessionMark {
   boot: string;
   /** the PID namespace's inode: the pids are as seen from it */
   pidns: string;
-}
-
-export interface ProcStat {
-  pid: number;
-  /** the command name, as in ps's COMM */
-  comm: string;
-  state: string;
-  sid: number;
-  start: number;
-}
-
-/** Fields of /proc/PID/stat, or undefined when it is gone; the name may hold spaces and ')'. */
-export function readStat(pid: number): ProcStat | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
-  const close = text.lastIndexOf(')');
-  // fields from 3 on: state is [0], session (6) is [3], starttime (22) is [19]
-  const rest = text.slice(close + 2).split(' ');
-  return { pid, comm: text.slice(text.indexOf('(') + 1, close), state: rest[0], sid: Number(rest[3]), start: Number(rest[19]) };
 }
 
 /** The autogroup number of `pid` ("/autogroup-123 nice 0"), or null when the kernel has none or it is gone. */

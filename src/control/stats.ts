@@ -1,9 +1,10 @@
 // CPU and memory of each service, summed over its processes: the main
 // process, its descendants, and whatever still runs in its session (a daemon
-// it forked and that was re-parented to the init). Read by the CLI, never by
-// the init, so pidusage costs PID 1 nothing.
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+// it forked and that was re-parented to the init). pidusage (StatsSampler)
+// runs only in the CLI; the init's /metrics reads /proc itself (serviceTotals).
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { readProc, readStat, type ProcStat } from './proc.js';
 
 export interface Usage {
   /** percent of one core over the sampling window */
@@ -14,41 +15,9 @@ export interface Usage {
   processes: number;
 }
 
-// /proc files report size 0, so readFileSync reads each into a fresh 64 KiB
-// buffer: 300 of them per scrape of /metrics grew the init by ~1 MB a scrape.
-// One small buffer, reused, reads them all.
-const scratch = Buffer.alloc(8192);
-
-/** A /proc file's text (its first 8 KiB: more than stat and status ever hold). */
-function readProc(path: string): string {
-  const fd = openSync(path, 'r');
-  try {
-    return scratch.toString('latin1', 0, readSync(fd, scratch, 0, scratch.length, 0));
-  } finally {
-    closeSync(fd);
-  }
-}
-
-interface ProcInfo {
-  pid: number;
-  ppid: number;
-  sid: number;
-}
-
-/** Every process's parent and session, from /proc/PID/stat (fields after the last ')': state ppid pgrp session). */
-function processTable(): ProcInfo[] {
-  const out: ProcInfo[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readProc(`/proc/${name}/stat`);
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push({ pid: Number(name), ppid: Number(fields[1]), sid: Number(fields[3]) });
-    } catch {
-      // gone while we looked
-    }
-  }
-  return out;
+/** Every process's parent and session. */
+function processTable(): ProcStat[] {
+  return readdirSync('/proc').flatMap((name) => (/^\d+$/.test(name) ? (readStat(Number(name)) ?? []) : []));
 }
 
 /** The processes that belong to each main pid. */
@@ -135,12 +104,10 @@ export function serviceTotals(mainPids: number[]): Map<number, Totals> {
   return out;
 }
 
-/** utime + stime + cutime + cstime (fields 14-17) and VmRSS of one process; zero once it is gone. */
+/** CPU ticks and VmRSS of one process; zero once it is gone. */
 function processUsage(pid: number): { ticks: number; rss: number } {
   try {
-    const stat = readProc(`/proc/${pid}/stat`);
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    const ticks = readStat(pid)?.ticks ?? 0;
     const rssKb = /^VmRSS:\s+(\d+) kB/m.exec(readProc(`/proc/${pid}/status`))?.[1];
     return { ticks, rss: Number(rssKb ?? 0) * 1024 };
   } catch {
