@@ -25,7 +25,7 @@ export function parseOptions(argv: string[], names: string[]): Options {
     zombieRuns: 5,
     orphans: 'clone',
     only: new Set(names),
-    peers: new Set<PeerName>(['berth', 's6', 'tini', 'node']),
+    peers: new Set<PeerName>(['berth', 's6', 'tini', 'node', 'spawner']),
   };
   if (argv.includes('--quick')) Object.assign(o, { runs: 3, cpuSeconds: 5, zombieRuns: 1 });
   for (let i = 0; i < argv.length; i++) {
@@ -50,7 +50,7 @@ export function parseOptions(argv: string[], names: string[]): Options {
       if (v !== 'clone' && v !== 'fork') throw new Error('--orphans must be clone or fork');
       o.orphans = v;
     } else if (a === '--only') o.only = new Set(value().split(',').map((s) => (s === 'memory' ? 'start' : s)));
-    else if (a === '--peers') o.peers = new Set([...(value().split(',') as PeerName[]), 'berth', 'node']);
+    else if (a === '--peers') o.peers = new Set([...(value().split(',') as PeerName[]), 'berth', 'node', 'spawner']);
     else if (a === '--help' || a === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);

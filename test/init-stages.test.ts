@@ -48,6 +48,28 @@ test('services inherit the init environment, PATH included, and environment over
   t.regex(init.output(), new RegExp(`A=from-init B=from-manifest PATH=/opt/custom/bin:${process.env.PATH!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
 });
 
+test("services that add nothing share the init's environment; one that adds variables keeps them to itself", async (t) => {
+  // plain ones share one environment object; the one with its own must not write into it, before or after them
+  const init = startInit({
+    manifest: {
+      version: 1,
+      services: {
+        a: { type: 'oneshot-pre', script: 'echo "a: B=$B PATH=$PATH"' },
+        b: { type: 'oneshot-pre', after: ['a'], script: 'echo "b: B=$B"', environment: { B: 'only-b', PATH: '/only/b' } },
+        c: { type: 'oneshot-pre', after: ['b'], script: 'echo "c: B=$B PATH=$PATH"' },
+      },
+    },
+    env: { B: 'from-init', PATH: process.env.PATH },
+  });
+  t.teardown(() => init.cleanup());
+  t.is((await init.exited).code, 0);
+  const out = init.output();
+  t.regex(out, /^b: B=only-b$/m);
+  t.regex(out, /^a: B=from-init PATH=\S/m);
+  const line = (name: string): string => out.split('\n').find((l) => l.startsWith(`${name}: B=`)) ?? '';
+  t.is(line('c'), line('a').replace(/^a:/, 'c:'));
+});
+
 test('workingDirectory sets the cwd', async (t) => {
   const init = startInit({ manifest: { version: 1, services: { where: { execStart: ['/bin/pwd'], workingDirectory: '/usr/share' } } } });
   t.teardown(() => init.cleanup());

@@ -1,5 +1,6 @@
 // 1 + 2: exec -> every long-run up, and PID-1 memory 1.5 s after the last one
-// is up, for 1, 10 and 100 services against s6, tini and the bare-node floor.
+// is up, for 1, 10, 100 and 1,000 services against s6, tini, the bare-node
+// floor and the spawn floor (a C program that only posix_spawns).
 import { performance } from 'node:perf_hooks';
 import type { Benchmark, Target } from '../lib/benchmark.js';
 import { longRuns, UP_TIMEOUT_MS, warnings, withInstance, type Instance } from '../lib/instance.js';
@@ -7,7 +8,7 @@ import { waitQuiet } from '../lib/machine.js';
 import type { PeerName } from '../lib/peers.js';
 import { delay } from '../lib/pid1.js';
 import { memoryOf, memoryOfAll } from '../lib/proc.js';
-import { figures, fmt, mb, num, Samples } from '../lib/stats.js';
+import { figures, fmt, mb, num, Samples, type Summary } from '../lib/stats.js';
 import { absent, peerUsable, type Options } from '../options.js';
 import { berthMemoryLines, busyLine, label, mbS, median, peerLine, progress, ratioText } from '../report.js';
 
@@ -20,22 +21,31 @@ type InitFigures = Record<(typeof INIT_FIGURES)[number], Samples>;
 const STEPS = ['init started', 'first started', 'last started', 'all stages done'] as const;
 type Step = (typeof STEPS)[number];
 
+type Count = 1 | 10 | 100 | 1000;
+const MANY = 1000;
+
 export interface StartResult {
   busy: Samples;
-  berth: Record<1 | 10 | 100, InitFigures>;
-  s6: Record<1 | 10 | 100, InitFigures>;
+  berth: Record<Count, InitFigures>;
+  s6: Record<Count, InitFigures>;
   /** one child */
   tini: InitFigures;
   /** the floor: a bare idle node, no services */
   node: InitFigures;
-  /** where Berth's time to 100 services goes: arrival of its own log lines, from exec */
-  berthSteps: Record<Step, Samples>;
+  /** the spawn floor with 100 and 1,000 services */
+  spawner: Record<100 | 1000, InitFigures>;
+  /** where Berth's time to 100 and 1,000 services goes: arrival of its own log lines, from exec */
+  berthSteps: Record<100 | 1000, Record<Step, Samples>>;
 }
 
 // run order within each round; s6 right after Berth so their ratio compares neighbours
 const CONFIGS: Array<[PeerName, number]> = [
   ['berth', 100],
   ['s6', 100],
+  ['spawner', 100],
+  ['berth', MANY],
+  ['s6', MANY],
+  ['spawner', MANY],
   ['berth', 10],
   ['s6', 10],
   ['berth', 1],
@@ -45,24 +55,33 @@ const CONFIGS: Array<[PeerName, number]> = [
 ];
 
 function emptyResult(): StartResult {
-  const byCount = (): Record<1 | 10 | 100, InitFigures> => ({ 1: figures(INIT_FIGURES), 10: figures(INIT_FIGURES), 100: figures(INIT_FIGURES) });
-  return { busy: new Samples(), berth: byCount(), s6: byCount(), tini: figures(INIT_FIGURES), node: figures(INIT_FIGURES), berthSteps: figures(STEPS) };
+  const byCount = (): Record<Count, InitFigures> => ({ 1: figures(INIT_FIGURES), 10: figures(INIT_FIGURES), 100: figures(INIT_FIGURES), 1000: figures(INIT_FIGURES) });
+  return {
+    busy: new Samples(),
+    berth: byCount(),
+    s6: byCount(),
+    tini: figures(INIT_FIGURES),
+    node: figures(INIT_FIGURES),
+    spawner: { 100: figures(INIT_FIGURES), 1000: figures(INIT_FIGURES) },
+    berthSteps: { 100: figures(STEPS), 1000: figures(STEPS) },
+  };
 }
 
 function figuresOf(r: StartResult, name: PeerName, n: number): InitFigures {
-  if (name === 'berth' || name === 's6') return r[name][n as 1 | 10 | 100];
+  if (name === 'berth' || name === 's6') return r[name][n as Count];
+  if (name === 'spawner') return r.spawner[n as 100 | 1000];
   return r[name];
 }
 
 async function measure(o: Options): Promise<StartResult> {
   const r = emptyResult();
-  // memory barely varies between runs: the small configurations get at most 3
+  // memory barely varies between runs: the small configurations get at most 3, and so do the 1,000-service ones (the slowest)
   const smallRuns = Math.min(3, o.runs);
   for (let run = 0; run < o.runs; run++) {
     progress(`start + memory: run ${run + 1}/${o.runs}`);
     for (const [name, n] of CONFIGS) {
       const peer = peerUsable(o, name);
-      if (!peer || (n < 100 && run >= smallRuns)) continue;
+      if (!peer || ((n < 100 || n === MANY) && run >= smallRuns)) continue;
       const f = figuresOf(r, name, n);
       r.busy.add(await waitQuiet());
       try {
@@ -72,7 +91,7 @@ async function measure(o: Options): Promise<StartResult> {
             const last = Math.max(...ups.slice(0, n).map((e) => e.t));
             f.up.add(last - inst.init.t0);
             await delay(Math.max(0, last + SETTLE_MS - performance.now()));
-            if (name === 'berth' && n === 100) addSteps(inst, n, r.berthSteps);
+            if (name === 'berth' && (n === 100 || n === MANY)) addSteps(inst, n, r.berthSteps[n]);
           } else {
             await delay(SETTLE_MS + 100);
           }
@@ -107,32 +126,58 @@ function addSteps(inst: Instance, n: number, steps: Record<Step, Samples>): void
   steps['all stages done'].add(at(/all stages done/));
 }
 
+/** (RSS with 1,000 services − RSS with 100) / 900, per round, in kB: what one more service costs PID 1. */
+function marginalKb(r: StartResult): Samples {
+  const out = new Samples();
+  const many = r.berth[MANY].rss.values;
+  const hundred = r.berth[100].rss.values;
+  for (let i = 0; i < many.length; i++) out.add((many[i] - hundred[i]) / (MANY - 100));
+  return out;
+}
+
 function report(r: StartResult, o: Options): { lines: string[]; targets: Target[] } {
   const s6 = absent(o, 's6');
   const tini = absent(o, 'tini');
+  const spawner = absent(o, 'spawner');
   const up = r.berth[100].up.summary;
+  const upMany = r.berth[MANY].up.summary;
+  const steps = (n: 100 | 1000): string[] => STEPS.map((k) => `     ${k.padEnd(18)}${fmt(r.berthSteps[n][k].summary, 'ms')}`);
+  const marginal = marginalKb(r).summary;
   const lines = [
     "1. exec -> all 100 long-runs up (service: sh -c 'echo up $$ > FIFO; exec sleep infinity'; last FIFO line arrival)",
     busyLine(r.busy),
     `   ${label('berth')}${fmt(up, 'ms')}`,
     `   ${peerLine(o, 's6', `${fmt(r.s6[100].up.summary, 'ms')}   ${ratioText(r.berth[100].up.ratioTo(r.s6[100].up), 'berth/s6')}`)}`,
+    `   ${peerLine(o, 'spawner', `${fmt(r.spawner[100].up.summary, 'ms')}   (C, posix_spawn of each in a row, nothing else: the floor)`)}`,
     `   ${label('tini')}n/a (runs one child)`,
     '   berth, where the time goes (arrival of its own log lines, from exec):',
-    ...STEPS.map((k) => `     ${k.padEnd(18)}${fmt(r.berthSteps[k].summary, 'ms')}`),
+    ...steps(100),
     `   10 services: berth ${fmt(r.berth[10].up.summary, 'ms')}; s6 ${s6 ?? fmt(r.s6[10].up.summary, 'ms')}`,
     `    1 service:  berth ${fmt(r.berth[1].up.summary, 'ms')}; s6 ${s6 ?? fmt(r.s6[1].up.summary, 'ms')}; tini ${tini ?? fmt(r.tini.up.summary, 'ms')}`,
+    `   1,000 services (s6-svscan -c 1000):`,
+    `   ${label('berth')}${fmt(upMany, 'ms')}`,
+    `   ${peerLine(o, 's6', `${fmt(r.s6[MANY].up.summary, 'ms')}   ${ratioText(r.berth[MANY].up.ratioTo(r.s6[MANY].up), 'berth/s6')}`)}`,
+    `   ${peerLine(o, 'spawner', `${fmt(r.spawner[MANY].up.summary, 'ms')}   ${ratioText(r.berth[MANY].up.ratioTo(r.spawner[MANY].up), 'berth/floor')}`)}`,
+    '   berth, where the time goes:',
+    ...steps(MANY),
     '',
     `2. PID-1 memory, ${SETTLE_MS} ms after the last service is up (/proc/PID/smaps_rollup; MB = 1024 kB)`,
     ...berthMemoryLines(r.node, r.berth, true),
-    ...([1, 10, 100] as const).map(
+    `   ${label('berth, 1,000 services')}RSS ${fmt(mbS(r.berth[MANY].rss.summary), 'MB')}; PSS ${fmt(mbS(r.berth[MANY].pss.summary), 'MB')}; USS ${fmt(mbS(r.berth[MANY].uss.summary), 'MB')}`,
+    `   ${label('')}per service beyond 100 (RSS 1,000 − RSS 100) / 900: ${fmt(marginal, 'kB')}`,
+    ...([1, 10, 100, MANY] as const).map(
       (n) =>
         `   ${label(`s6, ${n} service${n === 1 ? '' : 's'}`)}${s6 ?? `s6-svscan RSS ${fmt(mbS(r.s6[n].rss.summary), 'MB', 2)}; with its s6-supervise: RSS ${fmt(mbS(r.s6[n].treeRss.summary), 'MB', 2)}, PSS ${fmt(mbS(r.s6[n].treePss.summary), 'MB', 2)}`}`,
     ),
     `   ${peerLine(o, 'tini', `1 child: RSS ${fmt(mbS(r.tini.rss.summary), 'MB', 2)}; PSS ${fmt(mbS(r.tini.pss.summary), 'MB', 2)}; 10/100 n/a (one child)`)}`,
   ];
-  const ratio100 = r.berth[100].rss.ratioTo(r.node.rss);
+  const rssRatio = r.berth[100].rss.ratioTo(r.node.rss);
+  const pssRatio = r.berth[100].pss.ratioTo(r.node.pss);
   const rss100 = r.berth[100].rss.summary;
+  const pss100 = r.berth[100].pss.summary;
   const s6Tree = r.s6[100].treeRss.summary;
+  const floorMany = r.spawner[MANY].up.summary;
+  const ratio = (x: Summary | undefined, kb: Summary | undefined): string => (x && kb ? `${num(x.median, 2)}x (${num(mb(kb.median), 1)} MB)` : 'no data');
   const targets: Target[] = [
     {
       what: '100 services up',
@@ -142,11 +187,32 @@ function report(r: StartResult, o: Options): { lines: string[]; targets: Target[
       peers: `s6 ${s6 ?? median(r.s6[100].up.summary, 'ms')} (issue: ~580 ms)`,
     },
     {
-      what: 'memory, 100 services, +1.5 s',
-      target: '< 1.3x bare node (RSS)',
-      berth: ratio100 && rss100 ? `${num(ratio100.median, 2)}x (${num(mb(rss100.median), 1)} MB)` : 'no data',
-      pass: ratio100 ? ratio100.median < 1.3 : undefined,
+      what: '1,000 services up',
+      target: '< 1 s (#11)',
+      berth: median(upMany, 'ms'),
+      pass: upMany ? upMany.median < 1000 : undefined,
+      peers: `s6 ${s6 ?? median(r.s6[MANY].up.summary, 'ms')}, spawn floor ${spawner ?? median(floorMany, 'ms')}`,
+    },
+    {
+      what: 'memory per service, 100→1,000',
+      target: '< 10 kB RSS (#11)',
+      berth: median(marginal, 'kB'),
+      pass: marginal ? marginal.median < 10 : undefined,
+      peers: `s6 tree ${s6 ?? median(mbS(r.s6[MANY].treeRss.summary), 'MB')} for 1,000`,
+    },
+    {
+      what: 'RSS, 100 services, +1.5 s',
+      target: '< 1.2x bare node (#11)',
+      berth: ratio(rssRatio, rss100),
+      pass: rssRatio ? rssRatio.median < 1.2 : undefined,
       peers: `s6 tree ${s6 ?? (s6Tree ? `${num(mb(s6Tree.median), 1)} MB` : 'no data')}`,
+    },
+    {
+      what: 'PSS, 100 services, +1.5 s',
+      target: '< 1.2x bare node (#11)',
+      berth: ratio(pssRatio, pss100),
+      pass: pssRatio ? pssRatio.median < 1.2 : undefined,
+      peers: `bare node ${median(mbS(r.node.pss.summary), 'MB', 1)} (PSS shares node's pages with the bench)`,
     },
   ];
   return { lines, targets };

@@ -14,6 +14,8 @@ export interface Instance {
   init: Pid1;
   /** host pid of the init (PID 1 inside) */
   pid: number;
+  /** how many services it was given */
+  services: number;
 }
 
 /** Problems seen while stopping (e.g. Berth needing SIGKILL), reported at the end. */
@@ -36,10 +38,11 @@ export async function startInstance(peer: Peer, services: Services): Promise<Ins
   let init: Pid1 | undefined;
   try {
     fifo = new EventFifo(join(dir, 'events'));
-    const launch = peer.prepare(dir, services({ dir, fifo: fifo.path }));
+    const specs = services({ dir, fifo: fifo.path });
+    const launch = peer.prepare(dir, specs);
     init = new Pid1(launch.argv, launch.env, dir);
     const pid = await init.pidAsync();
-    return { peer, dir, fifo, init, pid };
+    return { peer, dir, fifo, init, pid, services: specs.length };
   } catch (err) {
     init?.killNow();
     await init?.exited;
@@ -51,9 +54,11 @@ export async function startInstance(peer: Peer, services: Services): Promise<Ins
 }
 
 export async function stopInstance(inst: Instance): Promise<void> {
-  const graceful = await inst.init.stop(inst.peer.stopSignal, 3000);
+  // 1,000 exits to reap, log and record take longer than 100 on a 2-core machine
+  const graceMs = 3000 + 3 * inst.services;
+  const graceful = await inst.init.stop(inst.peer.stopSignal, graceMs);
   if (!graceful && inst.peer.name === 'berth') {
-    warnings.push(`berth did not exit within 3 s of SIGTERM (S6_KILL_GRACETIME=1000); it was SIGKILLed. Last output:\n${tail(inst.init.output(), 5)}`);
+    warnings.push(`berth (${inst.services} services) did not exit within ${graceMs} ms of SIGTERM (S6_KILL_GRACETIME=1000); it was SIGKILLed. Last output:\n${tail(inst.init.output(), 5)}`);
   }
   inst.fifo.close();
   rmSync(inst.dir, { recursive: true, force: true });

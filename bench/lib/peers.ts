@@ -1,12 +1,16 @@
 // The inits under test, each given the same services: Berth (this repo's
 // build), s6 (`s6-svscan` over one service dir per service), tini (one
-// child), and a bare idle Node (the memory floor every Node PID 1 starts from).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// child), a bare idle Node (the memory floor every Node PID 1 starts from),
+// and the spawn floor: a minimal C program that posix_spawns every service
+// and then only reaps (what no init can beat on this machine).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childrenOf, commOf } from './proc.js';
 
-export type PeerName = 'berth' | 's6' | 'tini' | 'node';
+export type PeerName = 'berth' | 's6' | 'tini' | 'node' | 'spawner';
 
 export interface ServiceSpec {
   name: string;
@@ -119,12 +123,14 @@ const s6: Peer = {
     if (services.some(berthOnly)) throw new Error('readiness, liveness and after need s6-rc, not plain s6-svscan');
     const scandir = join(dir, 'scandir');
     mkdirSync(scandir);
+    // s6-svscan refuses services past its -c (500 by default): "too many services"
+    const max = services.length > 500 ? ['-c', String(services.length)] : [];
     for (const s of services) {
       mkdirSync(join(scandir, s.name));
       // s6-supervise restarts every exit; `restart` needs no file
       writeFileSync(join(scandir, s.name, 'run'), `#!/bin/sh\n${s.script}\n`, { mode: 0o755 });
     }
-    return { argv: [S6_SVSCAN!, scandir], env: baseEnv() };
+    return { argv: [S6_SVSCAN!, ...max, scandir], env: baseEnv() };
   },
   supervisorOf(pid1, service) {
     for (const pid of childrenOf(pid1)) {
@@ -164,7 +170,68 @@ const node: Peer = {
   stopSignal: 'SIGKILL',
 };
 
-export const PEERS = { berth, s6, tini, node } as const;
+const SPAWNER_C = String.raw`#define _GNU_SOURCE
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+/* argv[1]: one /bin/sh script per line; each runs in a session of its own, as an init would start it */
+int main(int argc, char **argv) {
+  FILE *f = argc == 2 ? fopen(argv[1], "r") : NULL;
+  if (!f) return 2;
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  while ((n = getline(&line, &cap, f)) > 0) {
+    if (line[n - 1] == '\n') line[n - 1] = 0;
+    char *args[] = {"/bin/sh", "-c", line, NULL};
+    pid_t pid;
+    if (posix_spawn(&pid, "/bin/sh", NULL, &attr, args, environ)) return 1;
+  }
+  for (;;) if (wait(NULL) < 0 && errno == ECHILD) pause();
+}
+`;
+
+let spawnerBinary: string | Error | undefined;
+
+/** Compiles the spawn floor once per bench run (a failure too), into a temp dir removed at exit. */
+function spawnerPath(): string {
+  if (spawnerBinary === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-bench-spawner-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'spawner.c'), SPAWNER_C);
+    try {
+      execFileSync('cc', ['-O2', '-o', join(dir, 'spawner'), join(dir, 'spawner.c')], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+      spawnerBinary = join(dir, 'spawner');
+    } catch (err) {
+      spawnerBinary = new Error(`cannot compile the spawn floor: ${String((err as { stderr?: Buffer }).stderr ?? err).split('\n')[0]}`);
+    }
+  }
+  if (spawnerBinary instanceof Error) throw spawnerBinary;
+  return spawnerBinary;
+}
+
+/** The spawn floor: posix_spawn (vfork + exec) of every service in a row, then reaping; no supervision at all. */
+const spawner: Peer = {
+  name: 'spawner',
+  missing: findProgram('cc') ? undefined : 'no C compiler (apt-get install -y gcc)',
+  maxServices: Infinity,
+  prepare(dir, services) {
+    if (services.some((s) => berthOnly(s) || s.script.includes('\n'))) throw new Error('the spawn floor runs one-line scripts only');
+    writeFileSync(join(dir, 'scripts'), services.map((s) => `${s.script}\n`).join(''));
+    return { argv: [spawnerPath(), join(dir, 'scripts')], env: baseEnv() };
+  },
+  supervisorOf: (pid1) => pid1,
+  tree: (pid1) => [pid1],
+  stopSignal: 'SIGKILL',
+};
+
+export const PEERS = { berth, s6, tini, node, spawner } as const;
 
 function cmdline(pid: number): string[] {
   try {

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-opt --no-memory-reducer
+#!/usr/bin/env -S node --no-opt --no-memory-reducer --lite-mode --max-semi-space-size=1
 // The `berth` binary: picks the command, runs it, turns its result into an exit code.
 // Node flags (shebang and runtime/init): --no-opt, because TurboFan code costs an
 // idling init ~4 MB of RSS; --no-memory-reducer, because its idle-time GC is the

@@ -21,6 +21,17 @@ export interface Launch {
  * setpriv; Node's own uid/gid options would drop the supplementary groups.
  */
 export function buildLaunch(svc: Service, baseEnv: Record<string, string>, user?: ResolvedUser, setpriv?: string): Launch {
+  const [file, ...args] = svc.argv;
+  return { file, args, env: environmentOf(svc, baseEnv, user), cwd: svc.workingDirectory, user, setpriv };
+}
+
+/** The environment shared (frozen) by every service that adds nothing to the init's: 1,000 services, one object. */
+const plainEnv = new WeakMap<Record<string, string>, Record<string, string>>();
+
+function environmentOf(svc: Service, baseEnv: Record<string, string>, user?: ResolvedUser): Record<string, string> {
+  const plain = !user?.name && Object.keys(svc.environment).length === 0;
+  const known = plain ? plainEnv.get(baseEnv) : undefined;
+  if (known) return known;
   const env = { ...baseEnv };
   env.PATH ??= DEFAULT_PATH;
   if (user?.name) {
@@ -28,6 +39,6 @@ export function buildLaunch(svc: Service, baseEnv: Record<string, string>, user?
     env.HOME = user.home ?? '/';
   }
   Object.assign(env, svc.environment);
-  const [file, ...args] = svc.argv;
-  return { file, args, env, cwd: svc.workingDirectory, user, setpriv };
+  if (plain) plainEnv.set(baseEnv, Object.freeze(env));
+  return env;
 }

@@ -35,7 +35,7 @@ export interface Running {
 export function spawnProcess(launch: Launch, output: number | { stdout: number; stderr: number }, input?: number, extraFd?: NativeSpawn['extraFd']): Running {
   const program = findExecutable(launch);
   if (typeof program !== 'string') return { exited: Promise.resolve(program) };
-  const env = Object.entries(launch.env).map(([k, v]) => `${k}=${v}`);
+  const env = environmentList(launch.env);
   const fds = typeof output === 'number' ? { output } : { output: output.stdout, error: output.stderr };
   const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, input, user: launch.user, extraFd, ...fds };
   let result = spawnNative(request);
@@ -50,6 +50,17 @@ export function spawnProcess(launch: Launch, output: number | { stdout: number; 
     }),
   );
   return { pid, exited };
+}
+
+/** `KEY=value` strings of an environment, made once per environment object (services that add nothing share one, see launch.ts). */
+const lists = new WeakMap<Record<string, string>, string[]>();
+function environmentList(env: Record<string, string>): string[] {
+  let list = lists.get(env);
+  if (!list) {
+    list = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    if (Object.isFrozen(env)) lists.set(env, list);
+  }
+  return list;
 }
 
 /** The program's path, as execvp would find it in the service's PATH, or why it cannot run (127 not found, 126 not executable). */

@@ -490,29 +490,45 @@ export class Supervisor implements ServiceHost, ControlHandler {
    */
   private stopInOrder(): Promise<unknown> {
     const runners = [...this.runners.values()];
+    const dependents = this.dependents();
     for (const r of runners) r.hold();
     return Promise.all(
       runners.map(async (r) => {
-        await Promise.all(this.dependentsOf(r).map((d) => d.idle()));
+        await Promise.all(dependents(r).map((d) => d.idle()));
         r.stop();
         await r.idle();
       }),
     );
   }
 
-  private dependentsOf(r: ServiceRunner): ServiceRunner[] {
-    return [...this.runners.values()].filter((d) => d.svc.after.includes(r.name));
+  /** Who starts after whom, gathered in one pass: asked per service, 1,000 services made a million look-ups. */
+  private dependents(): (r: ServiceRunner) => ServiceRunner[] {
+    const of = new Map<string, ServiceRunner[]>();
+    for (const d of this.runners.values()) {
+      for (const name of d.svc.after) {
+        const list = of.get(name);
+        if (list) list.push(d);
+        else of.set(name, [d]);
+      }
+    }
+    return (r) => of.get(r.name) ?? [];
   }
 
   /** The longest an ordered stop can take: each level of dependents waits out its stop timeout before the next. */
   private stopCeilingMs(): number {
+    const dependents = this.dependents();
     const depth = new Map<ServiceRunner, number>();
     const levels = (r: ServiceRunner): number => {
-      if (!depth.has(r)) depth.set(r, 1 + Math.max(0, ...this.dependentsOf(r).map(levels)));
+      if (!depth.has(r)) depth.set(r, 1 + Math.max(0, ...dependents(r).map(levels)));
       return depth.get(r)!;
     };
-    const longest = Math.max(0, ...[...this.runners.values()].map((r) => r.svc.stopTimeoutMs ?? this.opts.graceMs));
-    return Math.max(1, ...[...this.runners.values()].map(levels)) * (longest + AFTER_KILL_MS);
+    let longest = 0;
+    let deepest = 1;
+    for (const r of this.runners.values()) {
+      longest = Math.max(longest, r.svc.stopTimeoutMs ?? this.opts.graceMs);
+      deepest = Math.max(deepest, levels(r));
+    }
+    return deepest * (longest + AFTER_KILL_MS);
   }
 
   /**
