@@ -47,6 +47,7 @@ export class Sink {
    * ~10% of the relay's throughput in page faults).
    */
   writePrefixed(lines: Buffer, prefix: Buffer): boolean {
+    if (this.gone) return true; // nothing to format for
     let flowing = true;
     for (let from = 0; from < lines.length; ) {
       // a queued write may still point into the last buffer
