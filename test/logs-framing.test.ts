@@ -5,25 +5,10 @@ import fc from 'fast-check';
 import { formatterFor, formatInitLine, escapeInvalid } from '../src/logs/format.js';
 import { LineFramer, MAX_LINE } from '../src/logs/framer.js';
 import { RecentLines, RECENT_BYTES } from '../src/logs/recent.js';
+import { framed } from './helpers/lines.js';
 
 const runs = Number(process.env.BERTH_FUZZ_RUNS ?? 100);
 const params = { numRuns: runs, seed: Number(process.env.BERTH_FUZZ_SEED ?? 7) };
-
-/** What the relay must emit for `input`: each line cut into MAX_LINE pieces, each piece ending with a newline. */
-function expected(input: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let from = 0;
-  while (from < input.length) {
-    let nl = input.indexOf(10, from);
-    if (nl === -1) nl = input.length;
-    for (let at = from; at < nl || at === from; at += MAX_LINE) {
-      parts.push(input.subarray(at, Math.min(nl, at + MAX_LINE)), Buffer.from('\n'));
-      if (nl - at <= MAX_LINE) break;
-    }
-    from = nl + 1;
-  }
-  return Buffer.concat(parts);
-}
 
 // text with newlines, sometimes a run long enough to be cut
 const piece = fc.oneof(
@@ -46,7 +31,7 @@ test('framing: whole lines out, every byte kept, a line cut only past 64 KiB, wh
         at += size;
       }
       framer.flush();
-      return Buffer.concat(out).equals(expected(data));
+      return Buffer.concat(out).equals(framed(data));
     }),
     params,
   ));
@@ -63,19 +48,18 @@ test('framing: a line of exactly 64 KiB is one line; one byte more is cut into t
   }
 });
 
-test('prefix: each line starts with the padded name and "| "; timestamps put an ISO time first', (t) => {
-  const lines = Buffer.from('one\n\ntwo \x00\xff\n', 'latin1');
-  t.is(formatterFor('web', { format: 'prefix', timestamps: false }, 8)(lines, 'stdout').toString('latin1'), 'web      | one\nweb      | \nweb      | two \x00\xff\n');
-  const stamped = formatterFor('web', { format: 'plain', timestamps: true }, 3)(lines, 'stderr').toString('latin1');
-  t.regex(stamped, /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (one|two \x00\xff|)\n){3}$/);
-  t.is(formatterFor('web', { format: 'plain', timestamps: false }, 3)(lines, 'stdout'), lines, 'plain is the same buffer: no copy');
+test('prefix: the padded name and "| " before each line; timestamps put an ISO time first; plain leaves the lines alone', (t) => {
+  t.is(formatterFor('web', { format: 'prefix', timestamps: false }, 8).prefix!().toString(), 'web      | ');
+  t.regex(formatterFor('web', { format: 'prefix', timestamps: true }, 4).prefix!().toString(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z web  \| $/);
+  t.regex(formatterFor('web', { format: 'plain', timestamps: true }, 3).prefix!().toString(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z $/);
+  t.deepEqual(formatterFor('web', { format: 'plain', timestamps: false }, 3), { prefix: null, rewrite: null }, 'plain: the bytes read are written, no copy');
 });
 
 test('json: one object per line with time, service, stream and line; any bytes survive', (t) => {
   t.notThrows(() => fc.assert(
     fc.property(fc.array(fc.uint8Array({ maxLength: 50 }).map((a) => Buffer.from(a).filter((b) => b !== 10)), { minLength: 1, maxLength: 5 }), (raw) => {
       const lines = raw.map((l) => Buffer.from(l));
-      const out = formatterFor('db', { format: 'json', timestamps: false }, 0)(Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])), 'stderr').toString();
+      const out = formatterFor('db', { format: 'json', timestamps: false }, 0).rewrite!(Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])), 'stderr').toString();
       const objects = out.split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, string>);
       return objects.length === lines.length && objects.every((o, i) => {
         const bytes = o.base64 === undefined ? Buffer.from(o.line) : Buffer.from(o.base64, 'base64');

@@ -100,12 +100,11 @@ test('an unfinished line is relayed when the service stalls, before it writes mo
   t.is((await init.exited).code, 0);
 });
 
-test('a blocked stdout blocks the services, not the init; memory stays bounded and nothing is lost once it drains', async (t) => {
+/** `count` lines from `script`, the i-th (from 0) being `lineAt(i)` as relayed, through a stdout that stops reading for a while. */
+const blocked = test.macro(async (t, format: 'plain' | 'prefix', script: string, lineAt: (i: number) => string, count: number) => {
   const dir = tempDir();
-  const total = 100 * 1024 * 1024;
-  const line = `${'0123456789'.repeat(9)}012345678`; // 100 bytes with its newline
   const manifest = join(dir, 'm.json');
-  writeFileSync(manifest, JSON.stringify({ version: 1, services: { flood: { script: `yes ${line} | head -c ${total}` } } }));
+  writeFileSync(manifest, JSON.stringify({ version: 1, logging: { format }, services: { flood: { script } } }));
   const init = spawn(process.execPath, [berthBin, 'init', join(dir, 'state'), '--manifest', manifest], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => init.kill('SIGKILL'));
   let bytes = 0;
@@ -117,8 +116,8 @@ test('a blocked stdout blocks the services, not the init; memory stays bounded a
     const parts = (carry + d.toString('latin1')).split('\n');
     carry = parts.pop()!;
     for (const l of parts) {
-      if (l === line) lines++;
-      else if (!l.startsWith('[berth]')) bads.push(l);
+      if (l === lineAt(lines)) lines++;
+      else if (!l.startsWith('[berth]') && bads.length < 5) bads.push(l);
     }
   });
   await sleep(500);
@@ -137,8 +136,13 @@ test('a blocked stdout blocks the services, not the init; memory stays bounded a
   const code = await new Promise((res) => init.once('close', res));
   t.is(code, 0);
   t.deepEqual(bads, [], 'every line whole');
-  t.is(lines, total / 100, 'every line arrived');
+  t.is(lines, count, 'every line arrived, in order');
 });
+
+const LINE = `${'0123456789'.repeat(9)}012345678`; // 100 bytes with its newline
+test('a blocked stdout blocks the services, not the init; memory stays bounded and nothing is lost once it drains', blocked, 'plain', `yes ${LINE} | head -c ${100 * 1024 * 1024}`, () => LINE, 1024 * 1024);
+// numbers of ~8 bytes: a read of 1 MiB, prefixed, fills the sink's buffer more than once, so it is formatted again while a write still holds it
+test('a blocked stdout with prefixed short lines: the same, and no line written over while a write still holds its buffer', blocked, 'prefix', 'seq 1 6000000', (i) => `flood | ${i + 1}`, 6_000_000);
 
 test('a reader of stdout that goes away costs no service its life, and is reported once', async (t) => {
   const dir = tempDir();

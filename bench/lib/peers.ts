@@ -80,6 +80,17 @@ function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Berth on `manifest` (written into `dir`), with its shebang's node flags and BERTH_BENCH_NODE_FLAGS. */
+export function berthLaunch(dir: string, manifest: object): Launch {
+  const manifestPath = join(dir, 'manifest.json');
+  writeFileSync(manifestPath, JSON.stringify(manifest, null, 1));
+  const extra = (process.env.BERTH_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return {
+    argv: [process.execPath, ...BERTH_NODE_FLAGS, ...extra, BERTH_MAIN, 'init', join(dir, 'state'), '--manifest', manifestPath],
+    env: { ...baseEnv(), S6_KILL_GRACETIME: '1000' },
+  };
+}
+
 const berth: Peer = {
   name: 'berth',
   missing: existsSync(BERTH_MAIN) ? undefined : `not built (${BERTH_MAIN} missing: npm run build)`,
@@ -100,13 +111,7 @@ const berth: Peer = {
         ]),
       ),
     };
-    const manifestPath = join(dir, 'manifest.json');
-    writeFileSync(manifestPath, JSON.stringify(manifest, null, 1));
-    const extra = (process.env.BERTH_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-    return {
-      argv: [process.execPath, ...BERTH_NODE_FLAGS, ...extra, BERTH_MAIN, 'init', join(dir, 'state'), '--manifest', manifestPath],
-      env: { ...baseEnv(), S6_KILL_GRACETIME: '1000' },
-    };
+    return berthLaunch(dir, manifest);
   },
   supervisorOf: (pid1) => pid1,
   tree: (pid1) => [pid1],

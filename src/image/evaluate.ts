@@ -24,7 +24,7 @@ export const INTERACTIVE_PACKAGES = ['bash', 'coreutils', 'findutils', 'grep', '
 export interface ImageBuild {
   config: ImageConfig;
   /** The manifest as written to manifest.json: defaults spelled out, services in definition order. */
-  manifest: { version: 1; services: Record<string, Record<string, unknown>> };
+  manifest: { version: 1; services: Record<string, Record<string, unknown>>; logging: ImageConfig['logging'] };
   etc: EtcOutput[];
   accounts: AccountsSpec;
   /** Sorted, without duplicates. */
@@ -96,8 +96,8 @@ export function evaluateImage(file: string): Evaluation {
   }
   config.warnings.forEach((message, i) => warnings.push({ loc: at(['warnings', i]), path: `warnings[${i}]`, message }));
 
-  // The services are exactly a manifest's: let the manifest's own checks judge them.
-  const manifest = { version: 1 as const, services: config.services as Record<string, Record<string, unknown>> };
+  // The services and logging are exactly a manifest's: let the manifest's own checks judge them.
+  const manifest = { version: 1 as const, services: config.services as Record<string, Record<string, unknown>>, logging: config.logging };
   const located = new Map<string, Loc>();
   const checked = checkValue(manifest, file, (issue) => {
     const loc = locations.locate(issue) ?? at([]);
@@ -123,7 +123,7 @@ export function evaluateImage(file: string): Evaluation {
   }
   const build: ImageBuild = {
     config,
-    manifest: { version: 1, services: config.services as Record<string, Record<string, unknown>> },
+    manifest,
     etc: etc.files,
     accounts: accounts.spec,
     packages,

@@ -2,7 +2,7 @@
 // schema DSL: validation, merging (src/image/merge.ts), `berth options`,
 // docs/options.md and schema/image.schema.json all read this declaration.
 import { any, array, boolean, integer, object, record, string, type Infer } from '../manifest/dsl/schema.js';
-import { SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
+import { loggingSchema, SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
 import { modules } from './modules/index.js';
 import type { AnySchema } from '../manifest/dsl/schema.js';
 
@@ -195,6 +195,7 @@ const coreFields = {
     default: {},
     description: 'Berth services, exactly as in the manifest (see docs/manifest.md); merged field by field. With any service the entrypoint is `/init`.',
   }),
+  logging: loggingSchema,
   systemd: object({
     services: record(systemdServiceSchema, {
       keyPattern: SERVICE_NAME,

@@ -1,10 +1,10 @@
-// The formats of relayed output (CONTRACT.md "Logging"). A formatter turns a
-// buffer of whole lines from one stream of one service into the bytes the
-// init writes: one allocation per buffer, never one per line, except in json,
-// where each line becomes a string.
+// The formats of relayed output (CONTRACT.md "Logging"). A formatter says
+// what becomes of a buffer of whole lines from one stream of one service:
+// written as it is, each line after a prefix (the sink copies them into a
+// buffer it reuses, in the addon), or rewritten into json, where each line
+// becomes a string.
 import { isUtf8 } from 'node:buffer';
 import type { Logging } from '../manifest/index.js';
-import { prefixLines } from '../pid1/index.js';
 
 export type { Logging };
 
@@ -12,8 +12,12 @@ export const DEFAULT_LOGGING: Logging = { format: 'plain', timestamps: false };
 
 export type Stream = 'stdout' | 'stderr';
 
-/** Whole lines in, formatted lines out; `lines` itself when nothing changes (plain). */
-export type Formatter = (lines: Buffer, stream: Stream) => Buffer;
+export interface Formatter {
+  /** what goes before each line, made afresh for each buffer (a timestamp moves on); null: nothing */
+  prefix: (() => Buffer) | null;
+  /** json: the lines rewritten, one object each; null: the lines go out as they are, after the prefix */
+  rewrite: ((lines: Buffer, stream: Stream) => Buffer) | null;
+}
 
 const NL = 0x0a;
 
@@ -25,11 +29,10 @@ export const INIT_SOURCE = '[berth]';
  * services printed with a prefix, so their `|` line up, as docker compose does.
  */
 export function formatterFor(service: string, logging: Logging, width: number): Formatter {
-  if (logging.format === 'json') return (lines, stream) => toJson(lines, service, stream);
+  if (logging.format === 'json') return { prefix: null, rewrite: (lines, stream) => toJson(lines, service, stream) };
   const name = logging.format === 'prefix' ? Buffer.from(`${service.padEnd(width)} | `) : null;
-  // prefixLines runs in the addon: a per-line pass in the interpreter PID 1 runs in (--no-opt) relayed ~0.5 GB/s
-  if (!logging.timestamps) return name ? (lines) => prefixLines(lines, name) : unchanged;
-  return (lines) => prefixLines(lines, name ? Buffer.concat([timestamp(), name]) : timestamp());
+  if (!logging.timestamps) return name ? { prefix: () => name, rewrite: null } : unchanged;
+  return { prefix: () => (name ? Buffer.concat([timestamp(), name]) : timestamp()), rewrite: null };
 }
 
 /** The init's own `[berth]` line in the top-level format: json when the services are json, so a shipper parses one format. */
@@ -39,7 +42,7 @@ export function formatInitLine(message: string, logging: Logging): string {
 }
 
 /** plain without timestamps: the relay writes what it read */
-export const unchanged: Formatter = (lines) => lines;
+export const unchanged: Formatter = { prefix: null, rewrite: null };
 
 function timestamp(): Buffer {
   return Buffer.from(`${new Date().toISOString()} `);

@@ -97,13 +97,14 @@ export class ServiceLog {
   private relay(lines: Buffer, stream: Stream, sink: Sink, format: Formatter): boolean {
     this.recent?.append(lines);
     for (const fn of this.followers) fn(lines);
-    if (format === unchanged || lines.length <= FORMAT_SLICE) return sink.write(format(lines, stream));
-    // formatting works through the cache in slices of whole lines; one buffer of 1 MiB is several times slower
+    if (format.prefix) return sink.writePrefixed(lines, format.prefix());
+    if (!format.rewrite) return sink.write(lines);
+    // json works through the cache in slices of whole lines; one buffer of 1 MiB is several times slower
     let flowing = true;
     for (let from = 0; from < lines.length; ) {
       let end = from + FORMAT_SLICE >= lines.length ? lines.length : lines.lastIndexOf(NL, from + FORMAT_SLICE) + 1;
       if (end <= from) end = lines.indexOf(NL, from + FORMAT_SLICE) + 1; // one line longer than a slice
-      flowing = sink.write(format(lines.subarray(from, end), stream)) && flowing;
+      flowing = sink.write(format.rewrite(lines.subarray(from, end), stream)) && flowing;
       from = end;
     }
     return flowing;

@@ -66,7 +66,7 @@ const serviceLoggingSchema = object({
   timestamps: boolean({ description: `${TIMESTAMPS_HELP} Default: the top-level \`logging.timestamps\`.` }),
 }, { title: 'Service logging', description: 'Overrides the top-level `logging` for this service, field by field.' });
 
-const loggingSchema = object({
+export const loggingSchema = object({
   format: enumOf(LOG_FORMATS, { default: 'plain', description: FORMAT_HELP }),
   timestamps: boolean({ default: false, description: TIMESTAMPS_HELP }),
 }, {

@@ -9,7 +9,7 @@ export interface Native {
   signalIfStarted(pid: number, startTicks: number, signal: number): number;
   pipe(): [number, number] | number;
   setPipeSize(fd: number, bytes: number): number;
-  prefixLines(lines: Buffer, prefix: Buffer): Buffer;
+  prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [number, number];
   waitNoHang(pid: number, status: Int32Array): number;
   reapAll(out: Int32Array): number;
   peekExited(): number;

@@ -80,7 +80,11 @@ export function setPipeSize(fd: number, bytes: number): boolean {
   return loadNative().setPipeSize(fd, bytes) === 0;
 }
 
-/** `prefix` before every line of `lines`, in one native pass (the log relay's prefix format). */
-export function prefixLines(lines: Buffer, prefix: Buffer): Buffer {
-  return loadNative().prefixLines(lines, prefix);
+/**
+ * Copies the lines of `lines`, each after `prefix`, into `out` while whole
+ * ones fit (the log relay's prefix format, in one native pass); returns how
+ * many bytes of `lines` it took and of `out` it filled.
+ */
+export function prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [read: number, written: number] {
+  return loadNative().prefixInto(lines, prefix, out);
 }

@@ -306,41 +306,42 @@ static napi_value set_pipe_size(napi_env env, napi_callback_info info) {
 }
 
 /**
- * prefixLines(lines, prefix) → a new Buffer with `prefix` before every line of
- * `lines` (a last line without a newline included). The log relay's prefix
- * format: per line in JS this ran at 0.5 GB/s under --no-opt; here it is two
- * memchr/memcpy per line.
+ * prefixInto(lines, prefix, out) → [read, written]: copies the lines of
+ * `lines` (a last one without a newline counts), each after `prefix`, into
+ * `out` while whole ones fit; the first `read` bytes of `lines` became the
+ * first `written` bytes of `out`. The log relay's prefix format, into a
+ * buffer the caller reuses: per line in JS this ran at 0.5 GB/s under
+ * --no-opt; here it is a memchr and two memcpy per line (finding the
+ * newlines 32 bytes at a time with AVX2 saved ~10% of this pass, ~1% of the
+ * relay: not worth a second path).
  */
-static napi_value prefix_lines(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value args[2];
+static napi_value prefix_into(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3];
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  void *src = NULL, *pre = NULL;
-  size_t n = 0, pn = 0;
-  if (argc < 2 || napi_get_buffer_info(env, args[0], &src, &n) != napi_ok || napi_get_buffer_info(env, args[1], &pre, &pn) != napi_ok) {
-    napi_throw_type_error(env, NULL, "prefixLines: two Buffers expected");
+  void *src = NULL, *pre = NULL, *dst = NULL;
+  size_t n = 0, pn = 0, room = 0;
+  if (argc < 3 || napi_get_buffer_info(env, args[0], &src, &n) != napi_ok || napi_get_buffer_info(env, args[1], &pre, &pn) != napi_ok ||
+      napi_get_buffer_info(env, args[2], &dst, &room) != napi_ok) {
+    napi_throw_type_error(env, NULL, "prefixInto: three Buffers expected");
     return NULL;
   }
   const char *s = src, *end = s + n;
-  size_t starts = 0;
-  for (const char *p = s; p < end; starts++) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    p = nl ? nl + 1 : end;
-  }
-  void *out = NULL;
-  napi_value result;
-  if (napi_create_buffer(env, n + starts * pn, &out, &result) != napi_ok) return NULL;
-  char *o = out;
+  char *o = dst, *limit = o + room;
   while (s < end) {
-    memcpy(o, pre, pn);
-    o += pn;
     const char *nl = memchr(s, '\n', (size_t)(end - s));
     size_t len = nl ? (size_t)(nl - s + 1) : (size_t)(end - s);
-    memcpy(o, s, len);
-    o += len;
+    if ((size_t)(limit - o) < pn + len) break;
+    memcpy(o, pre, pn);
+    memcpy(o + pn, s, len);
+    o += pn + len;
     s += len;
   }
-  return result;
+  napi_value out;
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, number(env, (double)(s - (const char *)src)));
+  napi_set_element(env, out, 1, number(env, (double)(o - (char *)dst)));
+  return out;
 }
 
 static int32_t *int32_array(napi_env env, napi_value v, size_t *length) {
@@ -426,7 +427,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_default, NULL},
     {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
     {"setPipeSize", NULL, set_pipe_size, NULL, NULL, NULL, napi_default, NULL},
-    {"prefixLines", NULL, prefix_lines, NULL, NULL, NULL, napi_default, NULL},
+    {"prefixInto", NULL, prefix_into, NULL, NULL, NULL, napi_default, NULL},
     {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
     {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},
   };
