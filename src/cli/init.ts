@@ -85,8 +85,6 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
   }
   const setpriv = setprivForTerminals(services);
 
-  // a reader that goes away must not take PID 1 down with an EPIPE
-  process.stdout.on('error', () => {});
   process.on('exit', flushLog);
   const { stateDir, staleSessions } = takeStateDir(stateDirPath);
   await stopLeftovers(staleSessions, graceMs);
@@ -139,23 +137,42 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
   }
   for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => supervisor.forward(sig));
   log(`init started (pid ${process.pid}${isPid1 ? ', PID 1' : ''}), manifest ${manifestPath}, state dir ${stateDir?.dir ?? 'none'}`);
+  // A child handed the init's own stdout (passthrough, an execLogger) shares
+  // its file description: Node sets O_NONBLOCK on it when it opens
+  // process.stdout, so that must come first, for the spawn to clear it.
+  const sharesStdout = services.some((s) => s.execLogger !== undefined || s.logging.format === 'passthrough');
+  if (sharesStdout) guardStdout();
   const done = supervisor.run();
+  // The first spawns happen in the microtasks run() started; what they do not
+  // need (process.stdout, the control channel, HTTP, and node:net they all
+  // load) waits until those are done.
+  setImmediate(() => {
+    if (!sharesStdout) guardStdout();
+    serveAfterFirstSpawns(supervisor, stateDir, httpListen, () => ready(undefined));
+  });
+  return done;
+}
+
+/** A reader that goes away must not take PID 1 down with an EPIPE. */
+function guardStdout(): void {
+  process.stdout.on('error', () => {});
+}
+
+function serveAfterFirstSpawns(supervisor: Supervisor, stateDir: StateDir | undefined, httpListen: string | undefined, ready: () => void): void {
   if (httpListen) {
     import('../control/http.js')
       .then((m) => m.serveHttp(httpListen, () => supervisor.healthView()))
       .then(() => log(`serving /healthz, /readyz and /metrics on ${httpListen}`))
       .catch((err: Error) => log(`warning: HTTP endpoint off: cannot listen on ${httpListen}: ${err.message}`));
   }
-  if (!stateDir) ready(undefined);
+  if (!stateDir) ready();
   else {
-    // the control channel (and the net module) load after the first spawns, not before
     const socket = join(stateDir.dir, CONTROL_SOCKET);
     import('../control/server.js')
       .then((m) => m.serveControl(socket, supervisor))
       .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`))
-      .finally(() => ready(undefined));
+      .finally(ready);
   }
-  return done;
 }
 
 /**
