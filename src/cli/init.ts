@@ -202,6 +202,7 @@ function takeStateDir(path: string): { stateDir?: StateDir; staleSessions: Retur
 
 /** What a previous init of this state dir left running when it died (SIGKILL, abort) goes before anything starts. */
 async function stopLeftovers(sessions: ReturnType<typeof readSessionMarks>, graceMs: number): Promise<void> {
+  if (!sessions.length) return; // the last init exited cleanly: no /proc to read
   const leftovers = findLeftovers(sessions);
   if (!leftovers.length) return;
   const { killed } = await stopProcesses(leftovers, graceMs);
