@@ -144,13 +144,22 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
   if (sharesStdout) guardStdout();
   const done = supervisor.run();
   // The first spawns happen in the microtasks run() started; what they do not
-  // need (process.stdout, the control channel, HTTP, and node:net they all
-  // load) waits until those are done.
-  setImmediate(() => {
-    if (!sharesStdout) guardStdout();
-    serveAfterFirstSpawns(supervisor, stateDir, httpListen, () => ready(undefined));
-  });
+  // need (process.stdout, HTTP, the control channel, and node:net they load)
+  // comes after them, one step per turn of the event loop: the reaper runs
+  // between steps, as the first services may already be leaving orphans
+  // under a pids limit.
+  inTurns([
+    () => sharesStdout || guardStdout(),
+    () => httpListen && serveHttp(httpListen, supervisor),
+    () => (stateDir ? serveControl(stateDir, supervisor, ready) : ready(undefined)),
+  ]);
   return done;
+}
+
+/** Runs each step in a turn of the event loop of its own, in order. */
+function inTurns(steps: Array<() => unknown>): void {
+  const [step, ...rest] = steps;
+  if (step) setImmediate(() => (step(), inTurns(rest)));
 }
 
 /** A reader that goes away must not take PID 1 down with an EPIPE. */
@@ -158,21 +167,19 @@ function guardStdout(): void {
   process.stdout.on('error', () => {});
 }
 
-function serveAfterFirstSpawns(supervisor: Supervisor, stateDir: StateDir | undefined, httpListen: string | undefined, ready: () => void): void {
-  if (httpListen) {
-    import('../control/http.js')
-      .then((m) => m.serveHttp(httpListen, () => supervisor.healthView()))
-      .then(() => log(`serving /healthz, /readyz and /metrics on ${httpListen}`))
-      .catch((err: Error) => log(`warning: HTTP endpoint off: cannot listen on ${httpListen}: ${err.message}`));
-  }
-  if (!stateDir) ready();
-  else {
-    const socket = join(stateDir.dir, CONTROL_SOCKET);
-    import('../control/server.js')
-      .then((m) => m.serveControl(socket, supervisor))
-      .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`))
-      .finally(ready);
-  }
+function serveHttp(listen: string, supervisor: Supervisor): void {
+  import('../control/http.js')
+    .then((m) => m.serveHttp(listen, () => supervisor.healthView()))
+    .then(() => log(`serving /healthz, /readyz and /metrics on ${listen}`))
+    .catch((err: Error) => log(`warning: HTTP endpoint off: cannot listen on ${listen}: ${err.message}`));
+}
+
+function serveControl(stateDir: StateDir, supervisor: Supervisor, ready: (value: unknown) => void): void {
+  const socket = join(stateDir.dir, CONTROL_SOCKET);
+  import('../control/server.js')
+    .then((m) => m.serveControl(socket, supervisor))
+    .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`))
+    .finally(() => ready(undefined));
 }
 
 /**
