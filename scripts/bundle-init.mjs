@@ -1,10 +1,10 @@
 // `npm run build` step: bundles `berth init` and everything it loads in the
-// same process (dist/src/cli/init.js and its imports, dynamic ones included)
-// into one CommonJS file, dist/src/cli/init.bundle.cjs, which main.js
-// requires. Node 20 resolves, reads and links each ES module on its own: the
-// ~70 modules of the init path cost PID 1 ~20 ms before its first spawn; one
-// required script costs ~1 ms. Packages stay external (loaded from
-// node_modules when used, as before).
+// same process (dist/src/cli/init-main.js and its imports, dynamic ones
+// included) into one CommonJS file, dist/src/cli/init.bundle.cjs, which main.js
+// requires and /init runs. Node 20 resolves, reads and links each ES module
+// on its own: the ~70 modules of the init path cost PID 1 ~40 ms before its
+// first spawn, the one script a few ms (docs/PERFORMANCE.md, First spawn).
+// Packages stay external (loaded from node_modules when used, as before).
 import { build } from 'esbuild';
 
 const out = 'dist/src/cli/init.bundle.cjs';

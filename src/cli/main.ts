@@ -92,7 +92,8 @@ const commands: Record<string, () => Promise<{ run: Command; help: string }>> = 
 
 /**
  * `berth init` comes from one bundled script (scripts/bundle-init.mjs), which
- * PID 1 loads in ~1 ms, not the ~70 ES modules it is built from (~20 ms).
+ * loads in a few ms, not the ~70 ES modules it is built from (~40 ms with
+ * --no-opt). There is no fallback to those: a missing bundle is an error.
  */
 function loadInit(): typeof import('./init-main.js') {
   const bundle = fileURLToPath(new URL('init.bundle.cjs', import.meta.url));
