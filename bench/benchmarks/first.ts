@@ -105,6 +105,13 @@ function minus(a: Samples, b: Samples): ReturnType<typeof summarise> {
   return summarise(a.values.map((x, i) => x - b.values[i]));
 }
 
+/** a's fastest run minus b's: less moved by other work on the machine than a median */
+function fastest(a: Samples, b: Samples): string {
+  const x = a.summary;
+  const y = b.summary;
+  return x && y ? `${num(x.min - y.min, 1)} ms` : 'no data';
+}
+
 function report(r: FirstResult): { lines: string[]; targets: Target[] } {
   const t = r.times;
   const added = minus(t.init, t.node);
@@ -113,7 +120,7 @@ function report(r: FirstResult): { lines: string[]; targets: Target[] } {
     busyLine(r.busy),
     `   ${label('node -e 0')}${fmt(t.node.summary, 'ms')}   (node ${BERTH_NODE_FLAGS.join(' ')} -e 0, exec -> exit)`,
     `   ${label('berth, as /init runs')}${fmt(t.init.summary, 'ms')}   (node ${r.initEntry})`,
-    `   ${label('')}minus node -e 0, per run: ${fmt(added, 'ms')}`,
+    `   ${label('')}minus node -e 0, per run: ${fmt(added, 'ms')}; fastest minus fastest: ${fastest(t.init, t.node)}`,
     `   ${label('berth init (main.js)')}${fmt(t.main.summary, 'ms')}`,
     `   ${label('')}minus node -e 0, per run: ${fmt(minus(t.main, t.node), 'ms')}`,
     `   ${label('the service alone')}${fmt(t.sh.summary, 'ms')}   (/bin/sh as PID 1: the child's own exec, in both figures above)`,
