@@ -14,7 +14,7 @@ export interface Options {
 }
 
 export const USAGE = `usage: node dist/bench/run.js [--quick] [--runs N] [--cpu-seconds S] [--zombies N] [--zombie-runs N]
-                                [--orphans clone|fork] [--only start,restart,cpu,zombies,ready,probes,logs] [--peers berth,s6,tini]`;
+                                [--orphans clone|fork] [--only start,restart,cpu,zombies,ready,probes,logs,first] [--peers berth,s6,tini]`;
 
 /** Parses argv; `names` are the benchmarks --only may pick from (all by default). */
 export function parseOptions(argv: string[], names: string[]): Options {

@@ -5,6 +5,7 @@
 //   3. restart latency after SIGKILL        6. exec -> 100 ready, 50 after 50
 //   7. idle CPU with 10 HTTP-probed services
 //   8. the log relay: 1 GiB of lines, twenty writers, memory, idle CPU
+//   9. exec -> the first service running, beyond a bare node's start
 // 1-5 against s6 and tini too, 8 against supervisord.
 //
 // One module per benchmark in benchmarks/ (a typed result, and the report
@@ -22,10 +23,11 @@
 //
 // Options: --quick (5 s CPU window, 3 runs, 1 orphan run), --runs N,
 // --cpu-seconds S, --zombies N, --zombie-runs N, --orphans clone|fork,
-// --only start,restart,cpu,zombies,ready,probes,logs, --peers berth,s6,tini.
+// --only start,restart,cpu,zombies,ready,probes,logs,first, --peers berth,s6,tini.
 // BERTH_BENCH_NODE_FLAGS adds node flags to Berth's own
 // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { performance } from 'node:perf_hooks';
+import { first } from './benchmarks/first.js';
 import { idle } from './benchmarks/idle.js';
 import { logs } from './benchmarks/logs.js';
 import { probes } from './benchmarks/probes.js';
@@ -41,7 +43,7 @@ import { parseOptions } from './options.js';
 import { out, printHeader, printSection, printSummary } from './report.js';
 
 /** In report order. */
-const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs)];
+const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first)];
 
 async function main(): Promise<void> {
   const o = parseOptions(

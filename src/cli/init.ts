@@ -85,8 +85,6 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
   }
   const setpriv = setprivForTerminals(services);
 
-  // a reader that goes away must not take PID 1 down with an EPIPE
-  process.stdout.on('error', () => {});
   process.on('exit', flushLog);
   const { stateDir, staleSessions } = takeStateDir(stateDirPath);
   await stopLeftovers(staleSessions, graceMs);
@@ -139,23 +137,49 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
   }
   for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => supervisor.forward(sig));
   log(`init started (pid ${process.pid}${isPid1 ? ', PID 1' : ''}), manifest ${manifestPath}, state dir ${stateDir?.dir ?? 'none'}`);
+  // A child handed the init's own stdout (passthrough, an execLogger) shares
+  // its file description: Node sets O_NONBLOCK on it when it opens
+  // process.stdout, so that must come first, for the spawn to clear it.
+  const sharesStdout = services.some((s) => s.execLogger !== undefined || s.logging.format === 'passthrough');
+  if (sharesStdout) guardStdout();
   const done = supervisor.run();
-  if (httpListen) {
-    import('../control/http.js')
-      .then((m) => m.serveHttp(httpListen, () => supervisor.healthView()))
-      .then(() => log(`serving /healthz, /readyz and /metrics on ${httpListen}`))
-      .catch((err: Error) => log(`warning: HTTP endpoint off: cannot listen on ${httpListen}: ${err.message}`));
-  }
-  if (!stateDir) ready(undefined);
-  else {
-    // the control channel (and the net module) load after the first spawns, not before
-    const socket = join(stateDir.dir, CONTROL_SOCKET);
-    import('../control/server.js')
-      .then((m) => m.serveControl(socket, supervisor))
-      .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`))
-      .finally(() => ready(undefined));
-  }
+  // The first spawns happen in the microtasks run() started; what they do not
+  // need (process.stdout, HTTP, the control channel, and node:net they load)
+  // comes after them, one step per turn of the event loop: the reaper runs
+  // between steps, as the first services may already be leaving orphans
+  // under a pids limit.
+  inTurns([
+    () => sharesStdout || guardStdout(),
+    () => httpListen && serveHttp(httpListen, supervisor),
+    () => (stateDir ? serveControl(stateDir, supervisor, ready) : ready(undefined)),
+  ]);
   return done;
+}
+
+/** Runs each step in a turn of the event loop of its own, in order. */
+function inTurns(steps: Array<() => unknown>): void {
+  const [step, ...rest] = steps;
+  if (step) setImmediate(() => (step(), inTurns(rest)));
+}
+
+/** A reader that goes away must not take PID 1 down with an EPIPE. */
+function guardStdout(): void {
+  process.stdout.on('error', () => {});
+}
+
+function serveHttp(listen: string, supervisor: Supervisor): void {
+  import('../control/http.js')
+    .then((m) => m.serveHttp(listen, () => supervisor.healthView()))
+    .then(() => log(`serving /healthz, /readyz and /metrics on ${listen}`))
+    .catch((err: Error) => log(`warning: HTTP endpoint off: cannot listen on ${listen}: ${err.message}`));
+}
+
+function serveControl(stateDir: StateDir, supervisor: Supervisor, ready: (value: unknown) => void): void {
+  const socket = join(stateDir.dir, CONTROL_SOCKET);
+  import('../control/server.js')
+    .then((m) => m.serveControl(socket, supervisor))
+    .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`))
+    .finally(() => ready(undefined));
 }
 
 /**
@@ -185,6 +209,7 @@ function takeStateDir(path: string): { stateDir?: StateDir; staleSessions: Retur
 
 /** What a previous init of this state dir left running when it died (SIGKILL, abort) goes before anything starts. */
 async function stopLeftovers(sessions: ReturnType<typeof readSessionMarks>, graceMs: number): Promise<void> {
+  if (!sessions.length) return; // the last init exited cleanly: no /proc to read
   const leftovers = findLeftovers(sessions);
   if (!leftovers.length) return;
   const { killed } = await stopProcesses(leftovers, graceMs);

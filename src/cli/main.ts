@@ -3,7 +3,11 @@
 // Node flags (shebang and runtime/init): --no-opt, because TurboFan code costs an
 // idling init ~4 MB of RSS; --no-memory-reducer, because its idle-time GC is the
 // only CPU an idle init would otherwise use. Figures: docs/PERFORMANCE.md.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { UsageError } from './args.js';
+import { exitWith, runCommand } from './run.js';
 
 const usage = `usage: berth <command> [options]
 
@@ -28,8 +32,12 @@ type Command = (args: string[]) => Promise<number>;
 // Each command is loaded only when asked for, so PID 1 never loads what validate needs.
 const commands: Record<string, () => Promise<{ run: Command; help: string }>> = {
   init: async () => {
-    const m = await import('./init.js');
-    return { run: m.initCommand, help: m.usage };
+    const { init, UsageError: BundledUsageError } = loadInit();
+    const run: Command = (args) =>
+      init.run(args).catch((err: unknown) => {
+        throw err instanceof BundledUsageError ? new UsageError(err.message) : err;
+      });
+    return { run, help: init.help };
   },
   validate: async () => {
     const m = await import('./validate.js');
@@ -82,6 +90,21 @@ const commands: Record<string, () => Promise<{ run: Command; help: string }>> = 
   },
 };
 
+/**
+ * `berth init` comes from one bundled script (scripts/bundle-init.mjs), which
+ * loads in a few ms, not the ~70 ES modules it is built from (~40 ms with
+ * --no-opt). There is no fallback to those: a missing bundle is an error.
+ */
+function loadInit(): typeof import('./init-main.js') {
+  const bundle = fileURLToPath(new URL('init.bundle.cjs', import.meta.url));
+  try {
+    return createRequire(import.meta.url)(bundle);
+  } catch (err) {
+    if (existsSync(bundle)) throw err;
+    throw new Error(`${bundle} is missing: build it with \`npm run build\` (npm ci does)`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -93,28 +116,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`berth: unknown command '${name}'\n\n${usage}\n`);
     return 2;
   }
-  const command = await load();
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(`${command.help}\n`);
-    return 0;
-  }
-  try {
-    return await command.run(args);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`berth ${name}: ${err.message}\n\n${command.help}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  return runCommand(name, await load(), args);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    // a bug, not a user error: one line, and the stack for a bug report when asked
-    const detail = err instanceof Error ? (process.env.BERTH_DEBUG ? (err.stack ?? err.message) : err.message) : String(err);
-    process.stderr.write(`berth: internal error: ${detail}${process.env.BERTH_DEBUG ? '' : ' (BERTH_DEBUG=1 shows the stack)'}\n`);
-    process.exit(70);
-  },
-);
+exitWith(main(process.argv.slice(2)));

@@ -3,8 +3,9 @@
 // into whole lines, kept for `berth logs`, formatted, and written to a sink.
 // Reading stops while the sink is blocked: back-pressure, not memory.
 import { closeSync, readSync } from 'node:fs';
-import { Socket, type SocketConstructorOpts } from 'node:net';
-import { Writable } from 'node:stream';
+import { createRequire } from 'node:module';
+import type * as Net from 'node:net';
+import type * as NodeStream from 'node:stream';
 import { makePipe, setPipeSize } from '../pid1/index.js';
 import { formatterFor, unchanged, type Formatter, type Logging, type Stream } from './format.js';
 import { LineFramer } from './framer.js';
@@ -25,6 +26,10 @@ export const STALL_MS = 500;
  * quota the pipe keeps the default.
  */
 const PIPE_BYTES = 1024 * 1024;
+
+// node:net and node:stream load with the first reader, after the first spawn:
+// PID 1 starts its first service ~8 ms sooner (--no-opt compiles them anew).
+const load = createRequire(import.meta.url);
 
 /** The fds a process gets, and what the supervisor calls once it has started and once it has exited. */
 export interface Capture {
@@ -51,20 +56,22 @@ export class ServiceLog {
     this.formatted = formatterFor(name, logging, width);
   }
 
-  /** Pipes for one process writing to `sink`; `raw`: the sink is an execLogger, which gets the lines unformatted. */
-  capture(sink: Sink, raw: boolean): Capture {
+  /** Pipes for one process writing to `sink` (asked for once it has started); `raw`: the sink is an execLogger, which gets the lines unformatted. */
+  capture(sink: () => Sink, raw: boolean): Capture {
     const format = raw ? unchanged : this.formatted;
     const json = this.logging.format === 'json' && !raw;
     const out = relayPipe();
     const err = json ? relayPipe() : out;
-    const readers = [new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', sink, format), sink)];
-    if (json) readers.push(new PipeReader(err.read, (lines) => this.relay(lines, 'stderr', sink, format), sink));
+    const readers: PipeReader[] = [];
     return {
       stdout: out.write,
       stderr: err.write,
       spawned: () => {
         closeSync(out.write);
         if (json) closeSync(err.write);
+        const to = sink();
+        readers.push(new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', to, format), to));
+        if (json) readers.push(new PipeReader(err.read, (lines) => this.relay(lines, 'stderr', to, format), to));
       },
       exited: () => {
         for (const r of readers) r.drain();
@@ -73,10 +80,10 @@ export class ServiceLog {
   }
 
   /** A writable for output that does not come through a pipe (a terminal's); its callback waits while the sink is blocked. */
-  writable(sink: Sink, raw: boolean): Writable {
+  writable(sink: Sink, raw: boolean): NodeStream.Writable {
     const format = raw ? unchanged : this.formatted;
     const framer = new LineFramer((lines) => this.relay(lines, 'stdout', sink, format));
-    return new Writable({
+    return new (load('node:stream') as typeof NodeStream).Writable({
       write: (chunk: Buffer, _enc, done) => {
         framer.push(chunk);
         sink.whenDrained(() => done());
@@ -125,7 +132,7 @@ let scratch: Buffer | undefined;
 /** One pipe's read end, read by libuv into a buffer of its own (no allocation per read). */
 class PipeReader {
   private buffer = Buffer.allocUnsafe(READ_SIZE);
-  private readonly socket: Socket;
+  private readonly socket: Net.Socket;
   private readonly framer: LineFramer;
   private stallTimer?: NodeJS.Timeout;
   private flowing = true;
@@ -140,7 +147,7 @@ class PipeReader {
     });
     // `onread` (net.connect's option, which the Socket constructor takes too) hands each read to us in our own buffer
     const onread = { buffer: () => this.buffer, callback: (n: number, buf: Uint8Array) => this.onRead(buf as Buffer, n) };
-    this.socket = new Socket({ fd, readable: true, writable: false, onread } as SocketConstructorOpts);
+    this.socket = new (load('node:net') as typeof Net).Socket({ fd, readable: true, writable: false, onread } as Net.SocketConstructorOpts);
     this.socket.on('error', () => this.socket.destroy());
     this.socket.on('end', () => this.framer.flush());
     this.socket.on('close', () => clearTimeout(this.stallTimer));

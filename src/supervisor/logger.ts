@@ -3,7 +3,8 @@
 // outlives restarts of its service; closing it gives the logger EOF, not a
 // signal, when the service is done, so no line is lost.
 import { closeSync } from 'node:fs';
-import { Socket } from 'node:net';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 import { Sink } from '../logs/index.js';
 import { makePipe } from '../pid1/index.js';
 import { log } from './log.js';
@@ -47,7 +48,9 @@ export class ExecLogger {
   output(): Socket {
     const fd = this.input();
     if (!this.stream) {
-      this.stream = new Socket({ fd, readable: false, writable: true });
+      // node:net loads here, not with the init: most services have no execLogger
+      const { Socket: PipeSocket } = createRequire(import.meta.url)('node:net') as typeof import('node:net');
+      this.stream = new PipeSocket({ fd, readable: false, writable: true });
       this.stream.on('error', () => {}); // EPIPE when the logger dies: its exit is logged
     }
     return this.stream;

@@ -5,13 +5,13 @@ import type { Plan, Service } from '../manifest/index.js';
 import type { InitPhase, StateDir, StatusRecord } from '../control/state-dir.js';
 import type { ControlHandler } from '../control/server.js';
 import type { ActionOp, ReloadResult, ServiceResult } from '../control/protocol.js';
-import { serviceLogs, stdoutSink, type ServiceLog } from '../logs/index.js';
+import { serviceLogs, stdoutSink, type ServiceLog, type Sink } from '../logs/index.js';
 import { killAll, listChildren, listDescendants, onChildEvent, reapZombies } from '../pid1/index.js';
 import { describeExit, describeTransition } from './describe.js';
 import { buildLaunch, type Launch } from './launch.js';
 import { flushLog, log } from './log.js';
 import { ExecLogger } from './logger.js';
-import { MainCommand } from './main-command.js';
+import type { MainCommand } from './main-command.js';
 import { ServiceRunner, signalGroup, type ServiceHost, type TransitionEvent } from './service.js';
 import { parseSignal } from './signals.js';
 import { spawnProcess, spawnWithTerminal, type Running } from './spawn.js';
@@ -122,6 +122,8 @@ export class Supervisor implements ServiceHost, ControlHandler {
       void this.shutdown(1, 'the services were not ready for the main command');
       return;
     }
+    // node:child_process (libuv's spawn) loads only for a main command
+    const { MainCommand } = await import('./main-command.js');
     if (this.shuttingDown) return;
     const main = new MainCommand(argv);
     this.main = main;
@@ -185,12 +187,14 @@ export class Supervisor implements ServiceHost, ControlHandler {
     const logger = this.logger(svc);
     const kept = this.serviceLogs.get(svc.name)!;
     // relayed (unless passthrough): through the init's own pipes, to the logger (which gets the lines unformatted) or stdout
-    const sink = kept.recent ? (logger?.sink() ?? stdoutSink()) : undefined;
+    const loggerSink = kept.recent ? logger?.sink() : undefined;
+    // stdout's sink (process.stdout, and node:net with it) once the process has started
+    const sink = (): Sink => loggerSink ?? stdoutSink();
     if (svc.tty) {
-      const out = sink ? kept.writable(sink, logger !== undefined) : (logger?.output() ?? process.stdout);
+      const out = kept.recent ? kept.writable(sink(), logger !== undefined) : (logger?.output() ?? process.stdout);
       return this.withReadiness(svc, spawnWithTerminal(launch, out), signal);
     }
-    const capture = sink ? kept.capture(sink, logger !== undefined) : undefined;
+    const capture = kept.recent ? kept.capture(sink, logger !== undefined) : undefined;
     // s6's notification-fd: the service gets a pipe's write end as that fd, and writes a newline on it when ready
     const fd = svc.readiness?.kind === 'notification-fd' ? svc.readiness.fd : undefined;
     const notify = fd === undefined ? undefined : makePipe();

@@ -1,0 +1,140 @@
+// 8: exec -> the first service running, and what Berth adds before its first
+// spawn to Node's own start. One service, every process PID 1 of its own
+// namespace, the four runs of a round back to back and each figure paired
+// with the bare node of its own round:
+//   node    `node FLAGS -e 0`, exec -> exit: Node's boot with Berth's flags
+//   /init   what /init execs (runtime/init's NODE line: its flags and
+//           dist/src/cli/init.bundle.cjs), exec -> the service's line on the FIFO
+//   main.js `berth init` (main.js with its shebang's flags), the same way
+//   sh      the service alone as PID 1, exec -> its line: the child's own exec
+// The figure is /init minus node, the child's exec included.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { Benchmark, Target } from '../lib/benchmark.js';
+import { EventFifo } from '../lib/fifo.js';
+import { warnings } from '../lib/instance.js';
+import { waitQuiet } from '../lib/machine.js';
+import { BERTH_MAIN, BERTH_NODE_FLAGS } from '../lib/peers.js';
+import { Pid1 } from '../lib/pid1.js';
+import { fmt, num, Samples, summarise } from '../lib/stats.js';
+import type { Options } from '../options.js';
+import { busyLine, label, progress } from '../report.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const TIMEOUT_MS = 10_000;
+
+const KINDS = ['node', 'init', 'main', 'sh'] as const;
+type Kind = (typeof KINDS)[number];
+
+export interface FirstResult {
+  busy: Samples;
+  /** ms from exec, per run */
+  times: Record<Kind, Samples>;
+  initEntry: string;
+}
+
+/** /init's node command: the flags and entry of runtime/init's NODE line, with /opt/berth read as this repo. */
+function initCommand(): string[] {
+  const text = readFileSync(join(ROOT, 'runtime/init'), 'utf8');
+  const m = /^NODE='node\s+(.*?)\s*\/opt\/berth\/(\S+)'$/m.exec(text);
+  if (!m) throw new Error("runtime/init has no NODE='node FLAGS /opt/berth/ENTRY' line to run as /init does");
+  return [process.execPath, ...m[1].split(/\s+/).filter(Boolean), join(ROOT, m[2])];
+}
+
+function env(): NodeJS.ProcessEnv {
+  const e = { ...process.env };
+  for (const k of ['NODE_OPTIONS', 'BERTH_MANIFEST', 'BERTH_STATE_DIR', 'BERTH_HTTP', 'S6_DONT_TERMINATE_ON_ERROR']) delete e[k];
+  return e;
+}
+
+/** One run of one kind, in a temp dir of its own; ms from exec to exit (node) or to the service's line. */
+async function once(kind: Kind, init: string[]): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), `berth-bench-first-${kind}-`));
+  const fifo = new EventFifo(join(dir, 'events'));
+  const script = `echo up $$ > ${fifo.path}; exec sleep infinity`;
+  const extra = (process.env.BERTH_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  let argv: string[];
+  if (kind === 'node') argv = [process.execPath, ...BERTH_NODE_FLAGS, '-e', '0'];
+  else if (kind === 'sh') argv = ['/bin/sh', '-c', script];
+  else {
+    const manifest = join(dir, 'manifest.json');
+    writeFileSync(manifest, JSON.stringify({ version: 1, services: { first: { execStart: ['/bin/sh', '-c', script] } } }));
+    const [node, ...rest] = kind === 'init' ? init : [process.execPath, ...BERTH_NODE_FLAGS, BERTH_MAIN];
+    argv = [node, ...extra, ...rest, 'init', join(dir, 'state'), '--manifest', manifest];
+  }
+  const p = new Pid1(argv, env(), dir);
+  try {
+    if (kind === 'node') {
+      const code = await p.exited;
+      if (code !== 0) throw new Error(`node -e 0 exited with ${code}: ${p.output()}`);
+      return performance.now() - p.t0;
+    }
+    const [up] = await fifo.waitFor((e) => e.text.startsWith('up '), 1, TIMEOUT_MS);
+    return up.t - p.t0;
+  } finally {
+    await p.stop('SIGKILL');
+    fifo.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measure(o: Options): Promise<FirstResult> {
+  const runs = Math.max(10, o.runs * 4);
+  const init = initCommand();
+  const r: FirstResult = { busy: new Samples(), times: { node: new Samples(), init: new Samples(), main: new Samples(), sh: new Samples() }, initEntry: init.slice(1).join(' ').replace(ROOT, '') };
+  for (let run = 0; run < runs; run++) {
+    progress(`first spawn: run ${run + 1}/${runs}`);
+    for (const kind of KINDS) {
+      r.busy.add(await waitQuiet());
+      try {
+        r.times[kind].add(await once(kind, init));
+      } catch (err) {
+        r.times[kind].add(NaN);
+        warnings.push(`first ${kind} run ${run + 1}: ${(err as Error).message}`);
+      }
+    }
+  }
+  return r;
+}
+
+/** a - b per run, summarised */
+function minus(a: Samples, b: Samples): ReturnType<typeof summarise> {
+  return summarise(a.values.map((x, i) => x - b.values[i]));
+}
+
+/** a's fastest run minus b's: less moved by other work on the machine than a median */
+function fastest(a: Samples, b: Samples): string {
+  const x = a.summary;
+  const y = b.summary;
+  return x && y ? `${num(x.min - y.min, 1)} ms` : 'no data';
+}
+
+function report(r: FirstResult): { lines: string[]; targets: Target[] } {
+  const t = r.times;
+  const added = minus(t.init, t.node);
+  const lines = [
+    "8. exec -> the first service running: one service, as PID 1 (service: sh -c 'echo up $$ > FIFO; exec sleep infinity'; FIFO line arrival)",
+    busyLine(r.busy),
+    `   ${label('node -e 0')}${fmt(t.node.summary, 'ms')}   (node ${BERTH_NODE_FLAGS.join(' ')} -e 0, exec -> exit)`,
+    `   ${label('berth, as /init runs')}${fmt(t.init.summary, 'ms')}   (node ${r.initEntry})`,
+    `   ${label('')}minus node -e 0, per run: ${fmt(added, 'ms')}; fastest minus fastest: ${fastest(t.init, t.node)}`,
+    `   ${label('berth init (main.js)')}${fmt(t.main.summary, 'ms')}`,
+    `   ${label('')}minus node -e 0, per run: ${fmt(minus(t.main, t.node), 'ms')}`,
+    `   ${label('the service alone')}${fmt(t.sh.summary, 'ms')}   (/bin/sh as PID 1: the child's own exec, in both figures above)`,
+  ];
+  const targets: Target[] = [
+    {
+      what: 'first spawn: berth beyond node -e 0',
+      target: '< 10 ms',
+      berth: added ? `${num(added.median, 1)} ms` : 'no data',
+      pass: added ? added.median < 10 : undefined,
+      peers: `node -e 0 ${t.node.summary ? num(t.node.summary.median, 0) : '?'} ms; the service alone ${t.sh.summary ? num(t.sh.summary.median, 1) : '?'} ms`,
+    },
+  ];
+  return { lines, targets };
+}
+
+export const first: Benchmark<FirstResult> = { name: 'first', measure, report };

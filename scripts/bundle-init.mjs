@@ -1,0 +1,25 @@
+// `npm run build` step: bundles `berth init` and everything it loads in the
+// same process (dist/src/cli/init-main.js and its imports, dynamic ones
+// included) into one CommonJS file, dist/src/cli/init.bundle.cjs, which main.js
+// requires and /init runs. Node 20 resolves, reads and links each ES module
+// on its own: the ~70 modules of the init path cost PID 1 ~40 ms before its
+// first spawn, the one script a few ms (docs/PERFORMANCE.md, First spawn).
+// Packages stay external (loaded from node_modules when used, as before).
+import { build } from 'esbuild';
+
+const out = 'dist/src/cli/init.bundle.cjs';
+await build({
+  entryPoints: ['dist/src/cli/init-main.js'],
+  outfile: out,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  packages: 'external',
+  // Every module of the bundle sees the bundle's own URL. Their paths
+  // relative to it (the addon at ../../../build, packages by require) hold
+  // because the bundle sits at the same depth, dist/src/DIR/, as they do.
+  define: { 'import.meta.url': 'importMetaUrl' },
+  banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+});

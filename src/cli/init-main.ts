@@ -1,0 +1,22 @@
+// The init bundle's entry (scripts/bundle-init.mjs bundles this file and all
+// it loads into init.bundle.cjs). main.js requires the bundle for
+// `berth init`; /init runs it as the program, `node FLAGS init.bundle.cjs
+// init [ARG...]`, so PID 1 also skips the ES module loader that Node 20
+// sets up for main.js (~10 ms with --no-opt).
+import { UsageError } from './args.js';
+import { initCommand, usage } from './init.js';
+import { exitWith, runCommand, type Command } from './run.js';
+
+export const init: Command = { run: initCommand, help: usage };
+/** main.js tells the bundle's usage errors by this copy of the class. */
+export { UsageError };
+
+// CommonJS globals exist only in the bundle; true when node was started on it
+if (typeof module !== 'undefined' && require.main === module) {
+  const [name, ...args] = process.argv.slice(2);
+  if (name === 'init') exitWith(runCommand(name, init, args));
+  else {
+    process.stderr.write(`usage: ${process.argv[1]} init [STATE_DIR] [--manifest FILE] [-- COMMAND [ARG...]]\n(the other commands: berth, dist/src/cli/main.js)\n`);
+    process.exitCode = 2;
+  }
+}
