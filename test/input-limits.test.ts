@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { berthBin } from './helpers/init.js';
+import { berth as berthCli } from './helpers/init.js';
 import { MAX_NESTING } from '../src/manifest/nesting.js';
 import { MAX_MANIFEST_BYTES } from '../src/manifest/parse.js';
 import { MAX_DEFINITION_BYTES } from '../src/image/load.js';
@@ -18,7 +18,7 @@ interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: stri
 function berth(args: string[], options: { uid?: number; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [berthBin, ...args], {
+    const child = spawn(berthCli[0], [...berthCli.slice(1), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       uid: options.uid,
       gid: options.uid,
@@ -105,7 +105,7 @@ test('a directory, a character device and a socket each get one line, and valida
 });
 
 // Root reads everything: the unreadable case runs the CLI as nobody (uid 65534), whom mode 0600 keeps out.
-const asNobody = spawnSync(process.execPath, [berthBin, '--help'], { uid: 65534, gid: 65534 });
+const asNobody = spawnSync(berthCli[0], [...berthCli.slice(1), '--help'], { uid: 65534, gid: 65534 });
 const nobodyCanRun = asNobody.status === 0;
 const testAsNobody = nobodyCanRun ? test : test.skip;
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthBin, isAlive, runBerth, sleep, startInit, tempDir } from './helpers/init.js';
+import { berth, isAlive, runBerth, sleep, startInit, tempDir } from './helpers/init.js';
 
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
 
@@ -105,7 +105,7 @@ const blocked = test.macro(async (t, format: 'plain' | 'prefix', script: string,
   const dir = tempDir();
   const manifest = join(dir, 'm.json');
   writeFileSync(manifest, JSON.stringify({ version: 1, logging: { format }, services: { flood: { script } } }));
-  const init = spawn(process.execPath, [berthBin, 'init', join(dir, 'state'), '--manifest', manifest], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const init = spawn(berth[0], [...berth.slice(1), 'init', join(dir, 'state'), '--manifest', manifest], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => init.kill('SIGKILL'));
   let bytes = 0;
   let lines = 0;
@@ -148,7 +148,7 @@ test('a reader of stdout that goes away costs no service its life, and is report
   const dir = tempDir();
   const manifest = join(dir, 'm.json');
   writeFileSync(manifest, JSON.stringify({ version: 1, services: { talk: { script: 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.02; done' } } }));
-  const init = spawn(process.execPath, [berthBin, 'init', join(dir, 'state'), '--manifest', manifest], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const init = spawn(berth[0], [...berth.slice(1), 'init', join(dir, 'state'), '--manifest', manifest], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => init.kill('SIGKILL'));
   let stderr = '';
   init.stderr.on('data', (d) => (stderr += d));
@@ -198,7 +198,7 @@ test('berth logs: the last N lines, -f follows, execLogger shows what the logger
   t.regex(unknown.stderr, /unknown service 'wbe'.*web/);
   t.is((await runBerth(['logs', ...state, 'web', '-n', 'x'])).code, 2);
 
-  const follow = spawn(process.execPath, [berthBin, 'logs', ...state, 'late', '-n', '0', '-f'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const follow = spawn(berth[0], [...berth.slice(1), 'logs', ...state, 'late', '-n', '0', '-f'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => follow.kill('SIGKILL'));
   let followed = '';
   follow.stdout.on('data', (d) => (followed += d));

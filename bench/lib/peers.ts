@@ -60,7 +60,7 @@ export function findProgram(name: string): string | undefined {
   return undefined;
 }
 
-/** The node flags of main.js's shebang (`#!/usr/bin/env -S node --no-opt`), so Berth runs as its binary and /init run it. */
+/** The node flags of main.js's shebang (`#!/usr/bin/env -S node --lite-mode ...`), so Berth runs as its binary and /init run it. */
 export const BERTH_NODE_FLAGS: string[] = ((): string[] => {
   try {
     const first = readFileSync(BERTH_MAIN, 'latin1').split('\n', 1)[0];

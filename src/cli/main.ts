@@ -1,8 +1,13 @@
-#!/usr/bin/env -S node --no-opt --no-memory-reducer --lite-mode --max-semi-space-size=1
+#!/usr/bin/env -S node --lite-mode --no-expose-wasm --no-memory-reducer --max-semi-space-size=1
 // The `berth` binary: picks the command, runs it, turns its result into an exit code.
-// Node flags (shebang and runtime/init): --no-opt, because TurboFan code costs an
-// idling init ~4 MB of RSS; --no-memory-reducer, because its idle-time GC is the
-// only CPU an idle init would otherwise use. Figures: docs/PERFORMANCE.md.
+// Node flags (shebang and runtime/init, kept equal by a test): --lite-mode, V8's
+// memory-first mode (no JIT: an idling init keeps no optimised code, ~3 MB less
+// RSS with 100 services); --no-expose-wasm, because lite mode turns WebAssembly off
+// and would otherwise say so on stderr at every start; --no-memory-reducer,
+// because its idle-time GC is the only CPU an idle init would otherwise use;
+// --max-semi-space-size=1 (MB), because the young generation grows to 2 x 8 MB
+// in a burst of spawns and, without the memory reducer, stays there.
+// Figures: docs/PERFORMANCE.md.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -93,7 +98,7 @@ const commands: Record<string, () => Promise<{ run: Command; help: string }>> = 
 /**
  * `berth init` comes from one bundled script (scripts/bundle-init.mjs), which
  * loads in a few ms, not the ~70 ES modules it is built from (~40 ms with
- * --no-opt). There is no fallback to those: a missing bundle is an error.
+ * Berth's node flags). There is no fallback to those: a missing bundle is an error.
  */
 function loadInit(): typeof import('./init-main.js') {
   const bundle = fileURLToPath(new URL('init.bundle.cjs', import.meta.url));

@@ -11,6 +11,10 @@ export { sleep, waitUntil } from './wait.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const berthBin = join(root, 'dist/src/cli/main.js');
+/** The node flags of main.js's shebang: tests run Berth under the flags it ships with. */
+export const berthFlags: string[] = readFileSync(berthBin, 'utf8').split('\n')[0].replace('#!/usr/bin/env -S node', '').trim().split(' ');
+/** `berth` as its shebang runs it: node, its flags, main.js. */
+export const berth: string[] = [process.execPath, ...berthFlags, berthBin];
 
 /** A temp dir for one test, removed by `cleanup`. */
 export function tempDir(prefix = 'berth-test-'): string {
@@ -56,7 +60,7 @@ export function startInit(opts: InitOptions): InitRun {
   const cli = [berthBin, 'init', stateDir, '--manifest', manifestFile, ...(opts.args ?? [])];
   const env = { ...process.env, ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
-  const base = [process.execPath, ...cli];
+  const base = [...berth, ...cli.slice(1)];
   const argv = opts.pid1 ? ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', ...base] : base;
   const [file, ...args] = opts.wrap ? opts.wrap(argv) : argv;
   const proc = spawn(file, args, { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -148,12 +152,12 @@ function wrap(proc: ChildProcess, dir: string, stateDir: string, pid1: boolean):
 
 /** Runs the CLI to completion (for validate and usage errors). */
 export function runBerth(args: string[], opts: RunOptions = {}): Promise<Ran> {
-  return run([process.execPath, berthBin, ...args], opts);
+  return run([...berth, ...args], opts);
 }
 
 /** The berth CLI behind a wrapper command: `setpriv --reuid …`, `nsenter …`, `unshare …`. */
 export function runBerthVia(wrapper: string[], args: string[], opts: RunOptions = {}): Promise<Ran> {
-  return run([...wrapper, process.execPath, berthBin, ...args], opts);
+  return run([...wrapper, ...berth, ...args], opts);
 }
 
 export interface RunOptions {
