@@ -144,6 +144,33 @@ test('a blocked stdout blocks the services, not the init; memory stays bounded a
 // numbers of ~8 bytes: a read of 1 MiB, prefixed, fills the sink's buffer more than once, so it is formatted again while a write still holds it
 test('a blocked stdout with prefixed short lines: the same, and no line written over while a write still holds its buffer', blocked, 'prefix', 'seq 1 6000000', (i) => `flood | ${i + 1}`, 6_000_000);
 
+test("many services' first output while stdout is blocked: each read is its own, none written over by another's", async (t) => {
+  // every reader reads its first chunk into one shared buffer and copies it out: a queued write must never point into it
+  const names = Array.from({ length: 30 }, (_, i) => `s${String(i).padStart(2, '0')}`);
+  const dir = tempDir();
+  const manifest = join(dir, 'm.json');
+  const services = Object.fromEntries(names.map((n) => [n, { script: `seq -f "${n} %g" 1 3000` }]));
+  writeFileSync(manifest, JSON.stringify({ version: 1, services }));
+  const init = spawn(berth[0], [...berth.slice(1), 'init', join(dir, 'state'), '--manifest', manifest], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => init.kill('SIGKILL'));
+  init.stdout.pause(); // blocked from the start: the first writes queue while the other readers read
+  const chunks: Buffer[] = [];
+  init.stdout.on('data', (d: Buffer) => chunks.push(d));
+  await sleep(1500);
+  init.stdout.resume();
+  t.is(await new Promise((res) => init.once('close', res)), 0);
+  const next = new Map(names.map((n) => [n, 1]));
+  const bads: string[] = [];
+  for (const line of Buffer.concat(chunks).toString('latin1').split('\n')) {
+    if (line === '' || line.startsWith('[berth]')) continue;
+    const [name, n] = line.split(' ');
+    if (next.get(name) === Number(n)) next.set(name, Number(n) + 1);
+    else if (bads.length < 5) bads.push(line);
+  }
+  t.deepEqual(bads, [], 'every line whole and in its order');
+  t.deepEqual([...next.values()], names.map(() => 3001), 'every line arrived');
+});
+
 test('a reader of stdout that goes away costs no service its life, and is reported once', async (t) => {
   const dir = tempDir();
   const manifest = join(dir, 'm.json');
