@@ -86,7 +86,7 @@ if (why) {
     const started = await e.podman(['run', '-d', '--name', name, '--network', 'none', IMAGE]);
     t.is(started.code, 0, started.stderr);
     const logs = await waitForLogs(e, name, /all stages done/);
-    t.regex(logs, /^PID1: node( --[a-z-]+)* \/opt\/berth\/dist\/src\/cli\/init\.bundle\.cjs init\s*$/m);
+    t.regex(logs, /^PID1: node( --[a-z-]+(=\S+)?)* \/opt\/berth\/dist\/src\/cli\/init\.bundle\.cjs init\s*$/m);
     t.regex(logs, /\[berth\] init started \(pid 1, PID 1\)/);
     const stop = await e.podman(['stop', '--time', '10', name]);
     t.is(stop.code, 0, stop.stderr);
