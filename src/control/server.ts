@@ -35,14 +35,30 @@ export async function serveControl(path: string, handler: ControlHandler): Promi
   const server = createServer((socket) => serveConnection(socket, handler));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => {
+    server.once('listening', () => {
       server.off('error', reject);
       resolve();
     });
+    listenAsPrimary(server, path);
   });
   chmodSync(path, 0o600);
   server.on('error', () => {}); // accept() failures (EMFILE) drop one client, never the init
   return server;
+}
+
+type Listen2 = (address: string, port: number, addressType: number, backlog: number) => void;
+
+/**
+ * Listens on a Unix socket without loading node:cluster. Server#listen loads
+ * it (and child_process and dgram with it: ~0.65 MB of PID 1's RSS) only to
+ * ask whether this process is a cluster worker, which the init never is, and
+ * then calls _listen2, as here; Node has kept that method since 0.x. Without
+ * it, listen does the same at that cost.
+ */
+function listenAsPrimary(server: Server, path: string): void {
+  const listen2 = (server as unknown as { _listen2?: Listen2 })._listen2;
+  if (typeof listen2 === 'function') listen2.call(server, path, -1, -1, 511);
+  else server.listen(path);
 }
 
 function serveConnection(socket: Socket, handler: ControlHandler): void {
