@@ -2,12 +2,23 @@
 // under concurrency, last lines before the exit line, a partial line on a
 // stall, a blocked stdout (back-pressure, bounded memory, nothing lost) and a
 // vanished one (nobody dies of it), and `berth logs`.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { berth, isAlive, runBerth, sleep, startInit, tempDir } from './helpers/init.js';
+
+/** The init on `manifest`, its stdout and stderr on pipes the test reads (or stops reading); killed at teardown. */
+function spawnInit(t: ExecutionContext, manifest: object) {
+  const dir = tempDir();
+  const file = join(dir, 'm.json');
+  writeFileSync(file, JSON.stringify(manifest));
+  const stateDir = join(dir, 'state');
+  const init = spawn(berth[0], [...berth.slice(1), 'init', stateDir, '--manifest', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => init.kill('SIGKILL'));
+  return { init, stateDir };
+}
 
 const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
 
@@ -102,11 +113,7 @@ test('an unfinished line is relayed when the service stalls, before it writes mo
 
 /** `count` lines from `script`, the i-th (from 0) being `lineAt(i)` as relayed, through a stdout that stops reading for a while. */
 const blocked = test.macro(async (t, format: 'plain' | 'prefix', script: string, lineAt: (i: number) => string, count: number) => {
-  const dir = tempDir();
-  const manifest = join(dir, 'm.json');
-  writeFileSync(manifest, JSON.stringify({ version: 1, logging: { format }, services: { flood: { script } } }));
-  const init = spawn(berth[0], [...berth.slice(1), 'init', join(dir, 'state'), '--manifest', manifest], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => init.kill('SIGKILL'));
+  const { init, stateDir } = spawnInit(t, { version: 1, logging: { format }, services: { flood: { script } } });
   let bytes = 0;
   let lines = 0;
   const bads: string[] = [];
@@ -128,7 +135,7 @@ const blocked = test.macro(async (t, format: 'plain' | 'prefix', script: string,
   await sleep(500);
   t.true(isAlive(init.pid!), 'the init is alive');
   t.true(rss < 120, `init RSS ${rss.toFixed(1)} MB while its stdout is blocked`);
-  const status = await runBerth(['status', '--json', '--state-dir', join(dir, 'state')]);
+  const status = await runBerth(['status', '--json', '--state-dir', stateDir]);
   t.is(status.code, 0, 'the init still answers the control channel');
   t.is(JSON.parse(status.stdout)[0].state, 'up', 'the flood is blocked, not finished');
   t.is(bytes, before);
@@ -147,12 +154,8 @@ test('a blocked stdout with prefixed short lines: the same, and no line written 
 test("many services' first output while stdout is blocked: each read is its own, none written over by another's", async (t) => {
   // every reader reads its first chunk into one shared buffer and copies it out: a queued write must never point into it
   const names = Array.from({ length: 30 }, (_, i) => `s${String(i).padStart(2, '0')}`);
-  const dir = tempDir();
-  const manifest = join(dir, 'm.json');
   const services = Object.fromEntries(names.map((n) => [n, { script: `seq -f "${n} %g" 1 3000` }]));
-  writeFileSync(manifest, JSON.stringify({ version: 1, services }));
-  const init = spawn(berth[0], [...berth.slice(1), 'init', join(dir, 'state'), '--manifest', manifest], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => init.kill('SIGKILL'));
+  const { init } = spawnInit(t, { version: 1, services });
   init.stdout.pause(); // blocked from the start: the first writes queue while the other readers read
   const chunks: Buffer[] = [];
   init.stdout.on('data', (d: Buffer) => chunks.push(d));
@@ -172,22 +175,18 @@ test("many services' first output while stdout is blocked: each read is its own,
 });
 
 test('a reader of stdout that goes away costs no service its life, and is reported once', async (t) => {
-  const dir = tempDir();
-  const manifest = join(dir, 'm.json');
-  writeFileSync(manifest, JSON.stringify({ version: 1, services: { talk: { script: 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.02; done' } } }));
-  const init = spawn(berth[0], [...berth.slice(1), 'init', join(dir, 'state'), '--manifest', manifest], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => init.kill('SIGKILL'));
+  const { init, stateDir } = spawnInit(t, { version: 1, services: { talk: { script: 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.02; done' } } });
   let stderr = '';
   init.stderr.on('data', (d) => (stderr += d));
   await new Promise<void>((res) => init.stdout.on('data', (d: Buffer) => d.includes('tick 3') && res()));
   init.stdout.destroy();
   await sleep(1500);
   t.true(isAlive(init.pid!));
-  const status = await runBerth(['status', '--json', '--state-dir', join(dir, 'state')]);
+  const status = await runBerth(['status', '--json', '--state-dir', stateDir]);
   t.is(JSON.parse(status.stdout)[0].state, 'up');
   t.is(JSON.parse(status.stdout)[0].restarts, 0);
   t.is(stderr.match(/stdout is gone/g)?.length, 1, stderr);
-  const logs = await runBerth(['logs', '--state-dir', join(dir, 'state'), 'talk', '-n', '2']);
+  const logs = await runBerth(['logs', '--state-dir', stateDir, 'talk', '-n', '2']);
   t.regex(logs.stdout, /^tick \d+\ntick \d+\n$/);
   const ticks = logs.stdout.match(/\d+/g)!.map(Number);
   t.true(ticks[0] > 30, 'the service kept writing after its reader went');
