@@ -237,19 +237,23 @@ test('berth build --tag runs the engine on the context and exits with its code; 
   t.regex(none.stderr, /no working container engine found \(docker with a running daemon, podman or buildah/);
 });
 
-/** A stand-in `podman` that logs its arguments and SOURCE_DATE_EPOCH, and writes an image ID where --iidfile says. */
-async function fakePodman(dir: string): Promise<string> {
+/** An executable shell script `bin/NAME` in `dir` made of `lines`; its path. */
+async function fakeEngine(dir: string, name: string, lines: string[]): Promise<string> {
   const bin = join(dir, 'bin');
-  await mkdir(bin);
-  await writeFile(join(bin, 'podman'), [
-    '#!/bin/sh',
+  await mkdir(bin, { recursive: true });
+  const file = join(bin, name);
+  await writeFile(file, ['#!/bin/sh', ...lines, ''].join('\n'));
+  await chmod(file, 0o755);
+  return file;
+}
+
+/** A stand-in `podman` that logs its arguments and SOURCE_DATE_EPOCH, and writes an image ID where --iidfile says. */
+function fakePodman(dir: string): Promise<string> {
+  return fakeEngine(dir, 'podman', [
     'echo "args: $*"',
     'while [ $# -gt 0 ]; do [ "$1" = --iidfile ] && printf sha256:%s "$FAKE_ID" > "$2"; shift; done',
     'echo "STEP 1/1: done"',
-    '',
-  ].join('\n'));
-  await chmod(join(bin, 'podman'), 0o755);
-  return join(bin, 'podman');
+  ]);
 }
 
 test('berth build --tag fixes the creation time and prints the image ID on stdout, the engine output on stderr', async (t) => {
@@ -276,17 +280,13 @@ test('berth build --tag fixes the creation time and prints the image ID on stdou
 
 test('berth build --tag with a docker that has no buildx says the image is not reproducible and claims no creation time', async (t) => {
   const dir = await writeFiles(t, { 'image.yaml': 'services:\n  a: { script: "exec sleep 1" }\n' });
-  await mkdir(join(dir, 'bin'));
-  await writeFile(join(dir, 'bin/docker'), [
-    '#!/bin/sh',
+  await fakeEngine(dir, 'docker', [
     'case "$1" in',
     '  version) echo 28.2.2 ;;',
     '  buildx) echo "docker: unknown command: docker buildx" >&2; exit 1 ;;',
     '  build) echo "args: $* SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"; while [ $# -gt 0 ]; do [ "$1" = --iidfile ] && printf sha256:cd34 > "$2"; shift; done ;;',
     'esac',
-    '',
-  ].join('\n'));
-  await chmod(join(dir, 'bin/docker'), 0o755);
+  ]);
   const out = join(dir, 'out');
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` };
   delete env.SOURCE_DATE_EPOCH;
