@@ -55,6 +55,9 @@ const AFTER_KILL_MS = 1000;
 /** After the services are gone, how long their execLoggers get to drain what is left in their pipes. */
 export const LOGGER_DRAIN_MS = 5000;
 
+/** The services that start after a given one (its `after` names it). */
+type Dependents = (r: ServiceRunner) => ServiceRunner[];
+
 export class Supervisor implements ServiceHost, ControlHandler {
   readonly runners = new Map<string, ServiceRunner>();
   private readonly loggers = new Map<string, ExecLogger>();
@@ -449,7 +452,8 @@ export class Supervisor implements ServiceHost, ControlHandler {
     log(`shutting down (${why}): ${live.length ? `stopping ${count(live.length, 'service')}, ` : ''}grace ${this.opts.graceMs} ms`);
     const allIdle = (): Promise<unknown> => Promise.all(runners.map((r) => r.idle()));
     await this.stopMain();
-    if (!(await within(this.stopInOrder(), Date.now() + this.stopCeilingMs()))) {
+    const dependents = this.dependents();
+    if (!(await within(this.stopInOrder(dependents), Date.now() + this.stopCeilingMs(dependents)))) {
       for (const r of runners) r.kill();
       await within(allIdle(), Date.now() + AFTER_KILL_MS);
     }
@@ -492,9 +496,8 @@ export class Supervisor implements ServiceHost, ControlHandler {
    * dependents): a web server goes before its database. Nothing restarts
    * meanwhile. Each service gets its own stop timeout, then SIGKILL.
    */
-  private stopInOrder(): Promise<unknown> {
+  private stopInOrder(dependents: Dependents): Promise<unknown> {
     const runners = [...this.runners.values()];
-    const dependents = this.dependents();
     for (const r of runners) r.hold();
     return Promise.all(
       runners.map(async (r) => {
@@ -506,7 +509,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
   }
 
   /** Who starts after whom, gathered in one pass: asked per service, 1,000 services made a million look-ups. */
-  private dependents(): (r: ServiceRunner) => ServiceRunner[] {
+  private dependents(): Dependents {
     const of = new Map<string, ServiceRunner[]>();
     for (const d of this.runners.values()) {
       for (const name of d.svc.after) {
@@ -519,8 +522,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
   }
 
   /** The longest an ordered stop can take: each level of dependents waits out its stop timeout before the next. */
-  private stopCeilingMs(): number {
-    const dependents = this.dependents();
+  private stopCeilingMs(dependents: Dependents): number {
     const depth = new Map<ServiceRunner, number>();
     const levels = (r: ServiceRunner): number => {
       if (!depth.has(r)) depth.set(r, 1 + Math.max(0, ...dependents(r).map(levels)));
