@@ -1,12 +1,13 @@
 // The relay of one service's output: per process, a pipe (two in json, to
-// tell stdout from stderr) whose read end the init watches with libuv, cut
+// tell stdout from stderr) whose read end the init watches with libuv's poll
+// handle (through the addon: a net.Socket per pipe cost ~85 us each), cut
 // into whole lines, kept for `berth logs`, formatted, and written to a sink.
 // Reading stops while the sink is blocked: back-pressure, not memory.
-import { closeSync, readSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type * as Net from 'node:net';
+import { constants } from 'node:os';
 import type * as NodeStream from 'node:stream';
-import { makePipe, setPipeSize } from '../pid1/index.js';
+import { makePipe, ReadableFd, setPipeSize } from '../pid1/index.js';
 import { formatterFor, unchanged, type Formatter, type Logging, type Stream } from './format.js';
 import { LineFramer } from './framer.js';
 import { RecentLines } from './recent.js';
@@ -19,16 +20,17 @@ const FORMAT_SLICE = 64 * 1024;
 export const STALL_MS = 500;
 
 /**
- * A relay pipe's capacity. The default 64 KiB makes a fast writer and the
- * init take turns at every 64 KiB; a larger pipe lets libuv take several
- * reads per wake-up. The kernel allocates its pages only as they fill, so a
- * quiet service costs nothing more. Best effort: past the per-user pipe
- * quota the pipe keeps the default.
+ * A relay pipe's capacity once its service has filled the default 64 KiB:
+ * at 64 KiB a fast writer and the init take turns at every 64 KiB. Only
+ * then: the larger pipe's slot array is ~10 kB of kernel memory (charged
+ * to the container) and a syscall, for each of what may be 1,000 quiet
+ * services. Best effort: past the per-user pipe quota the pipe keeps the default.
  */
 const PIPE_BYTES = 1024 * 1024;
+const DEFAULT_PIPE_BYTES = 64 * 1024;
+const EAGAIN = -constants.errno.EAGAIN;
 
-// node:net and node:stream load with the first reader, after the first spawn:
-// PID 1 starts its first service ~8 ms sooner (with Berth's node flags V8 rejects Node's code cache for them and compiles them anew).
+// node:stream loads only for a terminal's output (writable), never on the way to the first spawn
 const load = createRequire(import.meta.url);
 
 /** The fds a process gets, and what the supervisor calls once it has started and once it has exited. */
@@ -60,8 +62,8 @@ export class ServiceLog {
   capture(sink: () => Sink, raw: boolean): Capture {
     const format = raw ? unchanged : this.formatted;
     const json = this.logging.format === 'json' && !raw;
-    const out = relayPipe();
-    const err = json ? relayPipe() : out;
+    const out = makePipe();
+    const err = json ? makePipe() : out;
     const readers: PipeReader[] = [];
     return {
       stdout: out.write,
@@ -118,12 +120,6 @@ export class ServiceLog {
   }
 }
 
-function relayPipe(): { read: number; write: number } {
-  const pipe = makePipe();
-  setPipeSize(pipe.write, PIPE_BYTES);
-  return pipe;
-}
-
 /** Bytes read at once: the relay pipe's capacity. Pages of the buffer are touched only as reads fill them. */
 const READ_SIZE = PIPE_BYTES;
 /**
@@ -136,67 +132,82 @@ let firstReads: Buffer | undefined;
 /** Scratch for the synchronous read at a process's exit; replaced when a queued write still holds it. */
 let scratch: Buffer | undefined;
 
-/** One pipe's read end, read by libuv into a buffer of its own from its second read on (no allocation per read). */
+/** One pipe's read end, read into a buffer of its own from its second read on (no allocation per read). */
 class PipeReader {
   private buffer?: Buffer;
-  private readonly socket: Net.Socket;
+  private readonly pipe: ReadableFd;
   private readonly framer: LineFramer;
   private stallTimer?: NodeJS.Timeout;
   private flowing = true;
+  private grown = false;
 
   constructor(
-    private readonly fd: number,
+    fd: number,
     relay: (lines: Buffer) => boolean,
     private readonly sink: Sink,
   ) {
     this.framer = new LineFramer((lines) => {
       if (!relay(lines)) this.flowing = false;
     });
-    // `onread` (net.connect's option, which the Socket constructor takes too) hands each read to us in our own buffer
-    const onread = { buffer: () => this.buffer ?? (firstReads ??= Buffer.allocUnsafe(READ_SIZE)), callback: (n: number, buf: Uint8Array) => this.onRead(buf as Buffer, n) };
-    this.socket = new (load('node:net') as typeof Net).Socket({ fd, readable: true, writable: false, onread } as Net.SocketConstructorOpts);
-    this.socket.on('error', () => this.socket.destroy());
-    this.socket.on('end', () => this.framer.flush());
-    this.socket.on('close', () => clearTimeout(this.stallTimer));
+    this.pipe = new ReadableFd(fd, () => this.onReadable());
   }
 
   /** Reads what the pipe holds now without waiting (the writer exited), then relays the unfinished line. */
   drain(): void {
-    while (!this.socket.destroyed) {
+    while (!this.pipe.closed) {
       scratch ??= Buffer.allocUnsafe(READ_SIZE);
-      let n: number;
-      try {
-        n = readSync(this.fd, scratch, 0, READ_SIZE, null);
-      } catch {
-        break; // EAGAIN: empty
+      const n = this.pipe.read(scratch);
+      if (n === 0) {
+        this.end();
+        return;
       }
-      if (n === 0) break;
+      if (n < 0) break; // EAGAIN: empty
       this.take(scratch.subarray(0, n));
       if (this.sink.holding) scratch = undefined;
     }
     this.framer.flush();
   }
 
-  /** false pauses libuv's reading until the sink drains */
-  private onRead(buf: Buffer, n: number): boolean {
+  /** libuv says the pipe has data or is at EOF; reading stops while the sink is blocked. */
+  private onReadable(): void {
+    let buf = this.buffer ?? (firstReads ??= Buffer.allocUnsafe(READ_SIZE));
+    const n = this.pipe.read(buf);
+    if (n === EAGAIN) return;
+    if (n <= 0) {
+      this.end(); // EOF: every writer is gone (or the pipe failed, which nothing can mend)
+      return;
+    }
     if (!this.buffer) {
       // the shared first buffer: other readers read into it next, so nothing may keep pointing into it
       this.buffer = Buffer.allocUnsafe(READ_SIZE);
       buf.copy(this.buffer, 0, 0, n);
       buf = this.buffer;
     }
+    if (!this.grown && n >= DEFAULT_PIPE_BYTES) this.grow();
     this.take(buf.subarray(0, n));
     if (this.sink.holding) this.buffer = Buffer.allocUnsafe(READ_SIZE); // a queued write still points into it
-    if (this.flowing) return true;
+    if (this.flowing) return;
     if (!this.sink.blocked) {
       this.flowing = true; // drained already
-      return true;
+      return;
     }
+    this.pipe.pause(true);
     this.sink.whenDrained(() => {
       this.flowing = true;
-      if (!this.socket.destroyed) this.socket.resume();
+      this.pipe.pause(false);
     });
-    return false;
+  }
+
+  /** The service filled its pipe: from now on it gets the large one (best effort, see PIPE_BYTES). */
+  private grow(): void {
+    this.grown = true;
+    setPipeSize(this.pipe.fd, PIPE_BYTES);
+  }
+
+  private end(): void {
+    this.framer.flush();
+    clearTimeout(this.stallTimer);
+    this.pipe.close();
   }
 
   private take(chunk: Buffer): void {

@@ -4,7 +4,7 @@
 // dir's lock); libc.ts (wait, flock, prctl) and native.ts (loads the addon
 // built from native/pid1.c) are the native calls they need.
 export { owned, reapZombies, startReaper, onChildEvent, notifyChildEvent, watchExit } from './reap.js';
-export { makePipe, prefixInto, setPipeSize, spawnNative, signalIfStarted, type Credentials, type NativeSpawn } from './spawn.js';
+export { makePipe, prefixInto, ReadableFd, setPipeSize, spawnNative, signalIfStarted, type Credentials, type NativeSpawn } from './spawn.js';
 export { loadNative, NativeAddonMissing } from './native.js';
 export { killAll, isPid1 } from './kill-all.js';
 export { stopProcesses } from './stop-processes.js';

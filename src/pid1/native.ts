@@ -4,12 +4,19 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+/** A libuv poll handle on one fd, owned by the addon (watchReadable). */
+export type Watcher = { readonly __watcher: unique symbol };
+
 export interface Native {
   spawn(file: string, argv: string[], env: string[], cwd: string | null, input: number, output: number, uid: number, gid: number, groups: number[], deathSignal: number, extraSource: number, extraTarget: number, error: number): number;
   signalIfStarted(pid: number, startTicks: number, signal: number): number;
   pipe(): [number, number] | number;
   setPipeSize(fd: number, bytes: number): number;
   prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [number, number];
+  watchReadable(fd: number, callback: () => void): Watcher;
+  pauseWatch(watcher: Watcher, paused: boolean): void;
+  closeWatch(watcher: Watcher): void;
+  readInto(fd: number, buffer: Buffer): number;
   waitNoHang(pid: number, status: Int32Array): number;
   reapAll(out: Int32Array): number;
   peekExited(): number;

@@ -4,8 +4,9 @@
 // after the user switch, so a SIGKILLed or aborted init takes its services'
 // main processes with it, for the price of no extra exec. The child is not
 // libuv's: its exit comes from the reaper (watchExit in reap.ts).
+import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { loadNative } from './native.js';
+import { loadNative, type Watcher } from './native.js';
 
 // SIGKILL and not SIGTERM: the init is gone and nothing would escalate for a
 // service that ignores TERM; what the service forked is left to the next
@@ -87,4 +88,41 @@ export function setPipeSize(fd: number, bytes: number): boolean {
  */
 export function prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [read: number, written: number] {
   return loadNative().prefixInto(lines, prefix, out);
+}
+
+/**
+ * A non-blocking fd that libuv watches for us: `onReadable` runs whenever it
+ * can be read (or is at EOF) while not paused. Far lighter than a
+ * net.Socket, which the log relay needed one of per service.
+ */
+export class ReadableFd {
+  private watcher: Watcher | null;
+
+  constructor(
+    readonly fd: number,
+    onReadable: () => void,
+  ) {
+    this.watcher = loadNative().watchReadable(fd, onReadable);
+  }
+
+  get closed(): boolean {
+    return this.watcher === null;
+  }
+
+  /** Bytes read into `buffer` (0 at EOF), or -errno (-EAGAIN: nothing for now). */
+  read(buffer: Buffer): number {
+    return loadNative().readInto(this.fd, buffer);
+  }
+
+  pause(paused: boolean): void {
+    if (this.watcher) loadNative().pauseWatch(this.watcher, paused);
+  }
+
+  /** Stops watching and closes the fd. */
+  close(): void {
+    if (!this.watcher) return;
+    loadNative().closeWatch(this.watcher);
+    this.watcher = null;
+    closeSync(this.fd);
+  }
 }
