@@ -12,7 +12,7 @@ import { buildLaunch, type Launch } from './launch.js';
 import { flushLog, log } from './log.js';
 import { ExecLogger } from './logger.js';
 import type { MainCommand } from './main-command.js';
-import { ServiceRunner, signalGroup, type ServiceHost, type TransitionEvent } from './service.js';
+import { ServiceRunner, signalGroup, type RunSignal, type ServiceHost, type TransitionEvent } from './service.js';
 import { parseSignal } from './signals.js';
 import { spawnProcess, spawnWithTerminal, type Running } from './spawn.js';
 import type { RunCommand } from '../health/probe.js';
@@ -180,7 +180,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     return this.opts.graceMs;
   }
 
-  spawn(svc: Service, signal: AbortSignal): Running {
+  spawn(svc: Service, run: RunSignal): Running {
     let launch;
     try {
       launch = this.launchOf(svc);
@@ -195,7 +195,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     const sink = (): Sink => loggerSink ?? stdoutSink();
     if (svc.tty) {
       const out = kept.recent ? kept.writable(sink(), logger !== undefined) : (logger?.output() ?? process.stdout);
-      return this.withReadiness(svc, spawnWithTerminal(launch, out), signal);
+      return this.withReadiness(svc, spawnWithTerminal(launch, out), run);
     }
     const capture = kept.recent ? kept.capture(sink, logger !== undefined) : undefined;
     // s6's notification-fd: the service gets a pipe's write end as that fd, and writes a newline on it when ready
@@ -207,7 +207,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     if (notify && running.pid === undefined) closeSync(notify.read);
     // its last lines go out before the [berth] line about its exit
     const relayed = capture ? { ...running, exited: running.exited.then((exit) => (capture.exited(), exit)) } : running;
-    return this.withReadiness(svc, relayed, signal, notify?.read);
+    return this.withReadiness(svc, relayed, run, notify?.read);
   }
 
   /** The exact program, arguments, environment and user for a service (or a probe command run as it). */
@@ -216,11 +216,12 @@ export class Supervisor implements ServiceHost, ControlHandler {
   }
 
   /** Adds the readiness check to a running service; the health module loads only for services that have one. */
-  private withReadiness(svc: Service, running: Running, signal: AbortSignal, notifyFd?: number): Running {
+  private withReadiness(svc: Service, running: Running, run: RunSignal, notifyFd?: number): Running {
     const readiness = svc.readiness;
     if (!readiness || running.pid === undefined) return running;
-    const run = this.probeCommand(svc);
-    const ready = import('../health/readiness.js').then((m) => m.whenReady(readiness, { notifyFd, signal, run }));
+    const { signal } = run;
+    const probe = this.probeCommand(svc);
+    const ready = import('../health/readiness.js').then((m) => m.whenReady(readiness, { notifyFd, signal, run: probe }));
     return { ...running, ready };
   }
 
