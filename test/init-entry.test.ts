@@ -1,0 +1,45 @@
+// runtime/init, the image's entrypoint, run from this checkout (its /opt/berth
+// paths pointed here): node starts without NODE_EXTRA_CA_CERTS, whose CA
+// bundle Node would parse before any code runs, and the services get it back.
+import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { berthBin, startInit } from './helpers/init.js';
+
+const root = join(berthBin, '../../../..');
+
+/** startInit's command line, run through a copy of runtime/init that points at this checkout. */
+function viaInitScript(argv: string[]): string[] {
+  const manifest = argv.indexOf('--manifest');
+  const dir = argv[manifest + 1].replace(/\/[^/]+$/, '');
+  const script = join(dir, 'init');
+  writeFileSync(script, readFileSync(join(root, 'runtime/init'), 'utf8').replaceAll('/opt/berth/', `${root}/`));
+  return ['env', `BERTH_STATE_DIR=${join(dir, 'state')}`, 'sh', script, ...argv.slice(manifest)];
+}
+
+test('/init starts PID 1 without NODE_EXTRA_CA_CERTS and hands it to the services unchanged', async (t) => {
+  const bundle = 'a CA bundle with spaces and $dollars';
+  const init = startInit({
+    manifest: { version: 1, services: { show: { script: 'echo "got [$NODE_EXTRA_CA_CERTS] stash [${BERTH_NODE_EXTRA_CA_CERTS-none}]"; sleep 30' } } },
+    env: { NODE_EXTRA_CA_CERTS: bundle },
+    wrap: viaInitScript,
+  });
+  t.teardown(() => init.cleanup());
+  const out = await init.waitFor(/got \[.*\] stash \[.*\]/);
+  t.regex(out, new RegExp(`got \\[${bundle.replace(/\$/g, '\\$')}\\] stash \\[none\\]`));
+  // what node was started with: /proc's environ is the exec's, not process.env as the init changed it
+  const environ = readFileSync(`/proc/${init.proc.pid}/environ`, 'latin1').split('\0');
+  t.false(environ.some((e) => e.startsWith('NODE_EXTRA_CA_CERTS=')), 'node started without it');
+  t.true(environ.includes(`BERTH_NODE_EXTRA_CA_CERTS=${bundle}`));
+  t.true(readFileSync(`/proc/${init.proc.pid}/cmdline`, 'latin1').includes('init.bundle.cjs'), 'the pid is the init: the script exec’d node');
+});
+
+test('/init without NODE_EXTRA_CA_CERTS sets neither variable', async (t) => {
+  const init = startInit({
+    manifest: { version: 1, services: { show: { script: 'echo "got [${NODE_EXTRA_CA_CERTS-none}] stash [${BERTH_NODE_EXTRA_CA_CERTS-none}]"' } } },
+    env: { NODE_EXTRA_CA_CERTS: undefined },
+    wrap: viaInitScript,
+  });
+  t.teardown(() => init.cleanup());
+  t.regex(await init.waitFor(/got \[.*\] stash \[.*\]/), /got \[none\] stash \[none\]/);
+});
