@@ -17,7 +17,7 @@ import type { Benchmark, Target } from '../lib/benchmark.js';
 import { EventFifo } from '../lib/fifo.js';
 import { warnings } from '../lib/instance.js';
 import { waitQuiet } from '../lib/machine.js';
-import { BERTH_MAIN, BERTH_NODE_FLAGS } from '../lib/peers.js';
+import { baseEnv, BERTH_MAIN, BERTH_NODE_FLAGS } from '../lib/peers.js';
 import { Pid1 } from '../lib/pid1.js';
 import { fmt, num, Samples, summarise } from '../lib/stats.js';
 import type { Options } from '../options.js';
@@ -45,8 +45,8 @@ function initCommand(): string[] {
 }
 
 function env(): NodeJS.ProcessEnv {
-  const e = { ...process.env };
-  for (const k of ['NODE_OPTIONS', 'BERTH_MANIFEST', 'BERTH_STATE_DIR', 'BERTH_HTTP', 'S6_DONT_TERMINATE_ON_ERROR']) delete e[k];
+  const e = baseEnv();
+  for (const k of ['BERTH_STATE_DIR', 'BERTH_HTTP']) delete e[k];
   return e;
 }
 

@@ -71,12 +71,15 @@ export const BERTH_NODE_FLAGS: string[] = ((): string[] => {
   }
 })();
 
-function baseEnv(): NodeJS.ProcessEnv {
+export function baseEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
   delete env.S6_DONT_TERMINATE_ON_ERROR;
   delete env.BERTH_MANIFEST;
   delete env.NODE_OPTIONS;
+  // Node parses this CA bundle at every start (40-90 ms, varying by tens of ms
+  // here): noise in every node figure, and /init drops it for PID 1 anyway
+  delete env.NODE_EXTRA_CA_CERTS;
   return env;
 }
 
