@@ -7,6 +7,16 @@
 // Packages stay external (loaded from node_modules when used, as before).
 import { build } from 'esbuild';
 
+// The modules' createRequire(import.meta.url) is the bundle's own require:
+// loading node:module for it cost PID 1 ~1.8 ms before its first spawn.
+const ownRequire = {
+  name: 'own-require',
+  setup(b) {
+    b.onResolve({ filter: /^node:module$/ }, () => ({ path: 'node:module', namespace: 'own-require' }));
+    b.onLoad({ filter: /.*/, namespace: 'own-require' }, () => ({ contents: 'export const createRequire = () => require;', loader: 'js' }));
+  },
+};
+
 const out = 'dist/src/cli/init.bundle.cjs';
 await build({
   entryPoints: ['dist/src/cli/init-main.js'],
@@ -21,5 +31,6 @@ await build({
   // because the bundle sits at the same depth, dist/src/DIR/, as they do.
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [ownRequire],
   logLevel: 'warning',
 });
