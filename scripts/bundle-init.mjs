@@ -5,6 +5,11 @@
 // on its own: the ~70 modules of the init path cost PID 1 ~40 ms before its
 // first spawn, the one script a few ms (docs/PERFORMANCE.md, First spawn).
 // Packages stay external (loaded from node_modules when used, as before).
+// Then V8's code cache for the bundle, init.bundle.cache, which /init's
+// loader (src/cli/init-start.cts) compiles it from: written by node with
+// runtime/init's flags, the only flags V8 takes it for.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // The modules' createRequire(import.meta.url) is the bundle's own require:
@@ -32,5 +37,11 @@ await build({
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [ownRequire],
+  // import() becomes require(): the loader compiles the bundle as a vm.Script, which has no ES module loader behind it
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
 });
+
+const nodeLine = /^NODE='node\s+(.*?)\s*\/opt\/berth\/\S+'$/m.exec(readFileSync('runtime/init', 'utf8'));
+if (!nodeLine) throw new Error("runtime/init has no NODE='node FLAGS /opt/berth/ENTRY' line to take the node flags from");
+execFileSync(process.execPath, [...nodeLine[1].split(/\s+/), 'dist/src/cli/init-start.cjs', '--write-cache'], { stdio: 'inherit' });

@@ -83,10 +83,12 @@ if (why) {
   test.serial('/init is PID 1, and `podman stop` ends the container promptly with exit 0', async (t) => {
     const name = containerName('pid1');
     t.teardown(() => e.podman(['rm', '--force', '--time', '0', name]).then(() => undefined));
-    const started = await e.podman(['run', '-d', '--name', name, '--network', 'none', IMAGE]);
+    const started = await e.podman(['run', '-d', '--name', name, '--network', 'none', '--env', 'BERTH_DEBUG=1', IMAGE]);
     t.is(started.code, 0, started.stderr);
     const logs = await waitForLogs(e, name, /all stages done/);
-    t.regex(logs, /^PID1: node( --[a-z-]+(=\S+)?)* \/opt\/berth\/dist\/src\/cli\/init\.bundle\.cjs init\s*$/m);
+    t.regex(logs, /^PID1: node( --[a-z-]+(=\S+)?)* \/opt\/berth\/dist\/src\/cli\/init-start\.cjs init\s*$/m);
+    // Dockerfile.base wrote the bundle's code cache with the image's node
+    t.regex(logs, /code cache \/opt\/berth\/dist\/src\/cli\/init\.bundle\.cache used/);
     t.regex(logs, /\[berth\] init started \(pid 1, PID 1\)/);
     const stop = await e.podman(['stop', '--time', '10', name]);
     t.is(stop.code, 0, stop.stderr);

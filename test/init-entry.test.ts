@@ -1,10 +1,11 @@
 // runtime/init, the image's entrypoint, run from this checkout (its /opt/berth
 // paths pointed here): node starts without NODE_EXTRA_CA_CERTS, whose CA
-// bundle Node would parse before any code runs, and the services get it back.
+// bundle Node would parse before any code runs, and the services get it back;
+// the loader it runs compiles the init bundle from its code cache.
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthBin, startInit } from './helpers/init.js';
+import { berthBin, run, startInit, tempDir, type Ran } from './helpers/init.js';
 
 const root = join(berthBin, '../../../..');
 
@@ -31,7 +32,7 @@ test('/init starts PID 1 without NODE_EXTRA_CA_CERTS and hands it to the service
   const environ = readFileSync(`/proc/${init.proc.pid}/environ`, 'latin1').split('\0');
   t.false(environ.some((e) => e.startsWith('NODE_EXTRA_CA_CERTS=')), 'node started without it');
   t.true(environ.includes(`BERTH_NODE_EXTRA_CA_CERTS=${bundle}`));
-  t.true(readFileSync(`/proc/${init.proc.pid}/cmdline`, 'latin1').includes('init.bundle.cjs'), 'the pid is the init: the script exec’d node');
+  t.true(readFileSync(`/proc/${init.proc.pid}/cmdline`, 'latin1').includes('init-start.cjs'), 'the pid is the init: the script exec’d node');
 });
 
 test('/init without NODE_EXTRA_CA_CERTS sets neither variable', async (t) => {
@@ -42,4 +43,34 @@ test('/init without NODE_EXTRA_CA_CERTS sets neither variable', async (t) => {
   });
   t.teardown(() => init.cleanup());
   t.regex(await init.waitFor(/got \[.*\] stash \[.*\]/), /got \[none\] stash \[none\]/);
+});
+
+const nodeLine = /^NODE='node (.*) \/opt\/berth\/(\S+)'$/m.exec(readFileSync(join(root, 'runtime/init'), 'utf8'))!;
+const initFlags = nodeLine[1].split(' ');
+const initStart = join(root, nodeLine[2]);
+
+/** /init's node command on a manifest of one service that prints and exits, with BERTH_DEBUG set. */
+async function runInitStart(flags: string[]): Promise<Ran> {
+  const dir = tempDir();
+  try {
+    const manifest = join(dir, 'manifest.json');
+    writeFileSync(manifest, JSON.stringify({ version: 1, services: { hello: { script: 'echo hello from the service' } } }));
+    return await run([process.execPath, ...flags, initStart, 'init', join(dir, 'state'), '--manifest', manifest], { env: { BERTH_DEBUG: '1' } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("/init's loader compiles the bundle from the code cache npm run build wrote for /init's flags", async (t) => {
+  const r = await runInitStart(initFlags);
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.regex(r.stderr, /code cache \S+init\.bundle\.cache used/);
+  t.regex(r.stdout, /hello from the service/);
+});
+
+test('a cache V8 rejects (other node flags) only costs the compile: the init runs the same', async (t) => {
+  const r = await runInitStart([...initFlags, '--stack-size=900']);
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.regex(r.stderr, /code cache \S+ rejected \(made by another node or with other node flags\)/);
+  t.regex(r.stdout, /hello from the service/);
 });

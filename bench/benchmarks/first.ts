@@ -4,7 +4,7 @@
 // with the bare node of its own round:
 //   node    `node FLAGS -e 0`, exec -> exit: Node's boot with Berth's flags
 //   /init   what /init execs (runtime/init's NODE line: its flags and
-//           dist/src/cli/init.bundle.cjs), exec -> the service's line on the FIFO
+//           dist/src/cli/init-start.cjs), exec -> the service's line on the FIFO
 //   main.js `berth init` (main.js with its shebang's flags), the same way
 //   sh      the service alone as PID 1, exec -> its line: the child's own exec
 // The figure is /init minus node, the child's exec included.

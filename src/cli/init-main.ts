@@ -1,8 +1,8 @@
 // The init bundle's entry (scripts/bundle-init.mjs bundles this file and all
 // it loads into init.bundle.cjs). main.js requires the bundle for
-// `berth init`; /init runs it as the program, `node FLAGS init.bundle.cjs
-// init [ARG...]`, so PID 1 also skips the ES module loader that Node 20
-// sets up for main.js (~10 ms with Berth's node flags).
+// `berth init`; /init runs it as the program (through init-start.cjs, which
+// compiles it from its code cache), so PID 1 also skips the ES module loader
+// that Node 20 sets up for main.js (~10 ms with Berth's node flags).
 import { UsageError } from './args.js';
 import { initCommand, usage } from './init.js';
 import { exitWith, runCommand, type Command } from './run.js';
