@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runBerth, startInit, tempDir } from './helpers/init.js';
+import { runBerth, sleep, startInit, tempDir } from './helpers/init.js';
 
 test('with its control channel serving, the init has loaded neither node:cluster nor node:child_process', async (t) => {
   // net's Server#listen would load cluster (and child_process, dgram) to ask whether this is a cluster worker: ~0.65 MB
@@ -19,4 +19,18 @@ test('with its control channel serving, the init has loaded neither node:cluster
   const loaded = readFileSync(list, 'utf8').split('\n');
   t.true(loaded.includes('NativeModule net'), 'the list is the init process’s');
   t.deepEqual(loaded.filter((m) => /^NativeModule (cluster|child_process|dgram)$/.test(m)), []);
+});
+
+test("once every stage is done, the init gives start-up's garbage back in one memory-reducing collection", async (t) => {
+  // V8's memory reducer is off in PID 1 (it would collect in idle time, ~8 s on): the init asks for the collection itself
+  const init = startInit({
+    manifest: { version: 1, services: { a: { script: 'sleep 30' }, b: { script: 'sleep 30' } } },
+    wrap: ([node, ...rest]) => [node, '--trace-gc', ...rest],
+  });
+  t.teardown(() => init.cleanup());
+  const out = await init.waitFor(/all stages done[\s\S]*low memory notification/);
+  t.notRegex(out.slice(0, out.indexOf('all stages done')), /low memory notification/, 'not before start-up is over');
+  await sleep(1000);
+  const after = init.output().slice(out.indexOf('all stages done'));
+  t.is(after.match(/Mark-Compact \(reduce\)/g)?.length ?? 0, after.match(/low memory notification/g)?.length ?? 0, 'no other memory-reducing collection: the idle init runs none');
 });

@@ -6,7 +6,7 @@ import { setInitLogging } from '../logs/index.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { parseDuration } from '../manifest/duration.js';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
-import { becomeSubreaper, isPid1, killAll, loadNative, lockFile, startReaper, stopProcesses } from '../pid1/index.js';
+import { becomeSubreaper, collectStartupGarbage, isPid1, killAll, loadNative, lockFile, startReaper, stopProcesses } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
 import { flushLog, log } from '../supervisor/log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -119,6 +119,8 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
     stateDir,
     manifest: manifestPath,
     controlReady,
+    // start-up's garbage goes at once, not in idle time (V8's memory reducer is off)
+    afterStages: () => setImmediate(collectStartupGarbage),
     reload: async () => {
       const next = await loadManifest(manifestPath);
       if (!next.manifest) return { problems: next.problems.map(formatProblem) };

@@ -4,9 +4,10 @@
 // memory-first mode (no JIT: an idling init keeps no optimised code, ~3 MB less
 // RSS with 100 services); --no-expose-wasm, because lite mode turns WebAssembly off
 // and would otherwise say so on stderr at every start; --no-memory-reducer,
-// because its idle-time GC is the only CPU an idle init would otherwise use;
+// because its idle-time GC is the only CPU an idle init would otherwise use
+// (the init collects once itself when start-up is over: src/pid1/memory.ts);
 // --max-semi-space-size=1 (MB), because the young generation grows to 2 x 8 MB
-// in a burst of spawns and, without the memory reducer, stays there.
+// in a burst of spawns.
 // Figures: docs/PERFORMANCE.md.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -17,6 +17,7 @@ export interface Native {
   pauseWatch(watcher: Watcher, paused: boolean): void;
   closeWatch(watcher: Watcher): void;
   readInto(fd: number, buffer: Buffer): number;
+  collectStartupGarbage(): void;
   waitNoHang(pid: number, status: Int32Array): number;
   reapAll(out: Int32Array): number;
   peekExited(): number;

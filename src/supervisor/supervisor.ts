@@ -48,6 +48,8 @@ export interface SupervisorOptions {
   mainWaitMs: number;
   /** reads the manifest again for `berth reload`: the new plan and users, or why not (one line per problem) */
   reload?: () => Promise<{ plan: Plan; users: Map<string, ResolvedUser> } | { problems: string[] }>;
+  /** called once, when every stage is done: start-up is over */
+  afterStages?: () => void;
 }
 
 // After SIGKILL, how long to wait for the kernel to finish the job before exiting regardless.
@@ -109,6 +111,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     this.stagesDone = true;
     this.setPhase('running');
     log('all stages done');
+    this.opts.afterStages?.();
     if (this.opts.main) await this.runMain(this.opts.main);
     else this.exitIfFinished();
   }

@@ -469,6 +469,16 @@ static napi_value read_into(napi_env env, napi_callback_info info) {
   return number(env, n < 0 ? -errno : (double)n);
 }
 
+void berth_low_memory_notification(void); // v8-memory.cc
+
+/** collectStartupGarbage(): one memory-reducing full GC, which V8's memory reducer (off in PID 1) would run in idle time ~8 s later. */
+static napi_value collect_startup_garbage(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  berth_low_memory_notification();
+  return NULL;
+}
+
 static int32_t *int32_array(napi_env env, napi_value v, size_t *length) {
   napi_typedarray_type type;
   void *data = NULL;
@@ -557,6 +567,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"pauseWatch", NULL, pause_watch, NULL, NULL, NULL, napi_default, NULL},
     {"closeWatch", NULL, close_watch, NULL, NULL, NULL, napi_default, NULL},
     {"readInto", NULL, read_into, NULL, NULL, NULL, napi_default, NULL},
+    {"collectStartupGarbage", NULL, collect_startup_garbage, NULL, NULL, NULL, napi_default, NULL},
     {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
     {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},
   };
