@@ -8,7 +8,7 @@
 //   main.js `berth init` (main.js with its shebang's flags), the same way
 //   sh      the service alone as PID 1, exec -> its line: the child's own exec
 // The figure is /init minus node, the child's exec included.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +17,7 @@ import type { Benchmark, Target } from '../lib/benchmark.js';
 import { EventFifo } from '../lib/fifo.js';
 import { warnings } from '../lib/instance.js';
 import { waitQuiet } from '../lib/machine.js';
-import { baseEnv, BERTH_MAIN, BERTH_NODE_FLAGS } from '../lib/peers.js';
+import { baseEnv, BERTH_MAIN, BERTH_NODE_FLAGS, initCommand } from '../lib/peers.js';
 import { Pid1 } from '../lib/pid1.js';
 import { fmt, num, Samples, summarise } from '../lib/stats.js';
 import type { Options } from '../options.js';
@@ -34,14 +34,6 @@ export interface FirstResult {
   /** ms from exec, per run */
   times: Record<Kind, Samples>;
   initEntry: string;
-}
-
-/** /init's node command: the flags and entry of runtime/init's NODE line, with /opt/berth read as this repo. */
-function initCommand(): string[] {
-  const text = readFileSync(join(ROOT, 'runtime/init'), 'utf8');
-  const m = /^NODE='node\s+(.*?)\s*\/opt\/berth\/(\S+)'$/m.exec(text);
-  if (!m) throw new Error("runtime/init has no NODE='node FLAGS /opt/berth/ENTRY' line to run as /init does");
-  return [process.execPath, ...m[1].split(/\s+/).filter(Boolean), join(ROOT, m[2])];
 }
 
 function env(): NodeJS.ProcessEnv {

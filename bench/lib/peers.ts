@@ -50,6 +50,7 @@ export interface Peer {
 }
 
 export const BERTH_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export function findProgram(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
@@ -83,13 +84,22 @@ export function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Berth on `manifest` (written into `dir`), with its shebang's node flags and BERTH_BENCH_NODE_FLAGS. */
+/** What /init execs: runtime/init's NODE line (its node flags and entry), with /opt/berth read as this repo. */
+export function initCommand(): string[] {
+  const text = readFileSync(join(ROOT, 'runtime/init'), 'utf8');
+  const m = /^NODE='node\s+(.*?)\s*\/opt\/berth\/(\S+)'$/m.exec(text);
+  if (!m) throw new Error("runtime/init has no NODE='node FLAGS /opt/berth/ENTRY' line to run as /init does");
+  return [process.execPath, ...m[1].split(/\s+/).filter(Boolean), join(ROOT, m[2])];
+}
+
+/** Berth on `manifest` (written into `dir`) as /init runs it in a container, with BERTH_BENCH_NODE_FLAGS. */
 export function berthLaunch(dir: string, manifest: object): Launch {
   const manifestPath = join(dir, 'manifest.json');
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 1));
   const extra = (process.env.BERTH_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const [node, ...entry] = initCommand();
   return {
-    argv: [process.execPath, ...BERTH_NODE_FLAGS, ...extra, BERTH_MAIN, 'init', join(dir, 'state'), '--manifest', manifestPath],
+    argv: [node, ...extra, ...entry, 'init', join(dir, 'state'), '--manifest', manifestPath],
     env: { ...baseEnv(), S6_KILL_GRACETIME: '1000' },
   };
 }
