@@ -28,6 +28,8 @@ export const STALL_MS = 500;
  */
 const PIPE_BYTES = 1024 * 1024;
 const DEFAULT_PIPE_BYTES = 64 * 1024;
+/** libuv's own bound on reads per wake-up of a stream. */
+const READS_PER_WAKE = 32;
 const EAGAIN = -constants.errno.EAGAIN;
 
 // node:stream loads only for a terminal's output (writable), never on the way to the first spawn
@@ -168,14 +170,25 @@ class PipeReader {
     this.framer.flush();
   }
 
-  /** libuv says the pipe has data or is at EOF; reading stops while the sink is blocked. */
+  /**
+   * libuv says the pipe has data or is at EOF. Like libuv's own streams, it
+   * reads again at once while reads fill the buffer (a fast writer has more
+   * by then), up to READS_PER_WAKE; reading stops while the sink is blocked.
+   */
   private onReadable(): void {
+    for (let reads = 0; reads < READS_PER_WAKE && this.flowing && !this.pipe.closed; reads++) {
+      if (this.readOnce() < READ_SIZE) return;
+    }
+  }
+
+  /** One read and its relay; what it read, or 0 when there was nothing to read. */
+  private readOnce(): number {
     let buf = this.buffer ?? (firstReads ??= Buffer.allocUnsafe(READ_SIZE));
     const n = this.pipe.read(buf);
-    if (n === EAGAIN) return;
+    if (n === EAGAIN) return 0;
     if (n <= 0) {
       this.end(); // EOF: every writer is gone (or the pipe failed, which nothing can mend)
-      return;
+      return 0;
     }
     if (!this.buffer) {
       // the shared first buffer: other readers read into it next, so nothing may keep pointing into it
@@ -186,9 +199,14 @@ class PipeReader {
     if (!this.grown && n >= DEFAULT_PIPE_BYTES) this.grow();
     this.take(buf.subarray(0, n));
     if (this.sink.holding) this.buffer = Buffer.allocUnsafe(READ_SIZE); // a queued write still points into it
-    if (this.flowing) return;
+    if (!this.flowing) this.waitForSink();
+    return n;
+  }
+
+  /** The sink is full: reading pauses until it drains (unless it already has). */
+  private waitForSink(): void {
     if (!this.sink.blocked) {
-      this.flowing = true; // drained already
+      this.flowing = true;
       return;
     }
     this.pipe.pause(true);
