@@ -382,9 +382,11 @@ static void on_closed(uv_handle_t *handle) {
   free(w);
 }
 
-static struct watcher *watcher_arg(napi_env env, napi_value v) {
+/** The watcher a call's first argument holds (its other `argc` arguments in `args`), or NULL with an exception pending. */
+static struct watcher *watcher_call(napi_env env, napi_callback_info info, size_t argc, napi_value *args) {
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
   void *w = NULL;
-  if (napi_get_value_external(env, v, &w) != napi_ok || !w) napi_throw_type_error(env, NULL, "a watcher expected");
+  if (napi_get_value_external(env, args[0], &w) != napi_ok || !w) napi_throw_type_error(env, NULL, "a watcher expected");
   return w;
 }
 
@@ -427,25 +429,19 @@ static napi_value watch_readable(napi_env env, napi_callback_info info) {
 
 /** pauseWatch(watcher, paused): stops or resumes the calls (back-pressure). */
 static napi_value pause_watch(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value args[2];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  struct watcher *w = watcher_arg(env, args[0]);
+  struct watcher *w = watcher_call(env, info, 2, args);
   bool paused = false;
   napi_get_value_bool(env, args[1], &paused);
-  if (w) {
-    if (paused) uv_poll_stop(&w->poll);
-    else uv_poll_start(&w->poll, UV_READABLE, on_readable);
-  }
+  if (w && paused) uv_poll_stop(&w->poll);
+  else if (w) uv_poll_start(&w->poll, UV_READABLE, on_readable);
   return NULL;
 }
 
 /** closeWatch(watcher): no more calls; the watcher is freed on the loop's next turn. Once only. */
 static napi_value close_watch(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value args[1];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  struct watcher *w = watcher_arg(env, args[0]);
+  struct watcher *w = watcher_call(env, info, 1, args);
   if (w) {
     uv_poll_stop(&w->poll);
     uv_close((uv_handle_t *)&w->poll, on_closed);
