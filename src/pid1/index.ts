@@ -1,11 +1,12 @@
 // PID-1 duties, one file each: reap.ts (zombies), kill-all.ts (the final
 // sweep), children.ts (who is left), spawn.ts (cheap spawns that die with the
-// init), stop-processes.ts (a dead init's leftovers), lock.ts (the state
-// dir's lock), memory.ts (start-up's garbage); libc.ts (wait, flock, prctl)
-// and native.ts (loads the addon built from native/pid1.c) are the native
-// calls they need.
+// init), pipe.ts (pipes, watched and read), stop-processes.ts (a dead init's
+// leftovers), lock.ts (the state dir's lock), memory.ts (start-up's
+// garbage); libc.ts (wait, flock, prctl) and native.ts (loads the addon
+// built from native/pid1.c) are the native calls they need.
 export { owned, reapZombies, startReaper, onChildEvent, notifyChildEvent, watchExit } from './reap.js';
-export { makePipe, prefixInto, ReadableFd, setPipeSize, spawnNative, signalIfStarted, type Credentials, type NativeSpawn } from './spawn.js';
+export { spawnNative, signalIfStarted, type Credentials, type NativeSpawn } from './spawn.js';
+export { makePipe, prefixInto, ReadableFd, setPipeSize } from './pipe.js';
 export { loadNative, NativeAddonMissing } from './native.js';
 export { collectStartupGarbage } from './memory.js';
 export { killAll, isPid1 } from './kill-all.js';

@@ -4,9 +4,8 @@
 // after the user switch, so a SIGKILLed or aborted init takes its services'
 // main processes with it, for the price of no extra exec. The child is not
 // libuv's: its exit comes from the reaper (watchExit in reap.ts).
-import { closeSync } from 'node:fs';
 import { constants } from 'node:os';
-import { loadNative, type Watcher } from './native.js';
+import { loadNative } from './native.js';
 
 // SIGKILL and not SIGTERM: the init is gone and nothing would escalate for a
 // service that ignores TERM; what the service forked is left to the next
@@ -60,13 +59,6 @@ export function spawnNative(req: NativeSpawn): { pid: number } | { errno: number
   return got > 0 ? { pid: got } : { errno: -got };
 }
 
-/** A pipe whose ends close on exec; spawn dup2s them where a child needs them. */
-export function makePipe(): { read: number; write: number } {
-  const fds = loadNative().pipe();
-  if (typeof fds === 'number') throw new Error(`cannot make a pipe: errno ${-fds} (too many open files?)`);
-  return { read: fds[0], write: fds[1] };
-}
-
 /**
  * Sends `signal` to `pid` only if it is still the process that started at
  * `startTicks` (field 22 of /proc/PID/stat), through a pidfd, so a reused pid
@@ -74,55 +66,4 @@ export function makePipe(): { read: number; write: number } {
  */
 export function signalIfStarted(pid: number, startTicks: number, signal: NodeJS.Signals): boolean {
   return loadNative().signalIfStarted(pid, startTicks, constants.signals[signal]) === 0;
-}
-
-/** Asks the kernel for a pipe of `bytes` capacity; false when refused (the per-user pipe quota), and the pipe keeps its size. */
-export function setPipeSize(fd: number, bytes: number): boolean {
-  return loadNative().setPipeSize(fd, bytes) === 0;
-}
-
-/**
- * Copies the lines of `lines`, each after `prefix`, into `out` while whole
- * ones fit (the log relay's prefix format, in one native pass); returns how
- * many bytes of `lines` it took and of `out` it filled.
- */
-export function prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [read: number, written: number] {
-  return loadNative().prefixInto(lines, prefix, out);
-}
-
-/**
- * A non-blocking fd that libuv watches for us: `onReadable` runs whenever it
- * can be read (or is at EOF) while not paused. Far lighter than a
- * net.Socket, which the log relay needed one of per service.
- */
-export class ReadableFd {
-  private watcher: Watcher | null;
-
-  constructor(
-    readonly fd: number,
-    onReadable: () => void,
-  ) {
-    this.watcher = loadNative().watchReadable(fd, onReadable);
-  }
-
-  get closed(): boolean {
-    return this.watcher === null;
-  }
-
-  /** Bytes read into `buffer` (0 at EOF), or -errno (-EAGAIN: nothing for now). */
-  read(buffer: Buffer): number {
-    return loadNative().readInto(this.fd, buffer);
-  }
-
-  pause(paused: boolean): void {
-    if (this.watcher) loadNative().pauseWatch(this.watcher, paused);
-  }
-
-  /** Stops watching and closes the fd. */
-  close(): void {
-    if (!this.watcher) return;
-    loadNative().closeWatch(this.watcher);
-    this.watcher = null;
-    closeSync(this.fd);
-  }
 }
