@@ -40,7 +40,7 @@ export function loadNative(): Native {
   } catch (err) {
     throw new NativeAddonMissing(
       `berth's native addon cannot be loaded from ${ADDON} (${(err as Error).message.split('\n')[0]}); ` +
-        'build it with `npm ci` or `npm run build:native` (needs a C compiler, make, python3 and Node headers)',
+        'build it with `npm ci` or `npm run build:native` (needs a C and C++ compiler, make, python3 and Node headers)',
     );
   }
   return addon;
