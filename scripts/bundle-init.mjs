@@ -6,8 +6,8 @@
 // first spawn, the one script a few ms (docs/PERFORMANCE.md, First spawn).
 // Packages stay external (loaded from node_modules when used, as before).
 // Then V8's code cache for the bundle, init.bundle.cache, which /init's
-// loader (src/cli/init-start.cts) compiles it from: written by node with
-// runtime/init's flags, the only flags V8 takes it for.
+// loader (src/cli/init-start.cts) compiles it from: written after a warm run
+// of the init by node with runtime/init's flags, the only flags V8 takes it for.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -44,4 +44,5 @@ await build({
 
 const nodeLine = /^NODE='node\s+(.*?)\s*\/opt\/berth\/\S+'$/m.exec(readFileSync('runtime/init', 'utf8'));
 if (!nodeLine) throw new Error("runtime/init has no NODE='node FLAGS /opt/berth/ENTRY' line to take the node flags from");
-execFileSync(process.execPath, [...nodeLine[1].split(/\s+/), 'dist/src/cli/init-start.cjs', '--write-cache'], { stdio: 'inherit' });
+// the warm run's own lines (an init on a one-service manifest) are of no interest
+execFileSync(process.execPath, [...nodeLine[1].split(/\s+/), 'dist/src/cli/init-start.cjs', '--write-cache'], { stdio: ['ignore', 'ignore', 'inherit'] });
