@@ -67,7 +67,10 @@ test('a SIGKILLed init takes the main processes with it; the next init stops the
   t.true(complete, `the services' process trees never appeared: ${JSON.stringify(members())}`);
   const before = members();
 
+  // gone for good only once every thread has exited: the lock's fd is shared by them all (the parent-death signals go with the first)
+  const initGone = new Promise((resolve) => init.proc.once('exit', resolve));
   init.proc.kill('SIGKILL');
+  await initGone;
   const mainsGone = await until(() => mains.every((pid) => !isAlive(pid)), 1000);
   t.true(mainsGone, `main processes still alive a second after the init died: ${mains.filter(isAlive).join(', ')}`);
   const left = members();
