@@ -5,9 +5,7 @@
 import test from 'ava';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthBin, run, startInit, tempDir, type Ran } from './helpers/init.js';
-
-const root = join(berthBin, '../../../..');
+import { initNode, root, run, startInit, tempDir, type Ran } from './helpers/init.js';
 
 /** startInit's command line, run through a copy of runtime/init that points at this checkout. */
 function viaInitScript(argv: string[]): string[] {
@@ -45,9 +43,7 @@ test('/init without NODE_EXTRA_CA_CERTS sets neither variable', async (t) => {
   t.regex(await init.waitFor(/got \[.*\] stash \[.*\]/), /got \[none\] stash \[none\]/);
 });
 
-const nodeLine = /^NODE='node (.*) \/opt\/berth\/(\S+)'$/m.exec(readFileSync(join(root, 'runtime/init'), 'utf8'))!;
-const initFlags = nodeLine[1].split(' ');
-const initStart = join(root, nodeLine[2]);
+const initFlags = initNode!.flags;
 
 /** /init's node command on a manifest of one service that prints and exits, with BERTH_DEBUG set. */
 async function runInitStart(flags: string[]): Promise<Ran> {
@@ -55,7 +51,7 @@ async function runInitStart(flags: string[]): Promise<Ran> {
   try {
     const manifest = join(dir, 'manifest.json');
     writeFileSync(manifest, JSON.stringify({ version: 1, services: { hello: { script: 'echo hello from the service' } } }));
-    return await run([process.execPath, ...flags, initStart, 'init', join(dir, 'state'), '--manifest', manifest], { env: { BERTH_DEBUG: '1' } });
+    return await run([process.execPath, ...flags, initNode!.entry, 'init', join(dir, 'state'), '--manifest', manifest], { env: { BERTH_DEBUG: '1' } });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

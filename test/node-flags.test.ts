@@ -2,17 +2,14 @@
 // line). A flag that makes Node or V8 print a warning would print it at every
 // start of every command and container, so both places are checked here.
 import test from 'ava';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berthBin, berthFlags, run, runBerth } from './helpers/init.js';
+import { berthFlags, initNode, root, run, runBerth } from './helpers/init.js';
 
-const root = join(berthBin, '../../../..');
 const shebangFlags = berthFlags.join(' ');
-const initLine = /^NODE='node (.*) \/opt\/berth\/(\S+)'$/m.exec(readFileSync(join(root, 'runtime/init'), 'utf8'));
 
 test('/init runs node with the flags of main.js', (t) => {
-  t.truthy(initLine, "runtime/init has a NODE='node FLAGS /opt/berth/ENTRY' line");
-  t.is(initLine![1], shebangFlags);
+  t.truthy(initNode, "runtime/init has a NODE='node FLAGS /opt/berth/ENTRY' line");
+  t.is(initNode!.flags.join(' '), shebangFlags);
 });
 
 test('a berth command prints nothing on stderr when all is well', async (t) => {
@@ -22,7 +19,7 @@ test('a berth command prints nothing on stderr when all is well', async (t) => {
 });
 
 test("the init bundle, run as /init runs it, prints nothing on stderr of its own", async (t) => {
-  const r = await run([process.execPath, ...berthFlags, join(root, initLine![2]), 'init', '--help']);
+  const r = await run([process.execPath, ...berthFlags, initNode!.entry, 'init', '--help']);
   t.is(r.code, 0);
   t.notRegex(r.stdout + r.stderr, /^\(node:\d+\)|^Warning:/m);
 });

@@ -9,12 +9,16 @@ import { waitUntil } from './wait.js';
 
 export { sleep, waitUntil } from './wait.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** This checkout. */
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const berthBin = join(root, 'dist/src/cli/main.js');
 /** The node flags of main.js's shebang: tests run Berth under the flags it ships with. */
 export const berthFlags: string[] = readFileSync(berthBin, 'utf8').split('\n')[0].replace('#!/usr/bin/env -S node', '').trim().split(' ');
 /** `berth` as its shebang runs it: node, its flags, main.js. */
 export const berth: string[] = [process.execPath, ...berthFlags, berthBin];
+const nodeLine = /^NODE='node (.*) \/opt\/berth\/(\S+)'$/m.exec(readFileSync(join(root, 'runtime/init'), 'utf8'));
+/** What /init execs, from runtime/init's NODE='node FLAGS /opt/berth/ENTRY' line (the entry in this checkout); undefined without that line. */
+export const initNode: { flags: string[]; entry: string } | undefined = nodeLine ? { flags: nodeLine[1].split(' '), entry: join(root, nodeLine[2]) } : undefined;
 
 /** A temp dir for one test, removed by `cleanup`. */
 export function tempDir(prefix = 'berth-test-'): string {
