@@ -23,6 +23,30 @@ test('as PID 1, thousands of orphans leave no zombie behind', async (t) => {
   t.is((await init.exited).code, 0);
 });
 
+test('as PID 1, services that exit amid a pile of orphans get their own exit codes', async (t) => {
+  // The reaper's C loop reaps orphans unseen and reports only the children it
+  // spawned: each service's status must come through, none mixed up or lost.
+  const orphansThenExit = (code: number): string => `i=0; while [ $i -lt 400 ]; do (sleep 0.5 &); i=$((i+1)); done; sleep 0.5; exit ${code}`;
+  const init = startInit({
+    pid1: true,
+    env: { S6_DONT_TERMINATE_ON_ERROR: '1' },
+    manifest: {
+      version: 1,
+      services: {
+        three: { script: orphansThenExit(3) },
+        five: { script: orphansThenExit(5) },
+        seven: { script: orphansThenExit(7) },
+      },
+    },
+  });
+  t.teardown(() => init.cleanup());
+  const exits = [/three: exited with code 3\b/, /five: exited with code 5\b/, /seven: exited with code 7\b/];
+  const out = await init.waitFor((o) => exits.every((e) => e.test(o)), 60_000);
+  for (const e of exits) t.regex(out, e);
+  await init.signal('SIGTERM');
+  await init.exited;
+});
+
 test('as PID 1, shutdown TERMs then KILLs every other process in the container', async (t) => {
   const init = startInit({
     pid1: true,

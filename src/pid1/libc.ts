@@ -5,7 +5,7 @@ import { loadNative } from './native.js';
 
 // reused for every call: no allocation per reaped child
 const status = new Int32Array(1);
-// (pid, status) pairs of one reapAll call: 10,000 orphans take 10 calls
+// (pid, status) pairs of one reapAll call; orphans take no room in it
 const BATCH = 1024;
 const batch = new Int32Array(BATCH * 2);
 
@@ -15,18 +15,16 @@ export function reapIfExited(pid: number): number | undefined {
 }
 
 /**
- * Reaps every exited child in C (waitpid(-1) in a loop) and hands each
- * (pid, status) to `fn`: only for when no one else reaps children of ours.
- * Returns how many were reaped.
+ * Reaps every exited child in C (waitpid(-1) in a loop) and hands `fn` the
+ * (pid, status) of each one spawnNative started; orphans are reaped unseen.
+ * Only for when no one else reaps children of ours.
  */
-export function reapAll(fn: (pid: number, status: number) => void): number {
+export function reapAll(fn: (pid: number, status: number) => void): void {
   const native = loadNative();
-  let total = 0;
   for (;;) {
     const n = native.reapAll(batch);
     for (let i = 0; i < n; i++) fn(batch[2 * i], batch[2 * i + 1]);
-    total += n;
-    if (n < BATCH) return total;
+    if (n < BATCH) return;
   }
 }
 

@@ -43,31 +43,28 @@ function deliver(pid: number, status: number): void {
  * 10,000 cheap calls, not a re-read of a 10,000-entry list per wake-up. When
  * the child it names is owned, others may wait behind it: then scan the list.
  */
-export function reapZombies(): number {
-  let total = 0;
+export function reapZombies(): void {
   // Nobody else reaps a child of ours while `owned` is empty (services are
   // spawned by the addon, only node-pty owns pids): the addon then reaps the
-  // whole pile with waitpid(-1) in C, and JS sees only the list.
+  // whole pile with waitpid(-1) in C, and JS sees only its own children.
   // JS runs on one thread, so nothing joins `owned` during this loop.
   if (owned.size === 0) return reapAll(deliver);
   for (;;) {
     const pid = peekExited();
-    if (pid === undefined) return total;
-    if (owned.has(pid)) return total + reapByScan();
-    if (reap(pid)) total++;
+    if (pid === undefined) return;
+    if (owned.has(pid)) return reapByScan();
+    reap(pid);
   }
 }
 
 /** waitpid(WNOHANG) every child we do not own, until a pass reaps nothing (SIGCHLDs coalesce). */
-function reapByScan(): number {
-  let total = 0;
+function reapByScan(): void {
   for (;;) {
-    let reaped = 0;
+    let reaped = false;
     for (const pid of listChildren()) {
-      if (!owned.has(pid) && reap(pid)) reaped++;
+      if (!owned.has(pid) && reap(pid)) reaped = true;
     }
-    total += reaped;
-    if (reaped === 0) return total;
+    if (!reaped) return;
   }
 }
 

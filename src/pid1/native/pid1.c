@@ -8,7 +8,8 @@
 // setpriv is needed per service.
 //
 // Reaping: waitpid()/waitid() for pids Node did not spawn, and a loop that
-// reaps a pile of orphans in one call instead of one JS trip per zombie.
+// reaps a pile of orphans in one call, telling JS only of the children
+// spawn() started: an orphan's exit status interests no one.
 //
 // watchReadable(): the log relay's pipes, watched by libuv's poll handle and
 // read with read(2): a net.Socket per pipe cost ~85 us and ~5 kB per service.
@@ -19,6 +20,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +164,62 @@ static napi_value number(napi_env env, double n) {
   return v;
 }
 
+// The children spawn() started that nobody has reaped yet, whose exits JS
+// watches: an open-addressing set (linear probing, 0 = empty slot).
+static pid_t *spawned;
+static size_t spawned_cap, spawned_count;
+
+static size_t home_slot(pid_t pid, size_t mask) { return ((uint32_t)pid * 2654435761u) & mask; }
+
+/** Room for one more pid, made before a spawn so that recording its child cannot fail. */
+static int spawned_reserve(void) {
+  if ((spawned_count + 1) * 2 <= spawned_cap) return 0;
+  size_t cap = spawned_cap ? spawned_cap * 2 : 64;
+  pid_t *table = calloc(cap, sizeof *table);
+  if (!table) return -1;
+  for (size_t i = 0; i < spawned_cap; i++) {
+    if (!spawned[i]) continue;
+    size_t j = home_slot(spawned[i], cap - 1);
+    while (table[j]) j = (j + 1) & (cap - 1);
+    table[j] = spawned[i];
+  }
+  free(spawned);
+  spawned = table;
+  spawned_cap = cap;
+  return 0;
+}
+
+static void spawned_add(pid_t pid) {
+  size_t mask = spawned_cap - 1, i = home_slot(pid, mask);
+  while (spawned[i]) i = (i + 1) & mask;
+  spawned[i] = pid;
+  spawned_count++;
+}
+
+/** Forgets `pid`; false if it was not there (an orphan). */
+static int spawned_remove(pid_t pid) {
+  if (!spawned_count) return 0;
+  size_t mask = spawned_cap - 1, i = home_slot(pid, mask);
+  while (spawned[i] != pid) {
+    if (!spawned[i]) return 0;
+    i = (i + 1) & mask;
+  }
+  // Backward shift: each later entry of the probe run that may live at the
+  // hole moves there, so no lookup stops early at an empty slot.
+  for (size_t j = i;;) {
+    j = (j + 1) & mask;
+    if (!spawned[j]) break;
+    size_t home = home_slot(spawned[j], mask);
+    int stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays) continue;
+    spawned[i] = spawned[j];
+    i = j;
+  }
+  spawned[i] = 0;
+  spawned_count--;
+  return 1;
+}
+
 /**
  * spawn(file, argv, env, cwd | null, input (-1: /dev/null), output, uid (-1:
  * keep), gid, groups, deathSignal (0: none), extraSource (-1: none),
@@ -192,7 +250,7 @@ static napi_value spawn(napi_env env, napi_callback_info info) {
   char **argv = string_array(env, args[1]);
   char **envp = string_array(env, args[2]);
   int result = -ENOMEM;
-  if (!file || !argv || !envp || (cwd_type == napi_string && !cwd)) goto out;
+  if (!file || !argv || !envp || (cwd_type == napi_string && !cwd) || spawned_reserve() < 0) goto out;
   r.file = file;
   r.argv = argv;
   r.envp = envp;
@@ -237,6 +295,7 @@ static napi_value spawn(napi_env env, napi_callback_info info) {
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     result = -r.err;
   } else {
+    spawned_add(pid);
     result = pid;
   }
 out:
@@ -496,13 +555,17 @@ static napi_value wait_no_hang(napi_env env, napi_callback_info info) {
   pid_t got;
   while ((got = waitpid(int_arg(env, args[0]), &st, WNOHANG)) < 0 && errno == EINTR) {}
   if (got < 0) return number(env, -errno);
-  if (got > 0) status[0] = st;
+  if (got > 0) {
+    spawned_remove(got);
+    status[0] = st;
+  }
   return number(env, got);
 }
 
 /**
  * reapAll(out: Int32Array) → n: reaps exited children (waitpid(-1)) until none
- * is left or `out` is full, as (pid, status) pairs in out[0..2n). Only for
+ * is left or `out` is full of the (pid, status) pairs, out[0..2n), of
+ * children spawn() started; orphans are reaped and not reported. Only for
  * when nobody else (libuv, node-pty) waits for a child of ours: it would
  * steal their exit statuses.
  */
@@ -518,6 +581,7 @@ static napi_value reap_all(napi_env env, napi_callback_info info) {
     pid_t got = waitpid(-1, &st, WNOHANG);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;
+    if (!spawned_remove(got)) continue;
     out[n++] = got;
     out[n++] = st;
   }
