@@ -2,7 +2,7 @@
 //   throughput: one service writes 1 GiB of 100-byte lines, 1 MB per write,
 //     the init's stdout on /dev/null: Berth in plain, prefix and passthrough,
 //     supervisord's relay (stdout_logfile=/dev/stdout) and the producer alone
-//     take turns within each run, so each ratio compares neighbours. The
+//     take turns within each run, in an order rotated from run to run, so each ratio compares neighbours. The
 //     producer times itself, from its first write to the last one its pipe
 //     took, so every relay is measured the same way.
 //   twenty services writing at once, prefix, stdout to a file: every line
@@ -23,7 +23,7 @@ import { waitQuiet } from '../lib/machine.js';
 import { berthLaunch, findProgram } from '../lib/peers.js';
 import { delay, Pid1 } from '../lib/pid1.js';
 import { cpuOf, memoryOf } from '../lib/proc.js';
-import { figures, fmt, mb, num, Samples } from '../lib/stats.js';
+import { figures, fmt, mb, num, rotated, Samples } from '../lib/stats.js';
 import type { Options } from '../options.js';
 import { busyLine, label, mbS, median, progress, ratioText } from '../report.js';
 
@@ -155,7 +155,7 @@ async function viaSupervisord(run: { child?: ChildProcess; dir: string }): Promi
 async function throughput(o: Options, r: LogsResult): Promise<void> {
   for (let i = 0; i < o.runs; i++) {
     progress(`logs: throughput run ${i + 1}/${o.runs}`);
-    for (const mode of MODES) {
+    for (const mode of rotated(MODES, i)) {
       if (mode === 'supervisord' && !SUPERVISORD) continue;
       r.busy.add(await waitQuiet());
       try {

@@ -4,6 +4,7 @@
 //            reaped), which includes the kernel's cost of N exits;
 //   piled:   the init is SIGSTOPped before the release; once every orphan is a
 //            zombie it gets SIGCONT, and the time to none left is the reaper's alone.
+// Each run takes the peers in a rotated order: none always goes first.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { waitQuiet } from '../lib/machine.js';
 import type { Peer } from '../lib/peers.js';
 import { delay } from '../lib/pid1.js';
 import { childrenOf, memoryOf, statOf } from '../lib/proc.js';
-import { figures, fmt, num, Samples, type Summary } from '../lib/stats.js';
+import { figures, fmt, num, rotated, Samples, type Summary } from '../lib/stats.js';
 import { makeCgroup, pollUntil, prepareForker, release, type Cgroup, type Forker } from '../lib/zombies.js';
 import { absent, peerUsable, type Options } from '../options.js';
 import { busyLine, label, mbS, median, progress, ratioText } from '../report.js';
@@ -118,7 +119,7 @@ async function measure(o: Options): Promise<ZombieResult> {
     let k = 0;
     for (let run = 0; run < o.zombieRuns; run++) {
       for (const mode of ['release', 'piled'] as const) {
-        for (const name of ['berth', 's6', 'tini'] as const) {
+        for (const name of rotated(['berth', 's6', 'tini'] as const, run)) {
           const peer = peerUsable(o, name);
           if (!peer) continue;
           progress(`zombies: ${name}, ${mode}, ${o.zombies} orphans (run ${run + 1}/${o.zombieRuns})`);

@@ -40,6 +40,12 @@ export function pairedRatios(a: number[], b: number[]): number[] {
   return out;
 }
 
+/** `items` started at position `by` (mod length): run k of a comparison takes its contenders in this order, so none is always first or always after the same one. */
+export function rotated<T>(items: readonly T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
 export function verdict(pass: boolean | undefined): string {
   return pass === undefined ? 'n/a ' : pass ? 'PASS' : 'MISS';
 }
