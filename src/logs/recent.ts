@@ -19,7 +19,8 @@ export class RecentLines {
   append(lines: Buffer): void {
     if (lines.length >= RECENT_BYTES) {
       this.dropped ||= this.length > 0 || lines.length > RECENT_BYTES;
-      this.ring = Buffer.allocUnsafe(RECENT_BYTES);
+      // the ring is reused: `berth logs` copies what it reads of it
+      if (this.ring?.length !== RECENT_BYTES) this.ring = Buffer.allocUnsafe(RECENT_BYTES);
       lines.copy(this.ring, 0, lines.length - RECENT_BYTES);
       this.start = 0;
       this.length = RECENT_BYTES;
@@ -40,7 +41,7 @@ export class RecentLines {
     this.length += lines.length;
   }
 
-  /** The last `n` whole lines kept, oldest first. */
+  /** The last `n` whole lines kept, oldest first: a view of the ring until the next append (copy it to keep it). */
   last(n: number): Buffer {
     const all = this.contents();
     let from = all.length;
