@@ -7,7 +7,7 @@ import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type * as NodeStream from 'node:stream';
-import { makePipe, ReadableFd, setPipeSize } from '../pid1/index.js';
+import { makePipe, ReadableFd } from '../pid1/index.js';
 import { formatterFor, unchanged, type Formatter, type Logging, type Stream } from './format.js';
 import { LineFramer } from './framer.js';
 import { RecentLines } from './recent.js';
@@ -20,11 +20,13 @@ const FORMAT_SLICE = 64 * 1024;
 export const STALL_MS = 500;
 
 /**
- * A relay pipe's capacity once its service has filled the default 64 KiB:
- * at 64 KiB a fast writer and the init take turns at every 64 KiB. Only
- * then: the larger pipe's slot array is ~10 kB of kernel memory (charged
- * to the container) and a syscall, for each of what may be 1,000 quiet
- * services. Best effort: past the per-user pipe quota the pipe keeps the default.
+ * A relay pipe's capacity once its service has filled the default 64 KiB
+ * (at 64 KiB a fast writer and the init take turns at every 64 KiB), and
+ * from then on it is read through a second pipe of that size (ReadableFd's
+ * speedUp). Only then: each larger pipe's slot array is ~10 kB of kernel
+ * memory (charged to the container), and the second pipe two fds, for each
+ * of what may be 1,000 quiet services. Best effort: past the per-user pipe
+ * quota the pipe keeps the default.
  */
 const PIPE_BYTES = 1024 * 1024;
 const DEFAULT_PIPE_BYTES = 64 * 1024;
@@ -216,10 +218,10 @@ class PipeReader {
     });
   }
 
-  /** The service filled its pipe: from now on it gets the large one (best effort, see PIPE_BYTES). */
+  /** The service filled its pipe: from now on it gets the large one, read through a second (best effort, see PIPE_BYTES). */
   private grow(): void {
     this.grown = true;
-    setPipeSize(this.pipe.fd, PIPE_BYTES);
+    this.pipe.speedUp(PIPE_BYTES);
   }
 
   private end(): void {

@@ -10,13 +10,14 @@ export type Watcher = { readonly __watcher: unique symbol };
 export interface Native {
   spawn(file: string, argv: string[], env: string[], cwd: string | null, input: number, output: number, uid: number, gid: number, groups: number[], deathSignal: number, extraSource: number, extraTarget: number, error: number): number;
   signalIfStarted(pid: number, startTicks: number, signal: number): number;
-  pipe(): [number, number] | number;
+  pipe(nonBlocking?: boolean): [number, number] | number;
   setPipeSize(fd: number, bytes: number): number;
   prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [number, number];
   watchReadable(fd: number, callback: () => void): Watcher;
   pauseWatch(watcher: Watcher, paused: boolean): void;
   closeWatch(watcher: Watcher): void;
   readInto(fd: number, buffer: Buffer): number;
+  readVia(fd: number, viaWrite: number, viaRead: number, buffer: Buffer): number;
   collectStartupGarbage(): void;
   waitNoHang(pid: number, status: Int32Array): number;
   reapAll(out: Int32Array): number;

@@ -2,11 +2,12 @@
 // fast writer, watched by libuv and read without a net.Socket, and the
 // prefix format's copy of their lines.
 import { closeSync } from 'node:fs';
+import { constants } from 'node:os';
 import { loadNative, type Watcher } from './native.js';
 
 /** A pipe whose ends close on exec; spawn dup2s them where a child needs them. */
-export function makePipe(): { read: number; write: number } {
-  const fds = loadNative().pipe();
+export function makePipe(nonBlocking = false): { read: number; write: number } {
+  const fds = loadNative().pipe(nonBlocking);
   if (typeof fds === 'number') throw new Error(`cannot make a pipe: errno ${-fds} (too many open files?)`);
   return { read: fds[0], write: fds[1] };
 }
@@ -25,6 +26,8 @@ export function prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [read: n
   return loadNative().prefixInto(lines, prefix, out);
 }
 
+const EAGAIN = -constants.errno.EAGAIN;
+
 /**
  * A non-blocking fd that libuv watches for us: `onReadable` runs whenever it
  * can be read (or is at EOF) while not paused. Far lighter than a
@@ -32,6 +35,8 @@ export function prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [read: n
  */
 export class ReadableFd {
   private watcher: Watcher | null;
+  /** the pipe of our own that a fast writer's pages pass through (see speedUp) */
+  private via?: { read: number; write: number };
 
   constructor(
     readonly fd: number,
@@ -46,7 +51,37 @@ export class ReadableFd {
 
   /** Bytes read into `buffer` (0 at EOF), or -errno (-EAGAIN: nothing for now). */
   read(buffer: Buffer): number {
+    if (!this.via) return loadNative().readInto(this.fd, buffer);
+    const n = loadNative().readVia(this.fd, this.via.write, this.via.read, buffer);
+    if (n >= 0 || n === EAGAIN) return n;
+    // splice refused (a seccomp filter, an fd that is no pipe): read as before, same bytes
+    this.dropVia();
     return loadNative().readInto(this.fd, buffer);
+  }
+
+  /**
+   * For a pipe with a fast writer: grows it to `bytes` and reads it through
+   * a pipe of our own of that size, so the writer's copies and ours overlap
+   * (readVia in the addon; 1.7x the throughput of a plain read in C on a
+   * 2-core VM). Best effort: past the per-user pipe quota, or out of fds,
+   * the pipe is read as before.
+   */
+  speedUp(bytes: number): void {
+    setPipeSize(this.fd, bytes);
+    if (this.via || this.closed) return;
+    let via: { read: number; write: number };
+    try {
+      via = makePipe(true);
+    } catch {
+      return; // out of fds: the direct read stays, only slower
+    }
+    if (setPipeSize(via.write, bytes)) {
+      this.via = via;
+    } else {
+      // a smaller go-between would split each read into several: not worth it
+      closeSync(via.read);
+      closeSync(via.write);
+    }
   }
 
   pause(paused: boolean): void {
@@ -59,5 +94,13 @@ export class ReadableFd {
     loadNative().closeWatch(this.watcher);
     this.watcher = null;
     closeSync(this.fd);
+    this.dropVia();
+  }
+
+  private dropVia(): void {
+    if (!this.via) return;
+    closeSync(this.via.read);
+    closeSync(this.via.write);
+    this.via = undefined;
   }
 }
