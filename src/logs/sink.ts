@@ -9,12 +9,22 @@ const EMPTY = Buffer.alloc(0);
 const NL = 0x0a;
 /** The prefix format's output buffer: a read of 1 MiB of short lines with their prefixes fits in one. Its pages are touched only as lines fill them. */
 const OUT_BYTES = 2 * 1024 * 1024;
+/** A write this large means a service filled its relay pipe (the default pipe's capacity). */
+const BIG_WRITE = 64 * 1024;
+/** Prefix buffers kept for reuse: one being filled while a pipe stdout still writes out another. */
+const KEPT_PREFIX_BUFFERS = 2;
+
+/** A prefix buffer and how many queued writes point into it. */
+interface PrefixBuffer {
+  buf: Buffer;
+  writes: number;
+}
 
 export class Sink {
   private isBlocked = false;
   private gone = false;
   private readonly waiting = new Set<() => void>();
-  private out?: Buffer;
+  private readonly prefixBuffers: PrefixBuffer[] = [];
 
   constructor(
     private readonly stream: Writable,
@@ -22,6 +32,8 @@ export class Sink {
     whenGone: (err: Error) => void,
     /** runs before each write: the init's own pending lines go first */
     private readonly before?: () => void,
+    /** runs once, at the first write of BIG_WRITE bytes or more: a fast writer is here */
+    private onBig?: () => void,
   ) {
     stream.on('drain', () => this.unblock());
     stream.on('error', (err: Error) => {
@@ -32,38 +44,59 @@ export class Sink {
     });
   }
 
-  /** Writes `data`; false when the caller should stop reading until `whenDrained` calls back. */
-  write(data: Buffer): boolean {
+  /** Writes `data`; false when the caller should stop reading until `whenDrained` calls back. `done`: the stream no longer holds `data`. */
+  write(data: Buffer, done?: () => void): boolean {
     this.before?.();
-    if (this.gone) return true;
-    if (!this.stream.write(data)) this.isBlocked = true;
+    if (this.gone) {
+      done?.();
+      return true;
+    }
+    if (this.onBig && data.length >= BIG_WRITE) {
+      this.onBig();
+      this.onBig = undefined;
+    }
+    if (!this.stream.write(data, done)) this.isBlocked = true;
     return !this.isBlocked;
   }
 
   /**
-   * Writes `lines` (whole lines) with `prefix` before each, copied into a
-   * buffer the sink reuses while the stream holds none of it: no allocation
-   * per write, and one write per buffer-full (a new buffer per read cost
-   * ~10% of the relay's throughput in page faults).
+   * Writes `lines` (whole lines) with `prefix` before each, copied into
+   * buffers the sink reuses once the stream is done with them: no
+   * allocation per write, and one write per buffer-full (a new buffer per
+   * read cost ~10% of the relay's throughput in page faults, and a pipe
+   * stdout holds each write for a while).
    */
   writePrefixed(lines: Buffer, prefix: Buffer): boolean {
     if (this.gone) return true; // nothing to format for
     let flowing = true;
     for (let from = 0; from < lines.length; ) {
-      // a queued write may still point into the last buffer
-      if (!this.out || this.holding) this.out = Buffer.allocUnsafe(OUT_BYTES);
-      let [read, written] = prefixInto(lines.subarray(from), prefix, this.out);
-      if (read === 0) {
+      const out = this.prefixBuffer();
+      let [read, written] = prefixInto(lines.subarray(from), prefix, out.buf);
+      if (read > 0) {
+        out.writes++;
+        flowing = this.write(out.buf.subarray(0, written), () => out.writes--) && flowing;
+      } else {
         // a prefix (the service's name) and line longer than the buffer: a buffer of their own
         const nl = lines.indexOf(NL, from);
         const line = lines.subarray(from, nl === -1 ? lines.length : nl + 1);
-        this.out = Buffer.allocUnsafe(prefix.length + line.length);
-        [read, written] = prefixInto(line, prefix, this.out);
+        const own = Buffer.allocUnsafe(prefix.length + line.length);
+        [read, written] = prefixInto(line, prefix, own);
+        flowing = this.write(own.subarray(0, written)) && flowing;
       }
-      flowing = this.write(this.out.subarray(0, written)) && flowing;
       from += read;
     }
     return flowing;
+  }
+
+  /** A prefix buffer no queued write points into: the first while the stream holds nothing (its write callbacks may still be due), else one whose writes are done, else a new one. */
+  private prefixBuffer(): PrefixBuffer {
+    if (!this.holding && this.prefixBuffers.length > 0) return this.prefixBuffers[0];
+    let free = this.prefixBuffers.find((b) => b.writes === 0);
+    if (!free) {
+      free = { buf: Buffer.allocUnsafe(OUT_BYTES), writes: 0 };
+      if (this.prefixBuffers.length < KEPT_PREFIX_BUFFERS) this.prefixBuffers.push(free);
+    }
+    return free;
   }
 
   /** True from a write that filled the stream's buffer until it drains (or its reader goes away). */
