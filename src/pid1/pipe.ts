@@ -67,8 +67,9 @@ export class ReadableFd {
    * the pipe is read as before.
    */
   speedUp(bytes: number): void {
+    if (this.closed) return; // the fd number may be another file's by now
     setPipeSize(this.fd, bytes);
-    if (this.via || this.closed) return;
+    if (this.via) return;
     let via: { read: number; write: number };
     try {
       via = makePipe(true);
