@@ -17,9 +17,16 @@ const piece = fc.oneof(
 );
 const input = fc.array(piece, { maxLength: 8 }).map((ps) => Buffer.concat(ps));
 
-test('framing: whole lines out, every byte kept, a line cut only past 64 KiB, whatever the reads', (t) => {
+/** `chunk` in a buffer of its own, after `headroom` bytes of junk (what a reader reading at an offset hands over). */
+function withHeadroom(chunk: Buffer, headroom: number): Buffer {
+  const buf = Buffer.alloc(headroom + chunk.length, 0x2a);
+  chunk.copy(buf, headroom);
+  return buf.subarray(headroom);
+}
+
+test('framing: whole lines out, every byte kept, a line cut only past 64 KiB, whatever the reads and the room before them', (t) => {
   t.notThrows(() => fc.assert(
-    fc.property(input, fc.array(fc.integer({ min: 1, max: 2 * MAX_LINE }), { minLength: 1, maxLength: 20 }), (data, sizes) => {
+    fc.property(input, fc.array(fc.integer({ min: 1, max: 2 * MAX_LINE }), { minLength: 1, maxLength: 20 }), fc.constantFrom(0, 1, 64, MAX_LINE), (data, sizes, headroom) => {
       const out: Buffer[] = [];
       const framer = new LineFramer((lines) => {
         if (lines[lines.length - 1] !== 10) throw new Error('an emit that does not end a line');
@@ -27,7 +34,7 @@ test('framing: whole lines out, every byte kept, a line cut only past 64 KiB, wh
       });
       for (let at = 0, i = 0; at < data.length; i++) {
         const size = sizes[i % sizes.length];
-        framer.push(data.subarray(at, at + size));
+        framer.push(withHeadroom(data.subarray(at, at + size), headroom), headroom);
         at += size;
       }
       framer.flush();
@@ -35,6 +42,13 @@ test('framing: whole lines out, every byte kept, a line cut only past 64 KiB, wh
     }),
     params,
   ));
+});
+
+test('framing: with room before each read, a line begun in one read goes out with the next read\'s lines, in one buffer', (t) => {
+  const out: Buffer[] = [];
+  const framer = new LineFramer((lines) => out.push(Buffer.from(lines)));
+  for (const read of ['first line\nsecond li', 'ne\nthird line\nfou', 'rth\n']) framer.push(withHeadroom(Buffer.from(read), 100), 100);
+  t.deepEqual(out.map(String), ['first line\n', 'second line\nthird line\n', 'fourth\n']);
 });
 
 test('framing: a line of exactly 64 KiB is one line; one byte more is cut into two', (t) => {

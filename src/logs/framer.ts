@@ -22,15 +22,28 @@ export class LineFramer {
     return this.tail !== null;
   }
 
-  push(chunk: Buffer): void {
+  /**
+   * `headroom`: bytes of the chunk's memory just before it that are free to
+   * write (a reader that reads at an offset). When the unfinished line ends
+   * in this chunk and fits there, it is copied in front of the chunk, so
+   * the chunk's lines go out in one buffer with it rather than two.
+   */
+  push(chunk: Buffer, headroom = 0): void {
     this.pushes++;
     let from = 0;
     if (this.tail) {
       const nl = chunk.indexOf(NL);
-      this.extendTail(chunk.subarray(0, nl === -1 ? chunk.length : nl));
-      if (nl === -1) return;
-      this.flush(); // the line it started ends in this chunk
-      from = nl + 1;
+      if (nl !== -1 && this.tail.length <= headroom) {
+        const joined = Buffer.from(chunk.buffer, chunk.byteOffset - this.tail.length, this.tail.length + chunk.length);
+        this.tail.copy(joined);
+        this.tail = null;
+        chunk = joined;
+      } else {
+        this.extendTail(chunk.subarray(0, nl === -1 ? chunk.length : nl));
+        if (nl === -1) return;
+        this.flush(); // the line it started ends in this chunk
+        from = nl + 1;
+      }
     }
     const last = chunk.lastIndexOf(NL);
     if (last >= from) {

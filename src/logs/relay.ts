@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import type * as NodeStream from 'node:stream';
 import { makePipe, ReadableFd } from '../pid1/index.js';
 import { formatterFor, unchanged, type Formatter, type Logging, type Stream } from './format.js';
-import { LineFramer } from './framer.js';
+import { LineFramer, MAX_LINE } from './framer.js';
 import { RecentLines } from './recent.js';
 import type { Sink } from './sink.js';
 
@@ -126,6 +126,15 @@ export class ServiceLog {
 
 /** Bytes read at once: the relay pipe's capacity. Pages of the buffer are touched only as reads fill them. */
 const READ_SIZE = PIPE_BYTES;
+
+/**
+ * A buffer to read into, with room before it for the unfinished line of the
+ * read before (at most MAX_LINE): the framer joins it to the lines it
+ * starts, and a flood's read goes out in one write, not two.
+ */
+function readBuffer(): Buffer {
+  return Buffer.allocUnsafe(MAX_LINE + READ_SIZE).subarray(MAX_LINE);
+}
 /**
  * What every reader reads into until its first read, which is copied out at
  * once: a reader gets a buffer of its own only when its service writes.
@@ -159,7 +168,7 @@ class PipeReader {
   /** Reads what the pipe holds now without waiting (the writer exited), then relays the unfinished line. */
   drain(): void {
     while (!this.pipe.closed) {
-      scratch ??= Buffer.allocUnsafe(READ_SIZE);
+      scratch ??= readBuffer();
       const n = this.pipe.read(scratch);
       if (n === 0) {
         this.end();
@@ -185,7 +194,7 @@ class PipeReader {
 
   /** One read and its relay; what it read, or 0 when there was nothing to read. */
   private readOnce(): number {
-    let buf = this.buffer ?? (firstReads ??= Buffer.allocUnsafe(READ_SIZE));
+    let buf = this.buffer ?? (firstReads ??= readBuffer());
     const n = this.pipe.read(buf);
     if (n === EAGAIN) return 0;
     if (n <= 0) {
@@ -194,13 +203,13 @@ class PipeReader {
     }
     if (!this.buffer) {
       // the shared first buffer: other readers read into it next, so nothing may keep pointing into it
-      this.buffer = Buffer.allocUnsafe(READ_SIZE);
+      this.buffer = readBuffer();
       buf.copy(this.buffer, 0, 0, n);
       buf = this.buffer;
     }
     if (!this.grown && n >= DEFAULT_PIPE_BYTES) this.grow();
     this.take(buf.subarray(0, n));
-    if (this.sink.holding) this.buffer = Buffer.allocUnsafe(READ_SIZE); // a queued write still points into it
+    if (this.sink.holding) this.buffer = readBuffer(); // a queued write still points into it
     if (!this.flowing) this.waitForSink();
     return n;
   }
@@ -231,7 +240,7 @@ class PipeReader {
   }
 
   private take(chunk: Buffer): void {
-    this.framer.push(chunk);
+    this.framer.push(chunk, MAX_LINE);
     if (this.framer.pending && !this.stallTimer) this.armStall(this.framer.pushes);
   }
 
