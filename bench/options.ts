@@ -44,7 +44,7 @@ export function parseOptions(argv: string[], names: string[]): Options {
     else if (a === '--runs') o.runs = count(1, 50);
     else if (a === '--cpu-seconds') o.cpuSeconds = count(1, 600);
     else if (a === '--zombies') o.zombies = count(1, 20_000);
-    else if (a === '--zombie-runs') o.zombieRuns = count(1, 10);
+    else if (a === '--zombie-runs') o.zombieRuns = count(1, 50);
     else if (a === '--orphans') {
       const v = value();
       if (v !== 'clone' && v !== 'fork') throw new Error('--orphans must be clone or fork');
