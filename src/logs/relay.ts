@@ -128,12 +128,16 @@ export class ServiceLog {
 const READ_SIZE = PIPE_BYTES;
 
 /**
- * A buffer to read into, with room before it for the unfinished line of the
- * read before (at most MAX_LINE): the framer joins it to the lines it
- * starts, and a flood's read goes out in one write, not two.
+ * A buffer to read into, after `headroom` bytes of its own memory: room for
+ * the unfinished line of the read before (at most MAX_LINE), which the
+ * framer joins to the lines it starts, so a flood's read goes out in one
+ * write, not two. A chunk's headroom is its byteOffset (the buffer is too
+ * large for Node's shared pool). Only a reader that filled its pipe gets
+ * any: the headroom puts the first read into a page of its own, 4 kB more
+ * for each of what may be 1,000 quiet services.
  */
-function readBuffer(): Buffer {
-  return Buffer.allocUnsafe(MAX_LINE + READ_SIZE).subarray(MAX_LINE);
+function readBuffer(headroom: number): Buffer {
+  return Buffer.allocUnsafe(headroom + READ_SIZE).subarray(headroom);
 }
 /**
  * What every reader reads into until its first read, which is copied out at
@@ -153,6 +157,8 @@ class PipeReader {
   private stallTimer?: NodeJS.Timeout;
   private flowing = true;
   private grown = false;
+  /** what this reader's buffers have before them (see readBuffer) */
+  private headroom = 0;
 
   constructor(
     fd: number,
@@ -168,7 +174,7 @@ class PipeReader {
   /** Reads what the pipe holds now without waiting (the writer exited), then relays the unfinished line. */
   drain(): void {
     while (!this.pipe.closed) {
-      scratch ??= readBuffer();
+      scratch ??= readBuffer(0);
       const n = this.pipe.read(scratch);
       if (n === 0) {
         this.end();
@@ -194,7 +200,7 @@ class PipeReader {
 
   /** One read and its relay; what it read, or 0 when there was nothing to read. */
   private readOnce(): number {
-    let buf = this.buffer ?? (firstReads ??= readBuffer());
+    let buf = this.buffer ?? (firstReads ??= readBuffer(0));
     const n = this.pipe.read(buf);
     if (n === EAGAIN) return 0;
     if (n <= 0) {
@@ -203,13 +209,14 @@ class PipeReader {
     }
     if (!this.buffer) {
       // the shared first buffer: other readers read into it next, so nothing may keep pointing into it
-      this.buffer = readBuffer();
+      this.buffer = readBuffer(0);
       buf.copy(this.buffer, 0, 0, n);
       buf = this.buffer;
     }
     if (!this.grown && n >= DEFAULT_PIPE_BYTES) this.grow();
     this.take(buf.subarray(0, n));
-    if (this.sink.holding) this.buffer = readBuffer(); // a queued write still points into it
+    // a queued write still points into it, or the reader filled its pipe and the next read wants headroom
+    if (this.sink.holding || this.buffer.byteOffset !== this.headroom) this.buffer = readBuffer(this.headroom);
     if (!this.flowing) this.waitForSink();
     return n;
   }
@@ -230,6 +237,7 @@ class PipeReader {
   /** The service filled its pipe: from now on it gets the large one, read through a second (best effort, see PIPE_BYTES). */
   private grow(): void {
     this.grown = true;
+    this.headroom = MAX_LINE;
     this.pipe.speedUp(PIPE_BYTES);
   }
 
@@ -240,7 +248,7 @@ class PipeReader {
   }
 
   private take(chunk: Buffer): void {
-    this.framer.push(chunk, MAX_LINE);
+    this.framer.push(chunk, chunk.byteOffset);
     if (this.framer.pending && !this.stallTimer) this.armStall(this.framer.pushes);
   }
 
