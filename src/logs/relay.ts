@@ -139,6 +139,7 @@ const READ_SIZE = PIPE_BYTES;
 function readBuffer(headroom: number): Buffer {
   return Buffer.allocUnsafe(headroom + READ_SIZE).subarray(headroom);
 }
+
 /**
  * What every reader reads into until its first read, which is copied out at
  * once: a reader gets a buffer of its own only when its service writes.
