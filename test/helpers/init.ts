@@ -66,7 +66,9 @@ export function startInit(opts: InitOptions): InitRun {
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   const base = [...berth, ...cli.slice(1)];
   const argv = opts.pid1 ? ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child', ...base] : base;
-  const [file, ...args] = opts.wrap ? opts.wrap(argv) : argv;
+  // the test's thread ends without cleanup (an ava timeout, a crash): what it started is killed with it, not left
+  // running (through a wrapper only if the wrapper execs)
+  const [file, ...args] = ['setpriv', '--pdeathsig', 'KILL', ...(opts.wrap ? opts.wrap(argv) : argv)];
   const proc = spawn(file, args, { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   return wrap(proc, dir, stateDir, !!opts.pid1);
 }
