@@ -581,17 +581,21 @@ static napi_value close_watch(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/** A call's `argc` arguments into `args`, the last a Buffer (its bytes in *data and *length); false, with a TypeError saying `expected` pending, if not. */
+static bool buffer_call(napi_env env, napi_callback_info info, size_t argc, napi_value *args, void **data, size_t *length, const char *expected) {
+  size_t got = argc;
+  napi_get_cb_info(env, info, &got, args, NULL, NULL);
+  if (got >= argc && napi_get_buffer_info(env, args[argc - 1], data, length) == napi_ok) return true;
+  napi_throw_type_error(env, NULL, expected);
+  return false;
+}
+
 /** readInto(fd, buffer) → bytes read (0: EOF), or -errno (EAGAIN: nothing now). */
 static napi_value read_into(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value args[2];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
   void *data = NULL;
   size_t length = 0;
-  if (napi_get_buffer_info(env, args[1], &data, &length) != napi_ok) {
-    napi_throw_type_error(env, NULL, "readInto: a Buffer expected");
-    return NULL;
-  }
+  if (!buffer_call(env, info, 2, args, &data, &length, "readInto: a Buffer expected")) return NULL;
   ssize_t n;
   while ((n = read(int_arg(env, args[0]), data, length)) < 0 && errno == EINTR) {}
   return number(env, n < 0 ? -errno : (double)n);
@@ -607,15 +611,10 @@ static napi_value read_into(napi_env env, napi_callback_info info) {
  * once, on two cores.
  */
 static napi_value read_via(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value args[4];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
   void *data = NULL;
   size_t length = 0;
-  if (argc < 4 || napi_get_buffer_info(env, args[3], &data, &length) != napi_ok) {
-    napi_throw_type_error(env, NULL, "readVia: three fds and a Buffer expected");
-    return NULL;
-  }
+  if (!buffer_call(env, info, 4, args, &data, &length, "readVia: three fds and a Buffer expected")) return NULL;
   int fd = int_arg(env, args[0]), via_write = int_arg(env, args[1]), via_read = int_arg(env, args[2]);
   ssize_t moved;
   while ((moved = splice(fd, NULL, via_write, NULL, length, SPLICE_F_NONBLOCK | SPLICE_F_MOVE)) < 0 && errno == EINTR) {}
