@@ -2,7 +2,7 @@
 import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runBerth, sleep, startInit, tempDir } from './helpers/init.js';
+import { runBerth, sleep, startInit, tempDir, waitUntil } from './helpers/init.js';
 
 test('with its control channel serving, the init has loaded neither node:cluster nor node:child_process', async (t) => {
   // net's Server#listen would load cluster (and child_process, dgram) to ask whether this is a cluster worker: ~0.65 MB
@@ -33,4 +33,23 @@ test("once every stage is done, the init gives start-up's garbage back in one me
   await sleep(1000);
   const after = init.output().slice(out.indexOf('all stages done'));
   t.is(after.match(/Mark-Compact \(reduce\)/g)?.length ?? 0, after.match(/low memory notification/g)?.length ?? 0, 'no other memory-reducing collection: the idle init runs none');
+});
+
+/** The size of a process's fd table (FDSize in /proc/PID/status): it only ever grows. */
+function fdTableSize(pid: number): number {
+  return Number(/^FDSize:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+}
+
+test('the init grows its fd table once, at start, to what its services will need', async (t) => {
+  // Each growth of a shared fd table waits for an RCU grace period (5-20 ms): grown by doubling, 1,000 services paid four or five of them
+  // 300 oneshots one after another never hold more than one pipe: only the reservation makes the table this big
+  const many = startInit({
+    manifest: { version: 1, services: Object.fromEntries([...Array(300).keys()].map((i) => [`task${i}`, { type: 'oneshot-pre', execStart: ['/bin/true'] }])) },
+  });
+  t.teardown(() => many.cleanup());
+  await many.waitFor('task0: ');
+  const pid = await many.initPid();
+  // grown on a thread of the init's own, while the first tasks run: a few ms, a bound of seconds
+  const size = await waitUntil('the table has room for 300 services', () => fdTableSize(pid) >= 32 + 2 * 300 && fdTableSize(pid), { timeoutMs: 5000, describe: () => `FDSize ${fdTableSize(pid)}` });
+  t.true(many.output().split('\n').filter((l) => / task\d+: exited with code 0/.test(l)).length < 300, `grown before the tasks were over (FDSize ${size})`);
 });

@@ -6,7 +6,7 @@ import { setInitLogging } from '../logs/index.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { parseDuration } from '../manifest/duration.js';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
-import { becomeSubreaper, collectStartupGarbage, isPid1, killAll, loadNative, lockFile, startReaper, stopProcesses } from '../pid1/index.js';
+import { becomeSubreaper, collectStartupGarbage, isPid1, killAll, loadNative, lockFile, reserveDescriptors, startReaper, stopProcesses } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
 import { flushLog, log } from '../supervisor/log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -89,6 +89,7 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
   } catch (err) {
     throw new NotStarted((err as Error).message);
   }
+  reserveDescriptors(services.length);
   const setpriv = setprivForTerminals(services);
 
   process.on('exit', flushLog);
@@ -132,7 +133,9 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
       if (!next.manifest) return { problems: next.problems.map(formatProblem) };
       const nextPlan = planOf(next.manifest);
       try {
-        return { plan: nextPlan, users: resolveUsers([...nextPlan.pre, ...nextPlan.longRuns, ...nextPlan.post]) };
+        const nextServices = [...nextPlan.pre, ...nextPlan.longRuns, ...nextPlan.post];
+        reserveDescriptors(nextServices.length);
+        return { plan: nextPlan, users: resolveUsers(nextServices) };
       } catch (err) {
         return { problems: (err as Error).message.split('\n') };
       }

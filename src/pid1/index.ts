@@ -6,7 +6,7 @@
 // built from native/pid1.c) are the native calls they need.
 export { owned, reapZombies, startReaper, onChildEvent, notifyChildEvent, watchExit } from './reap.js';
 export { spawnNative, signalIfStarted, type Credentials, type NativeSpawn } from './spawn.js';
-export { makePipe, prefixInto, ReadableFd, setPipeSize } from './pipe.js';
+export { makePipe, prefixInto, ReadableFd, reserveDescriptors, setPipeSize } from './pipe.js';
 export { loadNative, NativeAddonMissing } from './native.js';
 export { collectStartupGarbage } from './memory.js';
 export { killAll, isPid1 } from './kill-all.js';

@@ -12,6 +12,7 @@ export interface Native {
   signalIfStarted(pid: number, startTicks: number, signal: number): number;
   pipe(nonBlocking?: boolean): [number, number] | number;
   setPipeSize(fd: number, bytes: number): number;
+  reserveFds(count: number): number;
   prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [number, number];
   watchReadable(fd: number, callback: () => void): Watcher;
   pauseWatch(watcher: Watcher, paused: boolean): void;

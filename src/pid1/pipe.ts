@@ -17,6 +17,21 @@ export function setPipeSize(fd: number, bytes: number): boolean {
   return loadNative().setPipeSize(fd, bytes) === 0;
 }
 
+/** Node's own descriptors, and the table size the kernel starts every process with. */
+const NODE_FDS = 32;
+const FIRST_TABLE = 64;
+
+/**
+ * Grows the fd table, in the background, to what `services` will hold (a
+ * pipe end or two each): once, instead of doubling it four or five times in
+ * the middle of a start burst (native.c, grow_fd_table). Only a matter of
+ * speed: a refusal changes nothing.
+ */
+export function reserveDescriptors(services: number): void {
+  const count = NODE_FDS + 2 * services;
+  if (count > FIRST_TABLE) loadNative().reserveFds(count);
+}
+
 /**
  * Copies the lines of `lines`, each after `prefix`, into `out` while whole
  * ones fit (the log relay's prefix format, in one native pass); returns how
