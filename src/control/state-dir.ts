@@ -205,7 +205,6 @@ export class StateDir {
     }
   }
 
-  /** Gives the state dir up: the pid file and the socket go (the lock goes with the process), the last records stay for a post-mortem `cat`. */
   /**
    * Marks the session of a newly started main process while it is still our
    * unreaped child (its pid cannot have been reused yet). A process that is
@@ -222,7 +221,7 @@ export class StateDir {
     return { ...record, session: this.sessions.get(record.name) ?? null };
   }
 
-  /** Gives the state dir up: the pid file goes (the lock goes with the process), the last records stay for a post-mortem `cat`. */
+  /** Gives the state dir up: the pid file and the socket go (the lock goes with the process), the last records stay for a post-mortem `cat`. */
   release(): void {
     this.flush();
     try {

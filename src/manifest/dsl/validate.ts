@@ -26,7 +26,8 @@ export interface ValidateOptions {
 export function validate<S extends Schema<any>>(schema: S, input: unknown, path: Path = [], options: ValidateOptions = {}): Validated<Infer<S>> {
   const issues: Issues = [];
   partialRuns.set(issues, !!options.partial);
-  const value = check(schema.node, input, path, issues) as Infer<S>;
+  // one path for the whole walk, pushed and popped around each step; an issue takes a copy
+  const value = check(schema.node, input, [...path], issues) as Infer<S>;
   return { value, issues: [...issues] };
 }
 
@@ -37,16 +38,16 @@ const partialRuns = new WeakMap<Issues, boolean>();
 /** Returns the normalised value, or undefined after reporting why it is invalid. */
 function check(node: Node, value: unknown, path: Path, issues: Issues): unknown {
   if (!fits(node, value)) {
-    issues.push({ path, message: `expected ${expected(node)}, got ${describe(value)}` });
+    issues.push({ path: [...path], message: `expected ${expected(node)}, got ${describe(value)}` });
     return undefined;
   }
   switch (node.kind) {
     case 'string': {
       const text = String(value);
       if (node.minLength !== undefined && text.length < node.minLength) {
-        issues.push({ path, message: node.minLength === 1 ? 'must not be empty' : `must be at least ${node.minLength} characters` });
+        issues.push({ path: [...path], message: node.minLength === 1 ? 'must not be empty' : `must be at least ${node.minLength} characters` });
       } else if (node.pattern && !node.pattern.test(text)) {
-        issues.push({ path, message: `expected ${node.patternHint ?? `a string matching ${node.pattern}`}, got ${describe(value)}` });
+        issues.push({ path: [...path], message: `expected ${node.patternHint ?? `a string matching ${node.pattern}`}, got ${describe(value)}` });
       }
       return text;
     }
@@ -55,23 +56,29 @@ function check(node: Node, value: unknown, path: Path, issues: Issues): unknown 
       return value;
     case 'integer':
       if (node.minimum !== undefined && (value as number) < node.minimum) {
-        issues.push({ path, message: `must be at least ${node.minimum}, got ${value}` });
+        issues.push({ path: [...path], message: `must be at least ${node.minimum}, got ${value}` });
       } else if (node.maximum !== undefined && (value as number) > node.maximum) {
-        issues.push({ path, message: `must be at most ${node.maximum}, got ${value}` });
+        issues.push({ path: [...path], message: `must be at most ${node.maximum}, got ${value}` });
       }
       return value;
     case 'enum':
       if (!node.values.includes(value as string | number)) {
         const hint = typeof value === 'string' ? suggestion(value, node.values.map(String)) : '';
-        issues.push({ path, message: `expected ${expected(node)}, got ${describe(value)}${hint}` });
+        issues.push({ path: [...path], message: `expected ${expected(node)}, got ${describe(value)}${hint}` });
       }
       return value;
     case 'array': {
       const items = value as unknown[];
       if (node.minItems !== undefined && items.length < node.minItems) {
-        issues.push({ path, message: node.minItems === 1 ? 'must not be an empty list' : `needs at least ${node.minItems} items` });
+        issues.push({ path: [...path], message: node.minItems === 1 ? 'must not be an empty list' : `needs at least ${node.minItems} items` });
       }
-      return items.map((item, i) => check(node.item, item, [...path, i], issues));
+      const out = new Array<unknown>(items.length);
+      for (let i = 0; i < items.length; i++) {
+        path.push(i);
+        out[i] = check(node.item, items[i], path, issues);
+        path.pop();
+      }
+      return out;
     }
     case 'record': {
       const out: Record<string, unknown> = {};
@@ -79,7 +86,9 @@ function check(node: Node, value: unknown, path: Path, issues: Issues): unknown 
         if (node.keyPattern && !node.keyPattern.test(key)) {
           issues.push({ path: [...path, key], at: 'key', message: `'${key}' is not ${node.keyHint ?? `a name matching ${node.keyPattern}`}` });
         }
-        put(out, key, check(node.value, item, [...path, key], issues));
+        path.push(key);
+        put(out, key, check(node.value, item, path, issues));
+        path.pop();
       }
       return out;
     }
@@ -94,26 +103,48 @@ function check(node: Node, value: unknown, path: Path, issues: Issues): unknown 
   }
 }
 
-function checkObject(node: Extract<Node, { kind: 'object' }>, value: Record<string, unknown>, path: Path, issues: Issues) {
+function checkObject(node: ObjectNode, value: Record<string, unknown>, path: Path, issues: Issues) {
   const out: Record<string, unknown> = {};
-  const known = Object.keys(node.fields);
   for (const key of Object.keys(value)) {
     if (!Object.hasOwn(node.fields, key)) {
+      const known = Object.keys(node.fields);
       const hint = suggestion(key, known) || `; known fields: ${known.join(', ')}`;
       issues.push({ path: [...path, key], at: 'key', message: `unknown field '${key}'${hint}` });
     }
   }
-  for (const [key, field] of Object.entries(node.fields)) {
-    if (value[key] !== undefined) put(out, key, check(field, value[key], [...path, key], issues));
-    else if (field.default !== undefined) put(out, key, structuredClone(field.default));
+  for (const [key, field] of fieldsOf(node)) {
+    if (value[key] !== undefined) {
+      path.push(key);
+      put(out, key, check(field, value[key], path, issues));
+      path.pop();
+    }
+    else if (field.default !== undefined) put(out, key, fresh(field.default));
     else if (field.required && !partialRuns.get(issues)) issues.push({ path: [...path, key], message: `missing required field '${key}'` });
   }
   return out;
 }
 
-/** Assignment that stays an own property even for keys like `__proto__` (a valid service name). */
+type ObjectNode = Extract<Node, { kind: 'object' }>;
+/** An object node's fields as entries, made once: a manifest checks the same service node a thousand times. */
+const fieldLists = new WeakMap<ObjectNode, [string, Node][]>();
+function fieldsOf(node: ObjectNode): [string, Node][] {
+  let list = fieldLists.get(node);
+  if (!list) fieldLists.set(node, (list = Object.entries(node.fields)));
+  return list;
+}
+
+/** A default's value for one more object: a list or mapping of its own, so normalising one service never changes another's. */
+function fresh(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object')) return value.slice();
+  if (!Array.isArray(value) && Object.keys(value).length === 0) return {};
+  return structuredClone(value);
+}
+
+/** Assignment that stays an own property even for `__proto__` (a valid service name), where `=` would set the prototype. */
 function put(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 /** Whether the value has the right JS type for the node; finer rules come after. */
