@@ -112,7 +112,10 @@ function checkObject(node: ObjectNode, value: Record<string, unknown>, path: Pat
       issues.push({ path: [...path, key], at: 'key', message: `unknown field '${key}'${hint}` });
     }
   }
-  for (const [key, field] of fieldsOf(node)) {
+  const { keys, fields } = fieldsOf(node);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    const field = fields[i];
     if (value[key] !== undefined) {
       path.push(key);
       put(out, key, check(field, value[key], path, issues));
@@ -125,11 +128,15 @@ function checkObject(node: ObjectNode, value: Record<string, unknown>, path: Pat
 }
 
 type ObjectNode = Extract<Node, { kind: 'object' }>;
-/** An object node's fields as entries, made once: a manifest checks the same service node a thousand times. */
-const fieldLists = new WeakMap<ObjectNode, [string, Node][]>();
-function fieldsOf(node: ObjectNode): [string, Node][] {
+/**
+ * An object node's field names and nodes, made once and walked by index: a
+ * manifest checks the same service node a thousand times, and under
+ * --lite-mode a for-of over entries costs more than the checks themselves.
+ */
+const fieldLists = new WeakMap<ObjectNode, { keys: string[]; fields: Node[] }>();
+function fieldsOf(node: ObjectNode): { keys: string[]; fields: Node[] } {
   let list = fieldLists.get(node);
-  if (!list) fieldLists.set(node, (list = Object.entries(node.fields)));
+  if (!list) fieldLists.set(node, (list = { keys: Object.keys(node.fields), fields: Object.values(node.fields) }));
   return list;
 }
 
