@@ -2,10 +2,14 @@
 import test from 'ava';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireStateDir, StateDirError, type StatusRecord } from '../src/control/state-dir.js';
+import { acquireStateDir, StateDirError, type RecordSource } from '../src/control/state-dir.js';
 import { tempDir } from './helpers/init.js';
 
-const record = (name: string, state = 'up'): StatusRecord => ({ name, type: 'long-run', state, want: 'up', pid: 5, since: 'x', restarts: 0, lastExit: null, ready: null });
+const record = (name: string, state = 'up'): RecordSource => ({
+  name,
+  pid: 5,
+  record: () => ({ name, type: 'long-run', state, want: 'up', pid: 5, since: 'x', restarts: 0, lastExit: null, ready: null }),
+});
 
 test('a dead init leaves stale records, pid, phase and socket: the next init clears them all and makes the dir owner-only', (t) => {
   const dir = join(tempDir(), 'state');
@@ -31,15 +35,21 @@ test('a state dir whose lock is held is refused, and nothing in it is touched', 
   t.is(readFileSync(join(dir, 'services/web.json'), 'utf8'), 'live');
 });
 
-test('records of one burst are written once, after it; the last record of each service wins', async (t) => {
+test('records of one burst are made and written once, after it, as the service is then', async (t) => {
   const dir = join(tempDir(), 'state');
   const sd = acquireStateDir(dir, () => true, () => {});
+  let made = 0;
+  let state = 'starting';
+  const web: RecordSource = { name: 'web', pid: 5, record: () => ({ ...record('web', state).record(), pid: ++made }) };
   sd.writeRecord(record('web', 'down'));
-  sd.writeRecord(record('web', 'up'));
+  sd.writeRecord(web);
+  state = 'up';
+  sd.writeRecord(web);
   sd.writeRecord(record('db'));
   t.false(existsSync(join(dir, 'services/web.json')), 'nothing is written inside the burst');
+  t.is(made, 0, 'nor made');
   await new Promise((r) => setImmediate(r));
-  t.is(JSON.parse(readFileSync(join(dir, 'services/web.json'), 'utf8')).state, 'up');
+  t.like(JSON.parse(readFileSync(join(dir, 'services/web.json'), 'utf8')), { state: 'up', pid: 1 });
   t.true(existsSync(join(dir, 'services/db.json')));
   sd.writePhase({ pid: 1, phase: 'running', since: 'now', manifest: 'm.yaml' });
   t.is(JSON.parse(readFileSync(join(dir, 'init.json'), 'utf8')).phase, 'running');

@@ -141,8 +141,15 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
+/** A service whose record StateDir writes: read at flush time, so a burst of transitions costs one record per service. */
+export interface RecordSource {
+  readonly name: string;
+  readonly pid: number | null;
+  record(): StatusRecord;
+}
+
 export class StateDir {
-  private readonly pending = new Map<string, StatusRecord>();
+  private readonly pending = new Map<string, RecordSource>();
   private readonly sessions = new Map<string, SessionMark>();
   private flushScheduled = false;
   private failing = false;
@@ -156,12 +163,13 @@ export class StateDir {
   }
 
   /**
-   * Queues a service's record; records are written once the current burst of
-   * transitions is over (same event-loop turn), so starting 100 services is
-   * not slowed by 200 file replacements.
+   * Queues a service's record; records are made and written once the current
+   * burst of transitions is over (same event-loop turn), so starting 100
+   * services is not slowed by 200 records made and files replaced.
    */
-  writeRecord(record: StatusRecord): void {
-    this.pending.set(record.name, this.withSession(record));
+  writeRecord(source: RecordSource): void {
+    this.markSession(source.name, source.pid);
+    this.pending.set(source.name, source);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
@@ -175,8 +183,10 @@ export class StateDir {
   flush(): void {
     this.flushScheduled = false;
     try {
-      for (const [name, record] of this.pending) {
-        writeAtomic(serviceRecordPath(this.dir, name), `${JSON.stringify(this.withSession(record))}\n`);
+      for (const [name, source] of this.pending) {
+        const record = source.record();
+        this.markSession(name, record.pid);
+        writeAtomic(serviceRecordPath(this.dir, name), `${JSON.stringify({ ...record, session: this.sessions.get(name) ?? null })}\n`);
         this.pending.delete(name);
       }
       this.failing = false;
@@ -212,13 +222,10 @@ export class StateDir {
    * As PID 1 there is nothing to mark: when PID 1 dies, the kernel kills
    * everything in its PID namespace, so no init ever finds leftovers of it.
    */
-  private withSession(record: StatusRecord): StatusRecord {
-    const known = this.sessions.get(record.name);
-    if (record.pid !== null && known?.sid !== record.pid && process.pid !== 1) {
-      const mark = markSession(record.pid);
-      if (mark) this.sessions.set(record.name, mark);
-    }
-    return { ...record, session: this.sessions.get(record.name) ?? null };
+  private markSession(name: string, pid: number | null): void {
+    if (pid === null || process.pid === 1 || this.sessions.get(name)?.sid === pid) return;
+    const mark = markSession(pid);
+    if (mark) this.sessions.set(name, mark);
   }
 
   /** Gives the state dir up: the pid file and the socket go (the lock goes with the process), the last records stay for a post-mortem `cat`. */

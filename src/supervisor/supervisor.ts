@@ -82,7 +82,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     const { pre, longRuns, post } = opts.plan;
     for (const svc of [...pre, ...longRuns, ...post]) this.runners.set(svc.name, new ServiceRunner(svc, this));
     this.serviceLogs = serviceLogs([...pre, ...longRuns, ...post]);
-    for (const runner of this.runners.values()) opts.stateDir?.writeRecord(runner.record());
+    for (const runner of this.runners.values()) opts.stateDir?.writeRecord(runner);
     this.setPhase('starting');
   }
 
@@ -261,7 +261,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
 
   observe(event: TransitionEvent, runner: ServiceRunner): void {
     log(describeTransition(event), event.to === 'failed' ? 'error' : 'info');
-    this.opts.stateDir?.writeRecord(runner.record());
+    this.opts.stateDir?.writeRecord(runner);
     if (event.to === 'finished' || event.to === 'stopped') this.exitIfFinished();
   }
 
@@ -394,7 +394,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
       const runner = kept.get(svc.name) ?? new ServiceRunner(svc, this);
       if (!kept.has(svc.name)) fresh.push(runner);
       this.runners.set(svc.name, runner);
-      this.opts.stateDir?.writeRecord(runner.record());
+      this.opts.stateDir?.writeRecord(runner);
     }
     // a changed service may log another way: its kept output starts anew
     for (const [name, kept] of serviceLogs(fresh.map((r) => r.svc))) this.serviceLogs.set(name, kept);
