@@ -173,7 +173,7 @@ export class ServiceRunner {
   private send(input: Input): boolean {
     const from = this.state;
     const now = Date.now();
-    this.restartTimes = this.restartTimes.filter((t) => now - t < this.svc.restartWindowMs);
+    if (this.restartTimes.length) this.restartTimes = this.restartTimes.filter((t) => now - t < this.svc.restartWindowMs);
     const next = step({ state: from, want: this.want, policy: this.policy, streak: this.streak, recentRestarts: this.restartTimes.length }, input);
     if (!next) return false;
     if (input.kind === 'spawned') this.pid = input.pid;
