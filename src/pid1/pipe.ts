@@ -24,7 +24,7 @@ const FIRST_TABLE = 64;
 /**
  * Grows the fd table, in the background, to what `services` will hold (a
  * pipe end or two each): once, instead of doubling it four or five times in
- * the middle of a start burst (native.c, grow_fd_table). Only a matter of
+ * the middle of a start burst (grow_fd_table in native/pid1.c). Only a matter of
  * speed: a refusal changes nothing.
  */
 export function reserveDescriptors(services: number): void {

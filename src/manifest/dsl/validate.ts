@@ -120,8 +120,7 @@ function checkObject(node: ObjectNode, value: Record<string, unknown>, path: Pat
       path.push(key);
       put(out, key, check(field, value[key], path, issues));
       path.pop();
-    }
-    else if (field.default !== undefined) put(out, key, fresh(field.default));
+    } else if (field.default !== undefined) put(out, key, fresh(field.default));
     else if (field.required && !partialRuns.get(issues)) issues.push({ path: [...path, key], message: `missing required field '${key}'` });
   }
   return out;
