@@ -91,13 +91,9 @@ export class ReadableFd {
     } catch {
       return; // out of fds: the direct read stays, only slower
     }
-    if (setPipeSize(via.write, bytes)) {
-      this.via = via;
-    } else {
-      // a smaller go-between would split each read into several: not worth it
-      closeSync(via.read);
-      closeSync(via.write);
-    }
+    this.via = via;
+    // a smaller go-between would split each read into several: not worth it
+    if (!setPipeSize(via.write, bytes)) this.dropVia();
   }
 
   pause(paused: boolean): void {
