@@ -1,8 +1,8 @@
 // What PID 1 keeps out of its memory: Node modules it has no use for.
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runBerth, sleep, startInit, tempDir, waitUntil } from './helpers/init.js';
+import { runBerth, sleep, startInit, tempDir, waitForRecord, waitUntil } from './helpers/init.js';
 
 test('with its control channel serving, the init has loaded neither node:cluster nor node:child_process', async (t) => {
   // net's Server#listen would load cluster (and child_process, dgram) to ask whether this is a cluster worker: ~0.65 MB
@@ -52,4 +52,22 @@ test('the init grows its fd table once, at start, to what its services will need
   // grown on a thread of the init's own, while the first tasks run: a few ms, a bound of seconds
   const size = await waitUntil('the table has room for 300 services', () => fdTableSize(pid) >= 32 + 2 * 300 && fdTableSize(pid), { timeoutMs: 5000, describe: () => `FDSize ${fdTableSize(pid)}` });
   t.true(many.output().split('\n').filter((l) => / task\d+: exited with code 0/.test(l)).length < 300, `grown before the tasks were over (FDSize ${size})`);
+});
+
+test("a service starts with a fd table of its own holding only its descriptors, not a copy of the init's", async (t) => {
+  // A copied table costs each spawn a reference per open fd of the init's (2,000 relay pipes at 1,000 services), then a close of each at exec
+  const services: Record<string, unknown> = Object.fromEntries([...Array(150).keys()].map((i) => [`s${i}`, { execStart: ['/bin/sleep', '60'] }]));
+  services.notifier = { execStart: ['/bin/sleep', '60'], readiness: { notificationFd: 5 } };
+  const init = startInit({ manifest: { version: 1, services } });
+  t.teardown(() => init.cleanup());
+  const initPid = await init.initPid();
+  const pidOf = async (name: string): Promise<number> => (await waitForRecord(init.stateDir, name, (r) => typeof r.pid === 'number')).pid as number;
+  const fdsOf = (pid: number): number[] => readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
+  const [plain, notifier] = [await pidOf('s149'), await pidOf('notifier')];
+  t.true(fdTableSize(initPid) >= 256, `the init's table is big enough to tell a copy from a fresh one (FDSize ${fdTableSize(initPid)})`);
+  t.deepEqual(fdsOf(plain), [0, 1, 2]);
+  t.deepEqual(fdsOf(notifier), [0, 1, 2, 5]);
+  t.is(readlinkSync(`/proc/${plain}/fd/0`), '/dev/null');
+  t.is(fdTableSize(plain), 64, 'the smallest table, not the init’s');
+  t.is(fdTableSize(notifier), 64);
 });
