@@ -62,7 +62,7 @@ export class ServiceLog {
     this.formatted = formatterFor(name, logging, width);
   }
 
-  /** Pipes for one process writing to `sink` (asked for once it has started); `raw`: the sink is an execLogger, which gets the lines unformatted. */
+  /** Pipes for one process writing to `sink` (asked for at its first line); `raw`: the sink is an execLogger, which gets the lines unformatted. */
   capture(sink: () => Sink, raw: boolean): Capture {
     const format = raw ? unchanged : this.formatted;
     const json = this.logging.format === 'json' && !raw;
@@ -75,9 +75,11 @@ export class ServiceLog {
       spawned: () => {
         closeSync(out.write);
         if (json) closeSync(err.write);
-        const to = sink();
-        readers.push(new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', to, format), to));
-        if (json) readers.push(new PipeReader(err.read, (lines) => this.relay(lines, 'stderr', to, format), to));
+        // made at the first line: stdout's sink loads process.stdout and node:net (~10 ms), a stall in a start burst
+        let made: Sink | undefined;
+        const to = (): Sink => (made ??= sink());
+        readers.push(new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', to(), format), to));
+        if (json) readers.push(new PipeReader(err.read, (lines) => this.relay(lines, 'stderr', to(), format), to));
       },
       exited: () => {
         for (const r of readers) r.drain();
@@ -164,7 +166,7 @@ class PipeReader {
   constructor(
     fd: number,
     relay: (lines: Buffer) => boolean,
-    private readonly sink: Sink,
+    private readonly sink: () => Sink,
   ) {
     this.framer = new LineFramer((lines) => {
       if (!relay(lines)) this.flowing = false;
@@ -183,7 +185,7 @@ class PipeReader {
       }
       if (n < 0) break; // EAGAIN: empty
       this.take(scratch.subarray(0, n));
-      if (this.sink.holding) scratch = undefined;
+      if (this.sink().holding) scratch = undefined;
     }
     this.framer.flush();
   }
@@ -217,19 +219,19 @@ class PipeReader {
     if (!this.grown && n >= DEFAULT_PIPE_BYTES) this.grow();
     this.take(buf.subarray(0, n));
     // a queued write still points into it, or the reader filled its pipe and the next read wants headroom
-    if (this.sink.holding || this.buffer.byteOffset !== this.headroom) this.buffer = readBuffer(this.headroom);
+    if (this.sink().holding || this.buffer.byteOffset !== this.headroom) this.buffer = readBuffer(this.headroom);
     if (!this.flowing) this.waitForSink();
     return n;
   }
 
   /** The sink is full: reading pauses until it drains (unless it already has). */
   private waitForSink(): void {
-    if (!this.sink.blocked) {
+    if (!this.sink().blocked) {
       this.flowing = true;
       return;
     }
     this.pipe.pause(true);
-    this.sink.whenDrained(() => {
+    this.sink().whenDrained(() => {
       this.flowing = true;
       this.pipe.pause(false);
     });

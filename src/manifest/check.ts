@@ -1,6 +1,6 @@
 // Runs every check on a parsed manifest and reports all problems at once:
 // the schema first, then what only makes sense across services.
-import { type Issue, isMapping, validate } from './dsl/validate.js';
+import { type Issue, isMapping, putOwn, validate } from './dsl/validate.js';
 import { type Locate, formatPath } from './locate.js';
 import { toService } from './normalise.js';
 import { checkReferences, type ServiceRef } from './references.js';
@@ -27,16 +27,17 @@ export function checkValue(value: unknown, file: string, locate: Locate): Checke
     nodes.set(name, { name, type, enable, after });
   }
   const waitsFor = checkReferences(nodes, names, issues);
-  const services = new Map<string, Service>();
+  // assigned, not Object.fromEntries: that makes 1,000 names fast properties, a hidden class each (~7 ms under --lite-mode)
+  const services: Record<string, Service> = {};
   for (const name of names) {
-    if (!touched.has(name)) services.set(name, toService(name, raw.services[name], waitsFor.get(name)!, raw.logging, ['services', name], issues));
+    if (!touched.has(name)) putOwn(services, name, toService(name, raw.services[name], waitsFor.get(name)!, raw.logging, ['services', name], issues));
   }
 
   const problems = issues
     .map((issue): Problem => ({ file, ...locate(issue), path: formatPath(issue.path), message: issue.message }))
     .sort((a, b) => a.line - b.line || a.col - b.col);
   if (problems.length) return { problems };
-  return { manifest: { version: 1, ...(raw.http ? { http: raw.http } : {}), services: Object.fromEntries(services), logging: raw.logging }, problems };
+  return { manifest: { version: 1, ...(raw.http ? { http: raw.http } : {}), services, logging: raw.logging }, problems };
 }
 
 const WHOLE = Symbol('the service as a whole');

@@ -204,7 +204,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
     const kept = this.serviceLogs.get(svc.name)!;
     // relayed (unless passthrough): through the init's own pipes, to the logger (which gets the lines unformatted) or stdout
     const loggerSink = kept.recent ? logger?.sink() : undefined;
-    // stdout's sink (process.stdout, and node:net with it) once the process has started
+    // stdout's sink (process.stdout, and node:net with it) only once a line comes
     const sink = (): Sink => loggerSink ?? stdoutSink();
     if (svc.tty) {
       const out = kept.recent ? kept.writable(sink(), logger !== undefined) : (logger?.output() ?? process.stdout);

@@ -87,7 +87,7 @@ function check(node: Node, value: unknown, path: Path, issues: Issues): unknown 
           issues.push({ path: [...path, key], at: 'key', message: `'${key}' is not ${node.keyHint ?? `a name matching ${node.keyPattern}`}` });
         }
         path.push(key);
-        put(out, key, check(node.value, item, path, issues));
+        putOwn(out, key, check(node.value, item, path, issues));
         path.pop();
       }
       return out;
@@ -118,9 +118,9 @@ function checkObject(node: ObjectNode, value: Record<string, unknown>, path: Pat
     const field = fields[i];
     if (value[key] !== undefined) {
       path.push(key);
-      put(out, key, check(field, value[key], path, issues));
+      putOwn(out, key, check(field, value[key], path, issues));
       path.pop();
-    } else if (field.default !== undefined) put(out, key, fresh(field.default));
+    } else if (field.default !== undefined) putOwn(out, key, fresh(field.default));
     else if (field.required && !partialRuns.get(issues)) issues.push({ path: [...path, key], message: `missing required field '${key}'` });
   }
   return out;
@@ -147,8 +147,8 @@ function fresh(value: unknown): unknown {
   return structuredClone(value);
 }
 
-/** Assignment that stays an own property even for `__proto__` (a valid service name), where `=` would set the prototype. */
-function put(target: Record<string, unknown>, key: string, value: unknown): void {
+/** `target[key] = value`, except that a key `__proto__` (a valid service name) becomes an own property, not the prototype. */
+export function putOwn<T>(target: Record<string, T>, key: string, value: T): void {
   if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }
