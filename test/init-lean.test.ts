@@ -1,8 +1,9 @@
 // What PID 1 keeps out of its memory: Node modules it has no use for.
 import test from 'ava';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBerth, sleep, startInit, tempDir, waitForRecord, waitUntil } from './helpers/init.js';
+import { buildDenySyscall } from './helpers/seccomp.js';
 
 test('with its control channel serving, the init has loaded neither node:cluster nor node:child_process', async (t) => {
   // net's Server#listen would load cluster (and child_process, dgram) to ask whether this is a cluster worker: ~0.65 MB
@@ -54,20 +55,54 @@ test('the init grows its fd table once, at start, to what its services will need
   t.true(many.output().split('\n').filter((l) => / task\d+: exited with code 0/.test(l)).length < 300, `grown before the tasks were over (FDSize ${size})`);
 });
 
-test("a service starts with a fd table of its own holding only its descriptors, not a copy of the init's", async (t) => {
-  // A copied table costs each spawn a reference per open fd of the init's (2,000 relay pipes at 1,000 services), then a close of each at exec
+/**
+ * An init with 150 plain services and one with a readiness pipe on fd 5,
+ * started with two descriptors of its parent's that are not close-on-exec:
+ * 19, below the addon's slots, which a service's own table keeps (Node
+ * itself marks some low ones close-on-exec, not 19), and 600, above them.
+ * Each service's descriptors and fd table size, and the init's.
+ */
+async function serviceTables(wrap: string[] = []): Promise<{ init: { size: number; inherited: boolean }; plain: { fds: number[]; size: number; stdin: string }; notifier: { fds: number[]; size: number } }> {
   const services: Record<string, unknown> = Object.fromEntries([...Array(150).keys()].map((i) => [`s${i}`, { execStart: ['/bin/sleep', '60'] }]));
   services.notifier = { execStart: ['/bin/sleep', '60'], readiness: { notificationFd: 5 } };
-  const init = startInit({ manifest: { version: 1, services } });
-  t.teardown(() => init.cleanup());
-  const initPid = await init.initPid();
-  const pidOf = async (name: string): Promise<number> => (await waitForRecord(init.stateDir, name, (r) => typeof r.pid === 'number')).pid as number;
-  const fdsOf = (pid: number): number[] => readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
-  const [plain, notifier] = [await pidOf('s149'), await pidOf('notifier')];
-  t.true(fdTableSize(initPid) >= 256, `the init's table is big enough to tell a copy from a fresh one (FDSize ${fdTableSize(initPid)})`);
-  t.deepEqual(fdsOf(plain), [0, 1, 2]);
-  t.deepEqual(fdsOf(notifier), [0, 1, 2, 5]);
-  t.is(readlinkSync(`/proc/${plain}/fd/0`), '/dev/null');
-  t.is(fdTableSize(plain), 64, 'the smallest table, not the init’s');
-  t.is(fdTableSize(notifier), 64);
+  const init = startInit({ manifest: { version: 1, services }, wrap: (argv) => [...wrap, 'bash', '-c', 'exec 19</dev/null 600</dev/null; exec "$@"', 'bash', ...argv] });
+  try {
+    const initPid = await init.initPid();
+    const pidOf = async (name: string): Promise<number> => (await waitForRecord(init.stateDir, name, (r) => typeof r.pid === 'number')).pid as number;
+    const fdsOf = (pid: number): number[] => readdirSync(`/proc/${pid}/fd`).map(Number).sort((a, b) => a - b);
+    const [plain, notifier] = [await pidOf('s149'), await pidOf('notifier')];
+    return {
+      init: { size: fdTableSize(initPid), inherited: fdsOf(initPid).includes(19) && fdsOf(initPid).includes(600) },
+      plain: { fds: fdsOf(plain), size: fdTableSize(plain), stdin: readlinkSync(`/proc/${plain}/fd/0`) },
+      notifier: { fds: fdsOf(notifier), size: fdTableSize(notifier) },
+    };
+  } finally {
+    await init.cleanup();
+  }
+}
+
+test("a service starts with a fd table of its own holding only its descriptors, not a copy of the init's, nor what the init inherited", async (t) => {
+  // A copied table costs each spawn a reference per open fd of the init's (2,000 relay pipes at 1,000 services), then a close of each at exec
+  const got = await serviceTables();
+  t.true(got.init.size >= 256, `the init's table is big enough to tell a copy from a fresh one (FDSize ${got.init.size})`);
+  t.true(got.init.inherited, 'the init keeps its inherited fds');
+  t.deepEqual(got.plain, { fds: [0, 1, 2], size: 64, stdin: '/dev/null' }, 'the smallest table, not the init’s');
+  t.deepEqual(got.notifier, { fds: [0, 1, 2, 5], size: 64 });
+});
+
+test('where seccomp refuses close_range, a service gets a copy of the fd table instead, and still only its own descriptors', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const deny = buildDenySyscall(dir);
+  if ('problem' in deny) {
+    t.fail(deny.problem);
+    return;
+  }
+  const got = await serviceTables([deny.path, 'close_range']);
+  t.true(got.init.inherited, 'the init keeps its inherited fds');
+  // the reservation may grow the init's table after this spawn: bigger than a fresh one is what tells a copy
+  t.true(got.plain.size > 64 && got.notifier.size > 64, `copies: FDSize ${got.plain.size} and ${got.notifier.size}`);
+  t.deepEqual(got.plain.fds, [0, 1, 2]);
+  t.is(got.plain.stdin, '/dev/null');
+  t.deepEqual(got.notifier.fds, [0, 1, 2, 5]);
 });

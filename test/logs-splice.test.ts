@@ -5,8 +5,8 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { root, startInit, tempDir, type InitRun } from './helpers/init.js';
+import { startInit, tempDir, type InitRun } from './helpers/init.js';
+import { buildDenySyscall } from './helpers/seccomp.js';
 
 const LINES = 30_000; // of 100 bytes, in writes of 1 MB: the relay pipe fills at once
 const FLOOD = `perl -e '$b = ""; for $i (1..${LINES}) { $b .= sprintf("%099d\\n", $i); if (length($b) >= 1e6) { syswrite(STDOUT, $b); $b = "" } } syswrite(STDOUT, $b)'; echo flood-done; exec sleep 60`;
@@ -49,15 +49,13 @@ function nodeUnder(shell: number): number {
 test('a fast writer is read through a second pipe, and with splice refused (seccomp) straight from its own; both lose nothing and grow the init\'s stdout pipe', async (t) => {
   const dir = tempDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const denySplice = join(dir, 'deny-splice');
-  try {
-    execFileSync('cc', ['-O2', '-o', denySplice, join(root, 'test/fixtures/c/deny-splice.c')], { stdio: 'pipe' });
-  } catch (err) {
-    t.fail(`cannot build the seccomp wrapper (cc is needed for the native addon too): ${(err as Error).message}`);
+  const deny = buildDenySyscall(dir);
+  if ('problem' in deny) {
+    t.fail(deny.problem);
     return;
   }
   const via = flood();
-  const direct = flood([denySplice]);
+  const direct = flood([deny.path, 'splice']);
   t.teardown(() => Promise.all([via.cleanup(), direct.cleanup()]));
   await Promise.all([via.waitFor('flood-done', 60_000), direct.waitFor('flood-done', 60_000)]);
   const viaPid = nodeUnder(via.proc.pid!);

@@ -6,7 +6,7 @@ import { setInitLogging } from '../logs/index.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { parseDuration } from '../manifest/duration.js';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
-import { becomeSubreaper, collectStartupGarbage, isPid1, killAll, loadNative, lockFile, reserveDescriptors, startReaper, stopProcesses } from '../pid1/index.js';
+import { becomeSubreaper, collectStartupGarbage, isPid1, killAll, loadNative, lockFile, reserveDescriptors, startReaper, stopProcesses, withholdInheritedFds } from '../pid1/index.js';
 import { findProgram } from '../supervisor/find-program.js';
 import { flushLog, log } from '../supervisor/log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -89,6 +89,8 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
   } catch (err) {
     throw new NotStarted((err as Error).message);
   }
+  const inherited = withholdInheritedFds();
+  if (inherited) log(`warning: ${inherited}; descriptors the init inherited may reach its services`);
   reserveDescriptors(services.length);
   const setpriv = setprivForTerminals(services);
 

@@ -5,7 +5,7 @@
 // garbage); libc.ts (wait, flock, prctl) and native.ts (loads the addon
 // built from native/pid1.c) are the native calls they need.
 export { owned, reapZombies, startReaper, onChildEvent, notifyChildEvent, watchExit } from './reap.js';
-export { spawnNative, signalIfStarted, type Credentials, type NativeSpawn } from './spawn.js';
+export { spawnNative, signalIfStarted, withholdInheritedFds, type Credentials, type NativeSpawn } from './spawn.js';
 export { makePipe, prefixInto, ReadableFd, reserveDescriptors, setPipeSize } from './pipe.js';
 export { loadNative, NativeAddonMissing } from './native.js';
 export { collectStartupGarbage } from './memory.js';

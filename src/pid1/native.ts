@@ -13,6 +13,7 @@ export interface Native {
   pipe(nonBlocking?: boolean): [number, number] | number;
   setPipeSize(fd: number, bytes: number): number;
   reserveFds(count: number): number;
+  cloexecInherited(): number;
   prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [number, number];
   watchReadable(fd: number, callback: () => void): Watcher;
   pauseWatch(watcher: Watcher, paused: boolean): void;

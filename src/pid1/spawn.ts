@@ -67,3 +67,15 @@ export function spawnNative(req: NativeSpawn): { pid: number } | { errno: number
 export function signalIfStarted(pid: number, startTicks: number, signal: NodeJS.Signals): boolean {
   return loadNative().signalIfStarted(pid, startTicks, constants.signals[signal]) === 0;
 }
+
+/**
+ * Marks what the init inherited from whatever started it (a shell's or a
+ * test runner's pipe, an engine's --preserve-fds) close-on-exec: the init
+ * keeps it, no child gets it. A service that inherited the write end of
+ * someone's pipe would hold it open for as long as it runs. Returns why it
+ * could not when /proc/self/fd cannot be listed.
+ */
+export function withholdInheritedFds(): string | undefined {
+  const got = loadNative().cloexecInherited();
+  return got < 0 ? `cannot list /proc/self/fd (errno ${-got})` : undefined;
+}

@@ -13,11 +13,13 @@
 // spawn() started: an orphan's exit status interests no one.
 //
 // reserveFds(): grows the fd table once, off the main thread, before a start
-// burst needs it (see grow_fd_table).
+// burst needs it (see grow_fd_table). cloexecInherited(): what the init
+// inherited stays with it.
 //
 // watchReadable(): the log relay's pipes, watched by libuv's poll handle and
 // read with read(2): a net.Socket per pipe cost ~85 us and ~5 kB per service.
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -364,6 +366,30 @@ out:
   free_array(argv);
   free_array(envp);
   return number(env, result);
+}
+
+/**
+ * cloexecInherited() → how many descriptors it marked, or -errno: every fd
+ * from 3 up that is not close-on-exec, which only the init's parent can have
+ * left it (Node's and libuv's own all are), becomes so. Children then get
+ * their stdio and readiness pipe and nothing else, whichever way they are
+ * started (the addon, libuv for the main command, node-pty).
+ */
+static napi_value cloexec_inherited(napi_env env, napi_callback_info info) {
+  (void)info;
+  DIR *dir = opendir("/proc/self/fd");
+  if (!dir) return number(env, -errno);
+  int listing = dirfd(dir), marked = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir))) {
+    char *end;
+    long fd = strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end || fd < 3 || fd == listing) continue;
+    int flags = fcntl((int)fd, F_GETFD);
+    if (flags >= 0 && !(flags & FD_CLOEXEC) && fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC) == 0) marked++;
+  }
+  closedir(dir);
+  return number(env, marked);
 }
 
 /**
@@ -822,6 +848,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
     {"setPipeSize", NULL, set_pipe_size, NULL, NULL, NULL, napi_default, NULL},
     {"reserveFds", NULL, reserve_fds, NULL, NULL, NULL, napi_default, NULL},
+    {"cloexecInherited", NULL, cloexec_inherited, NULL, NULL, NULL, napi_default, NULL},
     {"prefixInto", NULL, prefix_into, NULL, NULL, NULL, napi_default, NULL},
     {"watchReadable", NULL, watch_readable, NULL, NULL, NULL, napi_default, NULL},
     {"pauseWatch", NULL, pause_watch, NULL, NULL, NULL, napi_default, NULL},
