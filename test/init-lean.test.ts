@@ -1,4 +1,5 @@
-// What PID 1 keeps out of its memory, and out of its services': Node modules it has no use for, copies of its fd table, what it inherited.
+// What PID 1 keeps out of its memory, and out of its services': Node
+// modules it has no use for, copies of its fd table, what it inherited.
 import test from 'ava';
 import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
