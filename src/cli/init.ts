@@ -90,7 +90,7 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
     throw new NotStarted((err as Error).message);
   }
   const inherited = withholdInheritedFds();
-  if (inherited) log(`warning: ${inherited}; descriptors the init inherited may reach its services`);
+  if (inherited) log(`warning: ${inherited}; services may get descriptors the init was started with`);
   reserveDescriptors(services.length);
   const setpriv = setprivForTerminals(services);
 

@@ -73,9 +73,9 @@ export function signalIfStarted(pid: number, startTicks: number, signal: NodeJS.
  * test runner's pipe, an engine's --preserve-fds) close-on-exec: the init
  * keeps it, no child gets it. A service that inherited the write end of
  * someone's pipe would hold it open for as long as it runs. Returns why it
- * could not when /proc/self/fd cannot be listed.
+ * could not: no close_range(CLOSE_RANGE_CLOEXEC) and no /proc/self/fd.
  */
 export function withholdInheritedFds(): string | undefined {
   const got = loadNative().cloexecInherited();
-  return got < 0 ? `cannot list /proc/self/fd (errno ${-got})` : undefined;
+  return got < 0 ? `cannot mark inherited descriptors close-on-exec: /proc/self/fd: errno ${-got}` : undefined;
 }

@@ -14,7 +14,7 @@
 //
 // reserveFds(): grows the fd table once, off the main thread, before a start
 // burst needs it (see grow_fd_table). cloexecInherited(): what the init
-// inherited stays with it.
+// inherited stays with it, no child gets it.
 //
 // watchReadable(): the log relay's pipes, watched by libuv's poll handle and
 // read with read(2): a net.Socket per pipe cost ~85 us and ~5 kB per service.
@@ -22,7 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
+#include <limits.h>
 #include <node_api.h>
 #include <pthread.h>
 #include <sched.h>
@@ -41,6 +41,21 @@
 #include <unistd.h>
 #include <uv.h>
 
+// Headers older than Linux 5.9 lack close_range; the number is the same on
+// every architecture, and a kernel without it says ENOSYS (see slots_open).
+#if __has_include(<linux/close_range.h>)
+#include <linux/close_range.h>
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
 #define CHILD_STACK_SIZE (256 * 1024)
 #define MAX_GROUPS 256
 
@@ -48,9 +63,9 @@
 // descriptor twice: the copy (in the parent, under vfork) and the close of
 // each close-on-exec one at exec. With 1,000 services that is 2,000 relay
 // pipes, ~0.2 ms of CPU per spawn. So the child shares the table
-// (CLONE_FILES) and its first act is close_range(end, ~0,
+// (CLONE_FILES) and its first act is close_range(end, INT_MAX,
 // CLOSE_RANGE_UNSHARE): a private table holding only the descriptors below
-// `end`. What the child needs is put there first, in four low descriptors
+// `end` (INT_MAX, not ~0: gVisor refuses a last fd above it). What the child needs is put there first, in four low descriptors
 // the init keeps for it; each holds /dev/null between spawns, so no pipe end
 // outlives its spawn here (the relay waits for EOF on those).
 enum { SLOT_INPUT, SLOT_OUTPUT, SLOT_ERROR, SLOT_EXTRA, SLOT_COUNT };
@@ -121,8 +136,9 @@ static int move_fd(int fd, int target) {
 // setresuid() would broadcast to the parent's threads (it shares their list).
 static int child_main(void *arg) {
   struct spawn_request *r = arg;
-  // Until this returns the fd table is the init's: nothing may touch it.
-  if (slots.unshare && syscall(SYS_close_range, slots.end, ~0U, CLOSE_RANGE_UNSHARE) < 0) goto fail;
+  // Until this returns the fd table is the init's: nothing may touch it. A
+  // sandbox that passed the probe but refuses the call still gets a copy.
+  if (slots.unshare && syscall(SYS_close_range, slots.end, INT_MAX, CLOSE_RANGE_UNSHARE) < 0 && syscall(SYS_unshare, CLONE_FILES) < 0) goto fail;
   // Node's handlers live in memory we share: none may run here. Ignored
   // signals would survive exec (Node ignores SIGPIPE), so every signal goes
   // back to its default before the mask is cleared.
@@ -343,6 +359,10 @@ static napi_value spawn(napi_env env, napi_callback_info info) {
   r.extra_target = int_arg(env, args[11]);
   r.error = int_arg(env, args[12]);
   r.parent = getpid();
+  if (r.output < 0 || (r.extra_source >= 0 && r.extra_target < 3)) {
+    result = r.output < 0 ? -EBADF : -EINVAL;
+    goto out;
+  }
   if (slots_open() < 0) {
     result = -errno;
     goto out;
@@ -369,27 +389,31 @@ out:
 }
 
 /**
- * cloexecInherited() → how many descriptors it marked, or -errno: every fd
- * from 3 up that is not close-on-exec, which only the init's parent can have
- * left it (Node's and libuv's own all are), becomes so. Children then get
- * their stdio and readiness pipe and nothing else, whichever way they are
- * started (the addon, libuv for the main command, node-pty).
+ * cloexecInherited() → 0, or -errno: every fd from 3 up becomes
+ * close-on-exec. Node's and libuv's own all are; what is not was left to the
+ * init by its parent. Children then get their stdio and readiness pipe and
+ * nothing else, whichever way they are started (the addon, libuv for the
+ * main command, node-pty). One call on Linux >= 5.11, else a walk of
+ * /proc/self/fd.
  */
 static napi_value cloexec_inherited(napi_env env, napi_callback_info info) {
   (void)info;
+  if (syscall(SYS_close_range, 3, INT_MAX, CLOSE_RANGE_CLOEXEC) == 0) return number(env, 0);
   DIR *dir = opendir("/proc/self/fd");
   if (!dir) return number(env, -errno);
-  int listing = dirfd(dir), marked = 0;
+  int listing = dirfd(dir);
   struct dirent *entry;
-  while ((entry = readdir(dir))) {
+  // readdir says an error only through errno
+  for (errno = 0; (entry = readdir(dir)); errno = 0) {
     char *end;
     long fd = strtol(entry->d_name, &end, 10);
     if (end == entry->d_name || *end || fd < 3 || fd == listing) continue;
     int flags = fcntl((int)fd, F_GETFD);
-    if (flags >= 0 && !(flags & FD_CLOEXEC) && fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC) == 0) marked++;
+    if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
   }
+  int err = errno;
   closedir(dir);
-  return number(env, marked);
+  return number(env, -err);
 }
 
 /**
