@@ -1,7 +1,7 @@
 // What PID 1 keeps out of its memory, and out of its services': Node
 // modules it has no use for, copies of its fd table, what it inherited.
 import test from 'ava';
-import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBerth, sleep, startInit, tempDir, waitForRecord, waitUntil } from './helpers/init.js';
 import { buildDenySyscall } from './helpers/seccomp.js';
@@ -98,14 +98,9 @@ const REFUSALS = [
 ] as const;
 for (const [filter, where] of REFUSALS) {
   test(`where ${where}, a service gets a copy of the fd table instead, and still only its own descriptors`, async (t) => {
-    const dir = tempDir();
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const deny = buildDenySyscall(dir);
-    if ('problem' in deny) {
-      t.fail(deny.problem);
-      return;
-    }
-    const got = await serviceTables([deny.path, filter]);
+    const deny = buildDenySyscall(t);
+    if (!deny) return;
+    const got = await serviceTables([deny, filter]);
     t.true(got.init.inherited, 'the init keeps its inherited fds');
     // the reservation may grow the init's table after this spawn: bigger than a fresh one is what tells a copy
     t.true(got.plain.size > 64 && got.notifier.size > 64, `copies: FDSize ${got.plain.size} and ${got.notifier.size}`);
