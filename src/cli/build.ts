@@ -11,8 +11,8 @@ import { evaluateImage, type ImageBuild } from '../image/evaluate.js';
 import { kubeDeployment, type KubeOptions, PULL_POLICIES, type PullPolicy, renderKube, validateDeployment } from '../image/kube.js';
 import { unpinned } from '../image/packages.js';
 import { formatProblem } from '../manifest/index.js';
-import { findProgram } from '../supervisor/find-program.js';
-import { signalNumber } from '../supervisor/signals.js';
+import { findProgram } from '../unix/find-program.js';
+import { signalNumber } from '../unix/signals.js';
 import { parseArgs, UsageError } from './args.js';
 
 export const usage = `berth build IMAGE_FILE [-o OUT_DIR] [--tag NAME] [--kube [--kube-pull-policy POLICY]]

@@ -3,7 +3,7 @@
 // connecting to the control socket, whether an init still owns them.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { suggestion } from '../manifest/dsl/did-you-mean.js';
+import { suggestion } from '../schema-language/did-you-mean.js';
 import { readRecords, type StatusRecord } from '../control/state-dir.js';
 import { parseArgs, UsageError } from './args.js';
 import { stateDirOf } from './locations.js';

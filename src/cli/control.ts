@@ -3,7 +3,7 @@
 // complete, and prints one line per service.
 import { NoInit, request } from '../control/client.js';
 import type { ActionOp, ReloadResult, ServiceResult } from '../control/protocol.js';
-import { parseSignal } from '../supervisor/signals.js';
+import { parseSignal } from '../unix/signals.js';
 import { parseArgs, UsageError } from './args.js';
 import { stateDirOf } from './locations.js';
 

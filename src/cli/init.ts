@@ -1,16 +1,17 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
 import { join } from 'node:path';
-import { describeLeftovers, findLeftovers, readSessionMarks } from '../control/leftovers.js';
+import { describeLeftovers, findLeftovers, readSessionMarks } from '../procfs/leftovers.js';
 import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDirs, StateDirError, StateDirInUse, type StateDir } from '../control/state-dir.js';
 import { setInitLogging } from '../logs/index.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { parseDuration } from '../manifest/duration.js';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
-import { becomeSubreaper, collectStartupGarbage, isPid1, killAll, loadNative, lockFile, reserveDescriptors, startReaper, stopProcesses, withholdInheritedFds } from '../pid1/index.js';
-import { findProgram } from '../supervisor/find-program.js';
-import { flushLog, log } from '../supervisor/log.js';
+import { becomeSubreaper, collectStartupGarbage, isPid1, killAll, loadNative, lockFile, startReaper, stopProcesses, withholdInheritedFds } from '../pid1/index.js';
+import { reserveDescriptors } from '../native/fds.js';
+import { findProgram } from '../unix/find-program.js';
+import { flushLog, log } from '../logs/init-log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { UserDatabase, type ResolvedUser } from '../supervisor/users.js';
+import { UserDatabase, type ResolvedUser } from '../launch/users.js';
 import { parseArgs, UsageError } from './args.js';
 import { DEFAULT_MANIFEST, manifestPath as manifestFrom } from './locations.js';
 

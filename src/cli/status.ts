@@ -2,7 +2,7 @@
 // service with CPU and memory, from the init's control channel.
 import { NoInit, request } from '../control/client.js';
 import type { StatusRecord } from '../control/state-dir.js';
-import { StatsSampler, type Usage } from '../control/stats.js';
+import { StatsSampler, type Usage } from '../procfs/stats.js';
 import { parseArgs, UsageError } from './args.js';
 import { stateDirOf } from './locations.js';
 import { renderTable, type StatusRow } from './status-table.js';
@@ -90,7 +90,7 @@ async function watch(dir: string, sampler: StatsSampler, json: boolean): Promise
 
 /** Instead of stale "up" rows: whether the init that owned the dir is gone, and what it left running. */
 async function deadInitNote(dir: string): Promise<string | undefined> {
-  const [{ inspectDeadInit }, { isLocked }] = await Promise.all([import('../control/leftovers.js'), import('../pid1/index.js')]);
+  const [{ inspectDeadInit }, { isLocked }] = await Promise.all([import('../procfs/leftovers.js'), import('../pid1/index.js')]);
   const dead = inspectDeadInit(dir, isLocked);
   if (!dead) return undefined;
   const who = dead.initPid === null ? 'the init that owned it' : `its init (pid ${dead.initPid})`;

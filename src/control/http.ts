@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
 import { healthz, readyz, renderMetrics, type HealthView } from './metrics.js';
-import { serviceTotals } from './stats.js';
+import { serviceTotals } from '../procfs/stats.js';
 
 export async function serveHttp(listen: string, view: () => HealthView): Promise<Server> {
   const at = parseListen(listen);

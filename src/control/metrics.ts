@@ -1,7 +1,7 @@
 // /healthz, /readyz and /metrics as text: what the HTTP endpoint serves,
 // made from the same status the control channel answers.
 import type { InitPhase, StatusRecord } from './state-dir.js';
-import type { Totals } from './stats.js';
+import type { Totals } from '../procfs/stats.js';
 
 export interface HealthView {
   init: { pid: number; phase: InitPhase };

@@ -4,7 +4,7 @@
 // client costs the init one answer and a closed connection, nothing else.
 import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { suggestion } from '../manifest/dsl/did-you-mean.js';
+import { suggestion } from '../schema-language/did-you-mean.js';
 import { MAX_REQUEST_BYTES, parseRequest, type ActionOp, type LogsRequest, type ReloadResult, type Request, type Response, type ServiceResult } from './protocol.js';
 
 /** What the init keeps of a service's output (src/logs). */

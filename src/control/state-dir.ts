@@ -7,7 +7,7 @@
 //   STATE_DIR/services/NAME.json     one status record per service, replaced atomically
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { markSession, type SessionMark } from './session-mark.js';
+import { markSession, type SessionMark } from '../procfs/session-mark.js';
 
 export const DEFAULT_STATE_DIR = '/run/berth';
 export const CONTROL_SOCKET = 'control.sock';
@@ -34,7 +34,7 @@ export interface StatusRecord {
   /**
    * The session of the service's latest process, kept after it exits: what
    * it forked may outlive it, and the next init stops that if this one dies
-   * (src/control/leftovers.ts). Filled in by StateDir; null before the first start.
+   * (src/procfs/leftovers.ts). Filled in by StateDir; null before the first start.
    */
   session?: SessionMark | null;
 }

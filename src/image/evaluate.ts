@@ -2,8 +2,8 @@
 // service modules and the systemd translation add their definitions, merge
 // again, and check the result. Produces everything the build writes, or the
 // problems (each pointing into the file that made it) that stop it.
-import type { Node } from '../manifest/dsl/schema.js';
-import { validate } from '../manifest/dsl/validate.js';
+import type { Node } from '../schema-language/schema.js';
+import { validate } from '../schema-language/validate.js';
 import { checkValue } from '../manifest/check.js';
 import { formatPath } from '../manifest/locate.js';
 import type { Problem } from '../manifest/types.js';

@@ -1,9 +1,9 @@
 // The files derived from the image option declarations, rendered as strings
 // so emit-docs.ts can write them and a test can check the committed copies.
 // `berth options` prints the same declarations as text.
-import { toJsonSchema } from '../manifest/dsl/json-schema.js';
-import { toMarkdown } from '../manifest/dsl/markdown.js';
-import type { Node } from '../manifest/dsl/schema.js';
+import { toJsonSchema } from '../schema-language/json-schema.js';
+import { toMarkdown } from '../schema-language/markdown.js';
+import type { Node } from '../schema-language/schema.js';
 import { imageSchema } from './options.js';
 
 export const REGENERATE = 'npx tsc -p . && node dist/src/image/emit-docs.js';

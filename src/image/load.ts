@@ -4,7 +4,7 @@
 // type mistake is reported in the file that made it.
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
-import { validate } from '../manifest/dsl/validate.js';
+import { validate } from '../schema-language/validate.js';
 import { formatPath, START, yamlLimitProblem } from '../manifest/locate.js';
 import { readTextFile } from '../manifest/read-text.js';
 import { type DefNode, type Loc, parseDefinition, plain } from './definition.js';

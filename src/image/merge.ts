@@ -7,8 +7,8 @@
 //   conflict is an error naming both places.
 // Alongside the value it keeps where each path was defined, so later checks
 // can point into the file that made the mistake.
-import type { Node } from '../manifest/dsl/schema.js';
-import type { Issue, Path } from '../manifest/dsl/validate.js';
+import type { Node } from '../schema-language/schema.js';
+import type { Issue, Path } from '../schema-language/validate.js';
 import { formatPath } from '../manifest/locate.js';
 import { type DefNode, formatLoc, type Loc, plain, PRIORITY } from './definition.js';
 import { PRIORITISED, type Prioritised } from './modules/module.js';

@@ -1,10 +1,10 @@
 // Every option an image definition may set, declared once with the manifest's
 // schema DSL: validation, merging (src/image/merge.ts), `berth options`,
 // docs/options.md and schema/image.schema.json all read this declaration.
-import { any, array, boolean, integer, object, record, string, type Infer } from '../manifest/dsl/schema.js';
+import { any, array, boolean, integer, object, record, string, type Infer } from '../schema-language/schema.js';
 import { loggingSchema, SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
 import { modules } from './modules/index.js';
-import type { AnySchema } from '../manifest/dsl/schema.js';
+import type { AnySchema } from '../schema-language/schema.js';
 
 /** Characters that are safe in a Dockerfile instruction and a shell word without quoting. */
 const SAFE_PATH = /^\/[A-Za-z0-9._\/@+-]*$/;

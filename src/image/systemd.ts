@@ -1,7 +1,7 @@
 // Translates `systemd.services` (NixOS unit syntax) into Berth services.
 // The supported subset maps onto the manifest; everything else is reported
 // as a warning naming the directive and the unit — never silently dropped.
-import type { Path } from '../manifest/dsl/validate.js';
+import type { Path } from '../schema-language/validate.js';
 import { formatPath } from '../manifest/locate.js';
 import { shellSplit } from '../manifest/shell-split.js';
 import type { DefNode, Loc } from './definition.js';

@@ -5,7 +5,7 @@
 // flushes them first, so a service's "started" line precedes its output.
 import { writeSync } from 'node:fs';
 import { DEFAULT_LOGGING, formatInitLine, type Logging } from './format.js';
-import { setPipeSize } from '../pid1/index.js';
+import { setPipeSize } from '../native/fds.js';
 import { Sink } from './sink.js';
 
 const STDOUT_PIPE_BYTES = 1024 * 1024;

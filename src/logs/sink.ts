@@ -3,7 +3,7 @@
 // so the services block on their pipes and the init's memory stays bounded; a
 // sink whose reader went away swallows what follows, so no service dies of it.
 import type { Writable } from 'node:stream';
-import { prefixInto } from '../pid1/index.js';
+import { prefixInto } from './pipe-reader.js';
 
 const EMPTY = Buffer.alloc(0);
 const NL = 0x0a;

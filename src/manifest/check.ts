@@ -1,6 +1,6 @@
 // Runs every check on a parsed manifest and reports all problems at once:
 // the schema first, then what only makes sense across services.
-import { type Issue, isMapping, putOwn, validate } from './dsl/validate.js';
+import { type Issue, isMapping, putOwn, validate } from '../schema-language/validate.js';
 import { type Locate, formatPath } from './locate.js';
 import { toService } from './normalise.js';
 import { checkReferences, type ServiceRef } from './references.js';

@@ -1,7 +1,7 @@
 // The files derived from the manifest schema, rendered as strings so that
 // emit-docs.ts can write them and a test can check the committed copies.
-import { toJsonSchema } from './dsl/json-schema.js';
-import { toMarkdown } from './dsl/markdown.js';
+import { toJsonSchema } from '../schema-language/json-schema.js';
+import { toMarkdown } from '../schema-language/markdown.js';
 import { manifestSchema } from './schema.js';
 
 export const REGENERATE = 'npx tsc -p . && node dist/src/manifest/emit-docs.js';

@@ -4,7 +4,7 @@
 // should not pay for a YAML parser it never uses.
 import { createRequire } from 'node:module';
 import type * as YAML from 'yaml';
-import type { Issue, Path } from './dsl/validate.js';
+import type { Issue, Path } from '../schema-language/validate.js';
 import { TOO_DEEP, yamlTooDeepAt } from './nesting.js';
 
 export interface Position { line: number; col: number }

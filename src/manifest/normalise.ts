@@ -1,10 +1,10 @@
 // Turns one schema-valid service into the Service the supervisor runs:
 // a single argv whatever the user wrote, and string users.
-import type { Issue, Path } from './dsl/validate.js';
+import type { Issue, Path } from '../schema-language/validate.js';
 import { parseDuration } from './duration.js';
 import type { RawService } from './schema.js';
 import { shellSplit } from './shell-split.js';
-import { parseSignal } from './signal-name.js';
+import { parseSignal } from '../unix/signals.js';
 import type { Liveness, Logging, Probe, Readiness, Service } from './types.js';
 
 const DEFAULT_READINESS_INTERVAL_MS = 1000;

@@ -1,6 +1,6 @@
 // Checks what `after` names: known services, the stage rules, no cycles.
-import { suggestion } from './dsl/did-you-mean.js';
-import type { Issue } from './dsl/validate.js';
+import { suggestion } from '../schema-language/did-you-mean.js';
+import type { Issue } from '../schema-language/validate.js';
 import { orderByAfter } from './order.js';
 import type { ServiceType } from './types.js';
 

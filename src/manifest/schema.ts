@@ -1,6 +1,6 @@
 // The manifest, version 1: the one declaration that validation, the JSON
 // Schema (schema/manifest.schema.json) and docs/manifest.md all come from.
-import { array, boolean, enumOf, integer, object, oneOf, record, string, type Infer } from './dsl/schema.js';
+import { array, boolean, enumOf, integer, object, oneOf, record, string, type Infer } from '../schema-language/schema.js';
 import { DURATION_HINT, DURATION_PATTERN } from './duration.js';
 import { LISTEN_HINT, LISTEN_PATTERN } from './listen.js';
 

@@ -1,13 +1,11 @@
 // PID-1 duties, one file each: reap.ts (zombies), kill-all.ts (the final
 // sweep), children.ts (who is left), spawn.ts (cheap spawns that die with the
-// init), pipe.ts (pipes, watched and read), stop-processes.ts (a dead init's
-// leftovers), lock.ts (the state dir's lock), memory.ts (start-up's
-// garbage); libc.ts (wait, flock, prctl) and native.ts (loads the addon
-// built from native/pid1.c) are the native calls they need.
+// init), stop-processes.ts (a dead init's leftovers), lock.ts (the state
+// dir's lock), memory.ts (start-up's garbage); libc.ts (wait, flock, prctl)
+// holds the native calls they need, through src/native's addon.
 export { owned, reapZombies, startReaper, onChildEvent, notifyChildEvent, watchExit } from './reap.js';
 export { spawnNative, signalIfStarted, withholdInheritedFds, type Credentials, type NativeSpawn } from './spawn.js';
-export { makePipe, prefixInto, ReadableFd, reserveDescriptors, setPipeSize } from './pipe.js';
-export { loadNative, NativeAddonMissing } from './native.js';
+export { loadNative, NativeAddonMissing } from '../native/addon.js';
 export { collectStartupGarbage } from './memory.js';
 export { killAll, isPid1 } from './kill-all.js';
 export { stopProcesses } from './stop-processes.js';

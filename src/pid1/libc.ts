@@ -1,7 +1,7 @@
 // The wait and prctl calls Node has no API for (waitpid() for pids it did
 // not spawn, waitid(), PR_SET_CHILD_SUBREAPER, flock()), through the addon
 // (native/pid1.c).
-import { loadNative } from './native.js';
+import { loadNative } from '../native/addon.js';
 
 // reused for every call: no allocation per reaped child
 const status = new Int32Array(1);

@@ -4,7 +4,7 @@
 // burst of spawns, would stay for the init's whole life: ~2 MB with 100
 // services, given back by one memory-reducing collection (~10 ms) soon
 // after every stage is done.
-import { loadNative } from './native.js';
+import { loadNative } from '../native/addon.js';
 
 export function collectStartupGarbage(): void {
   loadNative().collectStartupGarbage();

@@ -5,11 +5,11 @@
 // main processes with it, for the price of no extra exec. The child is not
 // libuv's: its exit comes from the reaper (watchExit in reap.ts).
 import { constants } from 'node:os';
-import { loadNative } from './native.js';
+import { loadNative } from '../native/addon.js';
 
 // SIGKILL and not SIGTERM: the init is gone and nothing would escalate for a
 // service that ignores TERM; what the service forked is left to the next
-// init, which stops it with a grace period (see src/control/leftovers.ts).
+// init, which stops it with a grace period (see src/procfs/leftovers.ts).
 const DEATH_SIGNAL = constants.signals.SIGKILL;
 
 export interface Credentials {

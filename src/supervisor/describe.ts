@@ -1,8 +1,8 @@
 // The English of the init's log: each transition event as the `[berth]` line
 // an operator reads. Nothing else turns events into words.
-import { exitCodeOf } from './signals.js';
+import { exitCodeOf } from '../unix/signals.js';
 import type { TransitionEvent } from './service.js';
-import type { Exit } from './spawn.js';
+import type { Exit } from '../launch/spawn.js';
 
 export function describeExit(exit: Exit): string {
   if (exit.reason) return `could not start: ${exit.reason} (code ${exit.code})`;

@@ -4,8 +4,8 @@
 // runner (service.ts) performs the actions a step returns and reports the
 // transition; nothing else changes a state.
 import { restartDelay } from './backoff.js';
-import type { Exit } from './spawn.js';
-import { exitCodeOf } from './signals.js';
+import type { Exit } from '../launch/spawn.js';
+import { exitCodeOf } from '../unix/signals.js';
 
 /** The states of a service record, with what they mean to an operator (docs/state-dir.md lists the same). */
 export const STATES = {

@@ -5,8 +5,8 @@
 import type { Service } from '../manifest/index.js';
 import type { ExitInfo, StatusRecord } from '../control/state-dir.js';
 import { step, type Action, type Input, type Policy, type State, type Want } from './lifecycle.js';
-import type { ExecLogger } from './logger.js';
-import type { Exit, Running } from './spawn.js';
+import type { ExecLogger } from '../launch/exec-logger.js';
+import type { Exit, Running } from '../launch/spawn.js';
 
 /** One transition of one service: what the log line, the record and the control channel are made from. */
 export interface TransitionEvent {

@@ -8,17 +8,17 @@ import type { ActionOp, ReloadResult, ServiceResult } from '../control/protocol.
 import { serviceLogs, stdoutSink, type ServiceLog, type Sink } from '../logs/index.js';
 import { killAll, listChildren, listDescendants, onChildEvent, reapZombies } from '../pid1/index.js';
 import { describeExit, describeTransition } from './describe.js';
-import { buildLaunch, type Launch } from './launch.js';
-import { flushLog, log } from './log.js';
-import { ExecLogger } from './logger.js';
-import type { MainCommand } from './main-command.js';
+import { buildLaunch, type Launch } from '../launch/launch.js';
+import { flushLog, log } from '../logs/init-log.js';
+import { ExecLogger } from '../launch/exec-logger.js';
+import type { MainCommand } from '../launch/main-command.js';
 import { ServiceRunner, signalGroup, type RunSignal, type ServiceHost, type TransitionEvent } from './service.js';
-import { parseSignal } from './signals.js';
-import { spawnProcess, spawnWithTerminal, type Running } from './spawn.js';
+import { parseSignal } from '../unix/signals.js';
+import { spawnProcess, spawnWithTerminal, type Running } from '../launch/spawn.js';
 import type { RunCommand } from '../health/probe.js';
 import { closeSync, openSync } from 'node:fs';
-import { makePipe } from '../pid1/index.js';
-import type { ResolvedUser } from './users.js';
+import { makePipe } from '../native/fds.js';
+import type { ResolvedUser } from '../launch/users.js';
 
 export interface SupervisorOptions {
   plan: Plan;
@@ -129,7 +129,7 @@ export class Supervisor implements ServiceHost, ControlHandler {
       return;
     }
     // node:child_process (libuv's spawn) loads only for a main command
-    const { MainCommand } = await import('./main-command.js');
+    const { MainCommand } = await import('../launch/main-command.js');
     if (this.shuttingDown) return;
     const main = new MainCommand(argv);
     this.main = main;

@@ -2,7 +2,7 @@
 // a new option is generated the day it is declared), valid manifests,
 // mutations of them, YAML-ish noise, and sets of image definition files.
 import fc from 'fast-check';
-import type { Node } from '../../src/manifest/dsl/schema.js';
+import type { Node } from '../../src/schema-language/schema.js';
 import { manifestSchema, serviceSchema, SERVICE_NAME } from '../../src/manifest/schema.js';
 import { shellSplit } from '../../src/manifest/shell-split.js';
 

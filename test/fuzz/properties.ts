@@ -1,4 +1,4 @@
-// Every input surface's properties, once: the ava tests (test/prop-*.test.ts)
+// Every input surface's properties, once: the ava tests (test/fuzz/*.test.ts)
 // run each with a fixed seed and a few cases; `npm run fuzz`
 // (test/fuzz/run.ts) runs the same ones with many more.
 import fc from 'fast-check';
@@ -17,7 +17,7 @@ import { formatPath, positionAt, yamlLimitProblem } from '../../src/manifest/loc
 import { jsonTooDeepAt, MAX_NESTING, TOO_DEEP } from '../../src/manifest/nesting.js';
 import { parseText } from '../../src/manifest/parse.js';
 import { shellSplit } from '../../src/manifest/shell-split.js';
-import { signalName, signalNumber } from '../../src/supervisor/signals.js';
+import { signalName, signalNumber } from '../../src/unix/signals.js';
 import { damage, manifestDocument, mutate, mutation, validManifest, valueOf } from './arbitraries.js';
 
 export interface PropertySpec {

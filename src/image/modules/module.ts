@@ -2,7 +2,7 @@
 // top-level key named for it, and from their merged values it defines other
 // options (services, packages, /etc files...), which are then merged with
 // every definition file like any other definition.
-import type { AnySchema, Infer } from '../../manifest/dsl/schema.js';
+import type { AnySchema, Infer } from '../../schema-language/schema.js';
 
 /** A value with an explicit priority (lower wins), like NixOS mkOverride. */
 export interface Prioritised { readonly [PRIORITISED]: number; readonly value: unknown }

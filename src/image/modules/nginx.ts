@@ -1,7 +1,7 @@
 // `nginx`: a static web server. Adds the Debian package, writes
 // /etc/nginx/nginx.conf (foreground, logs to the container's output) and a
 // long-run service, and exposes the ports it listens on.
-import { boolean, integer, object, record, string } from '../../manifest/dsl/schema.js';
+import { boolean, integer, object, record, string } from '../../schema-language/schema.js';
 import { defineModule, mkDefault, type Assertion } from './module.js';
 
 const HOST = /^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*$/;

@@ -1,0 +1,42 @@
+// berth reload: only what changed is touched.
+import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runBerth, startInit, waitForRecord } from '../helpers/init.js';
+
+interface Row { name: string; state: string; pid: number | null }
+const rows = async (dir: string): Promise<Row[]> => JSON.parse((await runBerth(['status', '--json', '--state-dir', dir])).stdout) as Row[];
+const pidOf = (rs: Row[], name: string): number | null | undefined => rs.find((r) => r.name === name)?.pid;
+
+test('reload starts added services, stops removed ones, restarts changed ones and leaves the rest alone', async (t) => {
+  const services = {
+    keep: { script: 'exec sleep 60' },
+    change: { script: 'echo change-v1; exec sleep 60' },
+    drop: { script: 'exec sleep 60' },
+  };
+  const init = startInit({ manifest: { version: 1, services } });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('all stages done');
+  const before = await rows(init.stateDir);
+  const manifest = join(init.dir, 'manifest.json');
+  writeFileSync(manifest, JSON.stringify({ version: 1, services: { keep: services.keep, change: { script: 'echo change-v2; exec sleep 60' }, fresh: { script: 'echo fresh-up; exec sleep 60' } } }));
+  const r = await runBerth(['reload', '--state-dir', init.stateDir]);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'reloaded: added fresh; removed drop; restarted change; 1 unchanged\n');
+  await init.waitFor('fresh-up');
+  await init.waitFor('change-v2');
+  const after = await rows(init.stateDir);
+  t.deepEqual(after.map((x) => [x.name, x.state]), [['keep', 'up'], ['change', 'up'], ['fresh', 'up']]);
+  t.is(pidOf(after, 'keep'), pidOf(before, 'keep'), 'the untouched service keeps its pid');
+  t.not(pidOf(after, 'change'), pidOf(before, 'change'));
+  await t.throwsAsync(waitForRecord(init.stateDir, 'drop', () => true, 300), undefined, "the removed service's record is gone");
+
+  writeFileSync(manifest, JSON.stringify({ version: 1, services: { keep: { script: 'exec sleep 60', after: ['nope'] } } }));
+  const bad = await runBerth(['reload', '--state-dir', init.stateDir]);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /manifest\.json:\d+:\d+: services\.keep\.after\[0\]: unknown service 'nope'/);
+  t.regex(bad.stderr, /nothing changed/);
+  t.deepEqual((await rows(init.stateDir)).map((x) => [x.name, x.pid]), after.map((x) => [x.name, x.pid]), 'an invalid manifest changes nothing');
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
+});

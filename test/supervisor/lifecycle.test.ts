@@ -1,0 +1,195 @@
+// The service lifecycle on a fake host: the table, the exit rule and the
+// runner, without processes.
+import test from 'ava';
+import { decideExit, STATES, step, type Context, type Policy, type State } from '../../src/supervisor/lifecycle.js';
+import { restartDelay, RESTART_POLICY } from '../../src/supervisor/backoff.js';
+import { ServiceRunner, type ServiceHost, type TransitionEvent } from '../../src/supervisor/service.js';
+import type { Exit, Running } from '../../src/launch/spawn.js';
+import type { Service } from '../../src/manifest/index.js';
+import { readFileSync } from 'node:fs';
+
+const longRun: Policy = { type: 'long-run', restart: 'no', successExitCodes: [0], readiness: false };
+const ctx = (state: State, policy: Policy = longRun, want: 'up' | 'down' = 'up'): Context => ({ state, want, policy, streak: 0, recentRestarts: 0 });
+const exit = (code: number | null, signal: NodeJS.Signals | null = null): Exit => ({ code, signal });
+
+test('decideExit: success finishes, failure fails, and a restart policy restarts long-runs only', (t) => {
+  t.is(decideExit(exit(0), longRun), 'finished');
+  t.is(decideExit(exit(3), longRun), 'failed');
+  t.is(decideExit(exit(null, 'SIGKILL'), longRun), 'failed');
+  t.is(decideExit(exit(3), { ...longRun, restart: 'on-failure' }), 'restart');
+  t.is(decideExit(exit(0), { ...longRun, restart: 'on-failure' }), 'finished');
+  t.is(decideExit(exit(0), { ...longRun, restart: 'always' }), 'restart');
+  t.is(decideExit(exit(143), { ...longRun, successExitCodes: [0, 143] }), 'finished');
+  t.is(decideExit({ code: 0, signal: null, reason: 'could not start' }, longRun), 'failed');
+  t.is(decideExit(exit(3), { ...longRun, type: 'oneshot-pre', restart: 'always' }), 'failed');
+});
+
+test('an exit while the operator wants the service down is a stop, never a failure', (t) => {
+  for (const e of [exit(0), exit(1), exit(null, 'SIGKILL')]) {
+    const s = step(ctx('stopping', { ...longRun, restart: 'always' }, 'down'), { kind: 'exited', exit: e, uptimeMs: 5 });
+    t.deepEqual(s, { to: 'stopped', want: 'down', actions: [] });
+  }
+});
+
+test('a failure reports the shell exit code: 128+N for a signal', (t) => {
+  t.deepEqual(step(ctx('up'), { kind: 'exited', exit: exit(null, 'SIGKILL'), uptimeMs: 5 })?.actions, [{ do: 'report-failure', code: 137 }]);
+  t.deepEqual(step(ctx('up'), { kind: 'exited', exit: exit(4), uptimeMs: 5 })?.actions, [{ do: 'report-failure', code: 4 }]);
+});
+
+test('a restart is immediate the first time, then backs off while failures stay quick', (t) => {
+  const policy = { ...longRun, restart: 'on-failure' as const };
+  let c = ctx('up', policy);
+  const delays: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const s = step(c, { kind: 'exited', exit: exit(1), uptimeMs: 10 })!;
+    t.is(s.to, 'backoff');
+    delays.push(s.delayMs!);
+    t.deepEqual(s.actions, [s.delayMs === 0 ? { do: 'spawn' } : { do: 'arm-timer', delayMs: s.delayMs! }]);
+    c = { ...c, state: 'up', streak: s.streak! };
+  }
+  t.deepEqual(delays, [0, 100, 200, 400, 800]);
+  const healthy = step({ ...c, streak: 4 }, { kind: 'exited', exit: exit(1), uptimeMs: 1000 })!;
+  t.is(healthy.delayMs, 0, 'a run of a second or more restarts at once');
+});
+
+test('maxRestarts: within the window a restart is allowed until the limit, then the failure is final', (t) => {
+  const policy: Policy = { ...longRun, restart: 'on-failure', maxRestarts: 2 };
+  t.is(decideExit(exit(1), policy, 1), 'restart');
+  t.is(decideExit(exit(1), policy, 2), 'gave-up');
+  t.is(decideExit(exit(0), { ...policy, restart: 'always' }, 2), 'finished');
+  const s = step({ ...ctx('up', policy), recentRestarts: 2 }, { kind: 'exited', exit: exit(1), uptimeMs: 5 })!;
+  t.is(s.to, 'failed');
+  t.true(s.gaveUp);
+});
+
+test('an exit the init caused (not ready in time, failing liveness) is a failure whatever its code; liveness restarts regardless of policy', (t) => {
+  t.is(decideExit({ code: 0, signal: null, cause: 'not ready within 5 ms' }, longRun), 'failed');
+  t.is(decideExit({ code: 0, signal: null, cause: 'liveness', restartAnyway: true }, longRun), 'restart');
+  t.deepEqual(step(ctx('starting'), { kind: 'unhealthy', signal: 'SIGINT' }), { to: 'stopping', want: 'up', actions: [{ do: 'signal', signal: 'SIGINT' }], signal: 'SIGINT' });
+  t.is(step(ctx('down'), { kind: 'unhealthy', signal: 'SIGTERM' }), null);
+});
+
+test('hold (the shutdown): no restart and no signal yet for what runs; what does not run is stopped', (t) => {
+  t.deepEqual(step(ctx('up'), { kind: 'hold' }), { to: 'up', want: 'down', actions: [] });
+  t.deepEqual(step(ctx('backoff'), { kind: 'hold' }), { to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] });
+  t.is(step(ctx('down'), { kind: 'hold' })?.to, 'stopped');
+  const held = step(ctx('up', { ...longRun, restart: 'always' }, 'down'), { kind: 'exited', exit: exit(1), uptimeMs: 5 });
+  t.is(held?.to, 'stopped', 'a held service that dies is not restarted');
+});
+
+test('restartDelay: capped, and reset by a run that lasted', (t) => {
+  t.is(restartDelay(50, 10).delayMs, RESTART_POLICY.maxDelayMs);
+  t.deepEqual(restartDelay(5, RESTART_POLICY.resetAfterMs), { delayMs: 0, streak: 1 });
+});
+
+test('stop: a running service is signalled, a pending restart is cancelled, an idle one just stays down', (t) => {
+  t.deepEqual(step(ctx('up'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopping', want: 'down', actions: [{ do: 'signal', signal: 'SIGTERM' }], signal: 'SIGTERM' });
+  t.deepEqual(step(ctx('backoff'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] });
+  t.deepEqual(step(ctx('finished'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'finished', want: 'down', actions: [] });
+  t.is(step(ctx('stopping', longRun, 'down'), { kind: 'stop', signal: 'SIGTERM' }), null);
+  t.deepEqual(step(ctx('stopping'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopping', want: 'down', actions: [] }, 'a stop while the init ends it as a failure turns it into a stop');
+  t.deepEqual(step(ctx('stopping'), { kind: 'kill' })?.actions, [{ do: 'signal', signal: 'SIGKILL' }]);
+});
+
+test('start: only a service that does not run is spawned; a start in backoff restarts now', (t) => {
+  for (const state of ['down', 'stopped', 'finished', 'failed'] as const) t.deepEqual(step(ctx(state), { kind: 'start' })?.actions, [{ do: 'spawn' }]);
+  for (const state of ['starting', 'up', 'stopping'] as const) t.is(step(ctx(state), { kind: 'start' }), null);
+  t.deepEqual(step(ctx('backoff'), { kind: 'start' })?.actions, [{ do: 'cancel-timer' }, { do: 'spawn' }]);
+});
+
+test('a service with readiness is starting until it is ready', (t) => {
+  const policy = { ...longRun, readiness: true };
+  t.is(step(ctx('down', policy), { kind: 'spawned', pid: 5 })?.to, 'starting');
+  t.is(step(ctx('starting', policy), { kind: 'ready' })?.to, 'up');
+  t.is(step(ctx('down'), { kind: 'spawned', pid: 5 })?.to, 'up');
+});
+
+test('every state has a row, and docs/state-dir.md describes every state', (t) => {
+  const doc = readFileSync(new URL('../../../docs/state-dir.md', import.meta.url), 'utf8');
+  for (const state of Object.keys(STATES)) {
+    t.not(step(ctx(state as State), { kind: 'exited', exit: exit(0), uptimeMs: 1 }), undefined);
+    t.regex(doc, new RegExp(`\\| \`${state}\` \\|`), `docs/state-dir.md lacks ${state}`);
+  }
+});
+
+/** A host whose processes are promises the test settles. */
+class FakeHost implements ServiceHost {
+  readonly graceMs = 3000;
+  events: TransitionEvent[] = [];
+  failures: number[] = [];
+  exits: Array<(e: Exit) => void> = [];
+  private nextPid = 100;
+  spawn(): Running {
+    return { pid: this.nextPid++, exited: new Promise<Exit>((resolve) => this.exits.push(resolve)) };
+  }
+  logger(): undefined {
+    return undefined;
+  }
+  watchLiveness(): void {}
+  observe(e: TransitionEvent): void {
+    this.events.push(e);
+  }
+  failed(_r: ServiceRunner, code: number): void {
+    this.failures.push(code);
+  }
+  path(): string {
+    return this.events.map((e) => e.to).join(' ');
+  }
+}
+
+const service = (over: Partial<Service> = {}): Service => ({
+  name: 'svc', type: 'long-run', argv: ['/bin/true'], restartOnFailure: false, environment: {}, after: [], enable: true, tty: false, logging: { format: 'plain', timestamps: false },
+  restart: over.restartOnFailure ? 'on-failure' : 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true, ...over,
+});
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test('runner: start, crash, immediate restart, operator stop: one event per transition, in order', async (t) => {
+  const host = new FakeHost();
+  const r = new ServiceRunner(service({ restartOnFailure: true }), host);
+  r.start();
+  t.is(r.pid, 100);
+  host.exits[0](exit(2));
+  await tick();
+  t.is(r.pid, 101);
+  t.is(r.restarts, 1);
+  r.stop();
+  t.is(r.state, 'stopping');
+  host.exits[1](exit(null, 'SIGTERM'));
+  await r.idle();
+  t.is(host.path(), 'up backoff up stopping stopped');
+  t.deepEqual(host.events.map((e) => [e.from, e.to, e.pid]), [['down', 'up', 100], ['up', 'backoff', 100], ['backoff', 'up', 101], ['up', 'stopping', 101], ['stopping', 'stopped', 101]]);
+  t.is(host.events[1].exit?.code, 2);
+  t.is(host.events[1].delayMs, 0);
+  t.is(host.events[3].signal, 'SIGTERM');
+  t.deepEqual(host.failures, []);
+  t.is(r.record().want, 'down');
+});
+
+test('runner: a failure without a restart policy is reported once, and a later start runs it again', async (t) => {
+  const host = new FakeHost();
+  const r = new ServiceRunner(service(), host);
+  r.start();
+  host.exits[0](exit(null, 'SIGSEGV'));
+  await r.idle();
+  t.is(r.state, 'failed');
+  t.deepEqual(host.failures, [139]);
+  t.true(r.start());
+  t.is(r.state, 'up');
+  t.is(r.pid, 101);
+});
+
+test('runner: a second quick failure waits in backoff, and a stop cancels the wait', async (t) => {
+  const host = new FakeHost();
+  const r = new ServiceRunner(service({ restartOnFailure: true }), host);
+  r.start();
+  host.exits[0](exit(1));
+  await tick();
+  host.exits[1](exit(1));
+  await tick();
+  t.is(r.state, 'backoff');
+  t.true(r.active);
+  r.stop();
+  t.is(r.state, 'stopped');
+  t.false(r.active);
+  t.is(host.exits.length, 2);
+});
