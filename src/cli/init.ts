@@ -10,6 +10,7 @@ import { becomeSubreaper, collectStartupGarbage, isPid1, killAll, loadNative, lo
 import { reserveDescriptors } from '../native/fds.js';
 import { findProgram } from '../unix/find-program.js';
 import { flushLog, log } from '../logs/init-log.js';
+import { ControlAnswers } from '../supervisor/control-handler.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { UserDatabase, type ResolvedUser } from '../launch/users.js';
 import { parseArgs, UsageError } from './args.js';
@@ -131,18 +132,19 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
     controlReady,
     // start-up's garbage goes soon, not in idle time (V8's memory reducer is off)
     afterStages: () => setTimeout(collectStartupGarbage, SETTLE_MS).unref(),
-    reload: async () => {
-      const next = await loadManifest(manifestPath);
-      if (!next.manifest) return { problems: next.problems.map(formatProblem) };
-      const nextPlan = planOf(next.manifest);
-      try {
-        const nextServices = [...nextPlan.pre, ...nextPlan.longRuns, ...nextPlan.post];
-        reserveDescriptors(nextServices.length);
-        return { plan: nextPlan, users: resolveUsers(nextServices) };
-      } catch (err) {
-        return { problems: (err as Error).message.split('\n') };
-      }
-    },
+  });
+
+  const answers = new ControlAnswers(supervisor, async () => {
+    const next = await loadManifest(manifestPath);
+    if (!next.manifest) return { problems: next.problems.map(formatProblem) };
+    const nextPlan = planOf(next.manifest);
+    try {
+      const nextServices = [...nextPlan.pre, ...nextPlan.longRuns, ...nextPlan.post];
+      reserveDescriptors(nextServices.length);
+      return { plan: nextPlan, users: resolveUsers(nextServices) };
+    } catch (err) {
+      return { problems: (err as Error).message.split('\n') };
+    }
   });
 
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
@@ -164,8 +166,8 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
   // under a pids limit.
   inTurns([
     () => sharesStdout || guardStdout(),
-    () => httpListen && serveHttp(httpListen, supervisor),
-    () => (stateDir ? serveControl(stateDir, supervisor, ready) : ready(undefined)),
+    () => httpListen && serveHttp(httpListen, answers),
+    () => (stateDir ? serveControl(stateDir, answers, ready) : ready(undefined)),
   ]);
   return done;
 }
@@ -181,17 +183,17 @@ function guardStdout(): void {
   process.stdout.on('error', () => {});
 }
 
-function serveHttp(listen: string, supervisor: Supervisor): void {
+function serveHttp(listen: string, answers: ControlAnswers): void {
   import('../control/http.js')
-    .then((m) => m.serveHttp(listen, () => supervisor.healthView()))
+    .then((m) => m.serveHttp(listen, () => answers.healthView()))
     .then(() => log(`serving /healthz, /readyz and /metrics on ${listen}`))
     .catch((err: Error) => log(`warning: HTTP endpoint off: cannot listen on ${listen}: ${err.message}`));
 }
 
-function serveControl(stateDir: StateDir, supervisor: Supervisor, ready: (value: unknown) => void): void {
+function serveControl(stateDir: StateDir, answers: ControlAnswers, ready: (value: unknown) => void): void {
   const socket = join(stateDir.dir, CONTROL_SOCKET);
   import('../control/server.js')
-    .then((m) => m.serveControl(socket, supervisor))
+    .then((m) => m.serveControl(socket, answers))
     .catch((err: Error) => log(`warning: control channel off (${socket}: ${err.message}); berth status and the control commands cannot reach this init`))
     .finally(() => ready(undefined));
 }

@@ -27,3 +27,8 @@ function what(e: TransitionEvent): string {
   if (e.to === 'stopped') return e.from === 'backoff' ? 'restart cancelled, stopped' : 'stopped before it started';
   return `${e.from} -> ${e.to}`;
 }
+
+/** "1 service", "3 services". */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}

@@ -22,6 +22,16 @@ export const STATES = {
 export type State = keyof typeof STATES;
 export type Want = 'up' | 'down';
 
+/** The runner's timers: each one's firing is an input of the table. */
+export type Timer = 'restart' | 'kill' | 'start';
+
+/** Why the init is ending the current process as a failure. */
+export interface Condemned {
+  cause: string;
+  /** a liveness failure: restart it whatever its restart policy says */
+  restartAnyway: boolean;
+}
+
 /** What can happen to a service. */
 export type Input =
   | { kind: 'start' } // its stage or an operator wants it up
@@ -30,18 +40,22 @@ export type Input =
   | { kind: 'exited'; exit: Exit; uptimeMs: number }
   | { kind: 'stop'; signal: NodeJS.Signals } // an operator or the shutdown wants it down
   | { kind: 'hold' } // the shutdown wants it down, but its dependents go first: no restart, no signal yet
-  | { kind: 'kill' } // its stop grace is over
+  | { kind: 'kill' } // its stop grace is over (the kill timer, or a second SIGTERM to the init)
   | { kind: 'timer' } // its backoff delay is over
-  | { kind: 'unhealthy'; signal: NodeJS.Signals }; // not ready in time, or failing its liveness check: stop it, as a failure
+  | { kind: 'start-timeout' } // not ready within startTimeout
+  | { kind: 'unhealthy'; cause: string } // failing its liveness check: stop it, as a failure, and restart it
+  | { kind: 'signal'; signal: NodeJS.Signals }; // for its main process alone (berth signal, a signal the init forwards)
 
 export type Action =
   | { do: 'spawn' }
-  | { do: 'signal'; signal: NodeJS.Signals }
-  | { do: 'arm-timer'; delayMs: number }
-  | { do: 'cancel-timer' }
+  | { do: 'signal'; signal: NodeJS.Signals } // to its process group
+  | { do: 'signal-main'; signal: NodeJS.Signals } // to its main process only
+  | { do: 'arm-timer'; timer: Timer; delayMs: number }
+  | { do: 'cancel-timer'; timer: Timer }
+  | { do: 'watch-liveness' }
   | { do: 'report-failure'; code: number };
 
-/** What decides an exit: the service's type and restart policy. */
+/** What decides an exit, and what the table needs to know of the service. */
 export interface Policy {
   type: 'long-run' | 'oneshot-pre' | 'oneshot-post';
   restart: 'no' | 'on-failure' | 'always';
@@ -50,6 +64,14 @@ export interface Policy {
   readiness: boolean;
   /** restarts allowed within the restart window; undefined: no limit */
   maxRestarts?: number;
+  /** its stop signal (default SIGTERM) */
+  stopSignal: NodeJS.Signals;
+  /** how long after its stop signal it gets SIGKILL (its stopTimeout, else the init's grace) */
+  stopTimeoutMs: number;
+  /** how long it may take to be ready, where it has a readiness check */
+  startTimeoutMs?: number;
+  /** true when it has a liveness check, watched once it is up */
+  liveness: boolean;
 }
 
 /** What the table reads besides the input. */
@@ -61,6 +83,8 @@ export interface Context {
   streak: number;
   /** restarts within the restart window so far */
   recentRestarts: number;
+  /** set while the init ends the current process as a failure */
+  condemned?: Condemned;
 }
 
 export interface Step {
@@ -74,6 +98,10 @@ export interface Step {
   signal?: NodeJS.Signals;
   /** the failure is final because `maxRestarts` is spent */
   gaveUp?: boolean;
+  /** the init now ends the process as a failure (set), or that is over (null) */
+  condemned?: Condemned | null;
+  /** an exit as judged: with why the init ended it, when it did */
+  exit?: Exit;
 }
 
 /** What an exit means for a service that is wanted up; `gave-up`: it would restart, but `maxRestarts` is spent. */
@@ -91,31 +119,57 @@ type Rule = (ctx: Context, input: never) => Step | null;
 
 const spawn = (ctx: Context): Step => ({ to: ctx.state, want: 'up', actions: [{ do: 'spawn' }] });
 
-const spawned = (ctx: Context): Step => ({ to: ctx.policy.readiness ? 'starting' : 'up', want: ctx.want, actions: [] });
-
-const exited = (ctx: Context, input: { exit: Exit; uptimeMs: number }): Step => {
-  if (ctx.want === 'down') return { to: 'stopped', want: 'down', actions: [] };
-  const outcome = decideExit(input.exit, ctx.policy, ctx.recentRestarts);
-  if (outcome === 'finished') return { to: 'finished', want: ctx.want, actions: [], streak: 0 };
-  if (outcome !== 'restart') return { to: 'failed', want: ctx.want, actions: [{ do: 'report-failure', code: exitCodeOf(input.exit) }], gaveUp: outcome === 'gave-up' };
-  const { delayMs, streak } = restartDelay(ctx.streak, input.uptimeMs);
-  return { to: 'backoff', want: 'up', actions: [delayMs === 0 ? { do: 'spawn' } : { do: 'arm-timer', delayMs }], streak, delayMs };
+/** Up at once without a readiness check (then watched for liveness); else starting, against its start timeout. */
+const spawned = (ctx: Context): Step => {
+  if (!ctx.policy.readiness) return { to: 'up', want: ctx.want, actions: ctx.policy.liveness ? [{ do: 'watch-liveness' }] : [] };
+  const ms = ctx.policy.startTimeoutMs;
+  return { to: 'starting', want: ctx.want, actions: ms === undefined ? [] : [{ do: 'arm-timer', timer: 'start', delayMs: ms }] };
 };
 
-const stopRunning = (_ctx: Context, input: { signal: NodeJS.Signals }): Step => ({
+const ready = (ctx: Context): Step => ({
+  to: 'up',
+  want: ctx.want,
+  actions: [...(ctx.policy.startTimeoutMs === undefined ? [] : [{ do: 'cancel-timer', timer: 'start' } as const]), ...(ctx.policy.liveness ? [{ do: 'watch-liveness' } as const] : [])],
+});
+
+/** The process is gone: its timers end with it, and a process the init was ending as a failure exits as one. */
+const exited = (ctx: Context, input: { exit: Exit; uptimeMs: number }): Step => {
+  const exit = ctx.condemned ? { ...input.exit, ...ctx.condemned } : input.exit;
+  const gone: Action[] = [{ do: 'cancel-timer', timer: 'kill' }, { do: 'cancel-timer', timer: 'start' }];
+  const base = ctx.condemned ? { exit, condemned: null } : { exit };
+  if (ctx.want === 'down') return { ...base, to: 'stopped', want: 'down', actions: gone };
+  const outcome = decideExit(exit, ctx.policy, ctx.recentRestarts);
+  if (outcome === 'finished') return { ...base, to: 'finished', want: ctx.want, actions: gone, streak: 0 };
+  if (outcome !== 'restart') return { ...base, to: 'failed', want: ctx.want, actions: [...gone, { do: 'report-failure', code: exitCodeOf(exit) }], gaveUp: outcome === 'gave-up' };
+  const { delayMs, streak } = restartDelay(ctx.streak, input.uptimeMs);
+  return { ...base, to: 'backoff', want: 'up', actions: [...gone, delayMs === 0 ? { do: 'spawn' } : { do: 'arm-timer', timer: 'restart', delayMs }], streak, delayMs };
+};
+
+/** Its stop signal to the group, and SIGKILL once its stop timeout is over. */
+const signalStop = (ctx: Context, signal: NodeJS.Signals): Action[] => [
+  { do: 'signal', signal },
+  { do: 'arm-timer', timer: 'kill', delayMs: ctx.policy.stopTimeoutMs },
+];
+
+const stopRunning = (ctx: Context, input: { signal: NodeJS.Signals }): Step => ({
   to: 'stopping',
   want: 'down',
-  actions: [{ do: 'signal', signal: input.signal }],
+  actions: signalStop(ctx, input.signal),
   signal: input.signal,
 });
 
 /** Stopped by the init as a failure: still wanted up, so its exit goes through the restart policy. */
-const condemn = (ctx: Context, input: { signal: NodeJS.Signals }): Step => ({
+const condemn = (ctx: Context, condemned: Condemned): Step => ({
   to: 'stopping',
   want: ctx.want,
-  actions: [{ do: 'signal', signal: input.signal }],
-  signal: input.signal,
+  actions: [{ do: 'cancel-timer', timer: 'start' }, ...signalStop(ctx, ctx.policy.stopSignal)],
+  signal: ctx.policy.stopSignal,
+  condemned,
 });
+
+const unhealthy = (ctx: Context, input: { cause: string }): Step => condemn(ctx, { cause: input.cause, restartAnyway: true });
+
+const startTimeout = (ctx: Context): Step => condemn(ctx, { cause: `not ready within ${ctx.policy.startTimeoutMs} ms`, restartAnyway: false });
 
 /** A stop while the init ends a service as a failure: the exit is now a stop, not a failure. */
 const stopCondemned = (ctx: Context): Step | null => (ctx.want === 'down' ? null : { to: 'stopping', want: 'down', actions: [] });
@@ -126,28 +180,31 @@ const wantDown = (ctx: Context): Step => ({ to: ctx.state, want: 'down', actions
 /** Held for the shutdown: what runs keeps running until its turn; what does not run stays down. */
 const hold = (ctx: Context): Step => ({ to: ctx.state, want: 'down', actions: [] });
 
+/** A signal for the main process: the state stays. */
+const signalMain = (ctx: Context, input: { signal: NodeJS.Signals }): Step => ({ to: ctx.state, want: ctx.want, actions: [{ do: 'signal-main', signal: input.signal }] });
+
+const kill = (ctx: Context): Step => ({ to: 'stopping', want: ctx.want, actions: [{ do: 'signal', signal: 'SIGKILL' }], signal: 'SIGKILL' });
+
+const stopWaiting = (): Step => ({ to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer', timer: 'restart' }] });
+
 /**
  * State by input. A missing cell means the input changes nothing in that
- * state (a start of a running service, a stop of a stopping one).
+ * state (a start of a running service, a stop of a stopping one, a signal
+ * for a service with no process).
  */
 const TABLE: Record<State, Partial<Record<Input['kind'], Rule>>> = {
   down: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }), hold: () => ({ to: 'stopped', want: 'down', actions: [] }) },
-  starting: { ready: (ctx) => ({ to: 'up', want: ctx.want, actions: [] }), exited, stop: stopRunning, unhealthy: condemn, hold },
-  up: { exited, stop: stopRunning, unhealthy: condemn, hold },
+  starting: { ready, exited, stop: stopRunning, unhealthy, 'start-timeout': startTimeout, hold, signal: signalMain },
+  up: { exited, stop: stopRunning, unhealthy, hold, signal: signalMain },
   backoff: {
-    start: () => ({ to: 'backoff', want: 'up', actions: [{ do: 'cancel-timer' }, { do: 'spawn' }] }),
+    start: () => ({ to: 'backoff', want: 'up', actions: [{ do: 'cancel-timer', timer: 'restart' }, { do: 'spawn' }] }),
     timer: spawn,
     spawned,
     exited,
-    stop: () => ({ to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] }),
-    hold: () => ({ to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] }),
+    stop: stopWaiting,
+    hold: stopWaiting,
   },
-  stopping: {
-    exited,
-    kill: (ctx) => ({ to: 'stopping', want: ctx.want, actions: [{ do: 'signal', signal: 'SIGKILL' }], signal: 'SIGKILL' }),
-    stop: stopCondemned,
-    hold: stopCondemned,
-  },
+  stopping: { exited, kill, stop: stopCondemned, hold: stopCondemned, signal: signalMain },
   stopped: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
   finished: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
   failed: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },

@@ -1,12 +1,15 @@
 // One service's runner: it feeds every input to the lifecycle table
 // (lifecycle.ts), performs the actions the table returns, and reports each
-// transition as one event. The log, the state dir and the control channel
-// only observe those events.
+// transition as one event. Its processes come from the launcher; what
+// happened goes to the observer. The log, the state dir and the control
+// channel only observe those events.
 import type { Service } from '../manifest/index.js';
 import type { ExitInfo, StatusRecord } from '../control/state-dir.js';
-import { step, type Action, type Input, type Policy, type State, type Want } from './lifecycle.js';
 import type { ExecLogger } from '../launch/exec-logger.js';
+import { RunSignal } from '../launch/run-signal.js';
 import type { Exit, Running } from '../launch/spawn.js';
+import { signalGroup, signalPid } from '../unix/signals.js';
+import { step, type Action, type Condemned, type Input, type Policy, type State, type Timer, type Want } from './lifecycle.js';
 
 /** One transition of one service: what the log line, the record and the control channel are made from. */
 export interface TransitionEvent {
@@ -29,49 +32,33 @@ export interface TransitionEvent {
   at: Date;
 }
 
-/**
- * Aborts when a process exits, for its readiness and liveness checks. The
- * AbortController is made only when a check asks for its signal: ~14 us of
- * each spawn otherwise, 14 ms of a burst of 1,000 services.
- */
-export class RunSignal {
-  private controller?: AbortController;
-  private aborted = false;
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(); // asked for after the exit: aborted already, as it would have been
-    }
-    return this.controller.signal;
-  }
-
-  abort(): void {
-    this.aborted = true;
-    this.controller?.abort();
-  }
-}
-
-export interface ServiceHost {
+/** Where a runner's processes come from (the launcher). */
+export interface Processes {
   /** starts one process for the service, with its readiness check; never throws (a failure to start is an exit with a reason). `run.signal` aborts when it exits. */
   spawn(svc: Service, run: RunSignal): Running;
   /** starts the service's liveness checks, once it is up; they stop when `signal` aborts */
   watchLiveness(svc: Service, signal: AbortSignal, onUnhealthy: (why: string) => void): void;
   logger(svc: Service): ExecLogger | undefined;
-  observe(event: TransitionEvent, runner: ServiceRunner): void;
-  failed(runner: ServiceRunner, exitCode: number): void;
-  /** the init's grace: how long a service gets after its stop signal when it sets no stopTimeout */
-  readonly graceMs: number;
 }
 
-/** The restart policy the manifest's fields amount to. */
-export function policyOf(svc: Service): Policy {
+/** Who hears what happened to a runner's service (the supervisor). */
+export interface Observer {
+  observe(event: TransitionEvent, runner: ServiceRunner): void;
+  failed(runner: ServiceRunner, exitCode: number): void;
+}
+
+/** The restart policy the manifest's fields amount to; `graceMs`: the init's, for a service with no stopTimeout. */
+export function policyOf(svc: Service, graceMs: number): Policy {
   return {
     type: svc.type,
     restart: svc.restart,
     successExitCodes: svc.successExitCodes,
     readiness: svc.readiness !== undefined,
     ...(svc.maxRestarts === undefined ? {} : { maxRestarts: svc.maxRestarts }),
+    stopSignal: svc.stopSignal,
+    stopTimeoutMs: svc.stopTimeoutMs ?? graceMs,
+    ...(svc.readiness === undefined || svc.startTimeoutMs === undefined ? {} : { startTimeoutMs: svc.startTimeoutMs }),
+    liveness: svc.liveness !== undefined,
   };
 }
 
@@ -84,23 +71,23 @@ export class ServiceRunner {
   lastExit: ExitInfo | null = null;
   private readonly policy: Policy;
   private running?: Running;
-  private restartTimer?: NodeJS.Timeout;
+  private readonly timers: Partial<Record<Timer, NodeJS.Timeout>> = {};
   private startedAt = 0;
   private streak = 0;
   private restartTimes: number[] = [];
   /** aborted when the current process exits: ends its readiness and liveness checks */
   private run?: RunSignal;
-  private killTimer?: NodeJS.Timeout;
-  private startTimer?: NodeJS.Timeout;
-  /** why the init is ending the current process as a failure */
-  private condemned?: { cause: string; restartAnyway: boolean };
+  /** why the init is ending the current process as a failure (the table sets and clears it) */
+  private condemned?: Condemned;
   private readonly waiters = new Set<() => void>();
 
   constructor(
     readonly svc: Service,
-    private readonly host: ServiceHost,
+    private readonly processes: Processes,
+    private readonly observer: Observer,
+    graceMs: number,
   ) {
-    this.policy = policyOf(svc);
+    this.policy = policyOf(svc, graceMs);
   }
 
   get name(): string {
@@ -109,7 +96,7 @@ export class ServiceRunner {
 
   /** Running, or waiting to run again. */
   get active(): boolean {
-    return this.running !== undefined || this.restartTimer !== undefined;
+    return this.running !== undefined || this.timers.restart !== undefined;
   }
 
   /** Wants it up: starts it unless it runs. False when its state takes no start (running, stopping). */
@@ -134,7 +121,7 @@ export class ServiceRunner {
 
   /** Sends a signal to the main process only (SIGHUP and friends); no state changes. False when nothing runs. */
   signal(signal: NodeJS.Signals): boolean {
-    return this.pid !== null && signalPid(this.pid, signal);
+    return this.send({ kind: 'signal', signal });
   }
 
   /** Resolves once `done` holds, checked after every input. */
@@ -169,12 +156,12 @@ export class ServiceRunner {
     };
   }
 
-  /** The one path by which anything happens to the service. */
+  /** The one path by which anything happens to the service; false when the input changes nothing, or an action it asked for failed. */
   private send(input: Input): boolean {
     const from = this.state;
     const now = Date.now();
     if (this.restartTimes.length) this.restartTimes = this.restartTimes.filter((t) => now - t < this.svc.restartWindowMs);
-    const next = step({ state: from, want: this.want, policy: this.policy, streak: this.streak, recentRestarts: this.restartTimes.length }, input);
+    const next = step({ state: from, want: this.want, policy: this.policy, streak: this.streak, recentRestarts: this.restartTimes.length, condemned: this.condemned }, input);
     if (!next) return false;
     if (input.kind === 'spawned') this.pid = input.pid;
     const pid = this.pid;
@@ -188,109 +175,73 @@ export class ServiceRunner {
     }
     this.want = next.want;
     if (next.streak !== undefined) this.streak = next.streak;
+    if (next.condemned !== undefined) this.condemned = next.condemned ?? undefined;
     this.state = next.to;
     if (next.to !== from) this.since = new Date();
     if (next.to !== from || next.signal) {
-      const exit = input.kind === 'exited' ? input.exit : null;
-      const cause = input.kind === 'unhealthy' ? this.condemned?.cause : undefined;
+      const exit = next.exit ?? null;
+      const cause = next.condemned?.cause;
       const limit = next.gaveUp ? { maxRestarts: this.svc.maxRestarts!, windowMs: this.svc.restartWindowMs } : undefined;
-      this.host.observe({ service: this.name, from, to: next.to, pid, exit, delayMs: next.delayMs, signal: next.signal, cause, limit, restarts: this.restarts, at: this.since }, this);
+      this.observer.observe({ service: this.name, from, to: next.to, pid, exit, delayMs: next.delayMs, signal: next.signal, cause, limit, restarts: this.restarts, at: this.since }, this);
     }
-    if (next.to === 'up' && from !== 'up') this.onReady();
-    if (next.to === 'finished' || next.to === 'failed' || next.to === 'stopped') this.host.logger(this.svc)?.close();
-    for (const action of next.actions) this.perform(action);
+    if (next.to === 'finished' || next.to === 'failed' || next.to === 'stopped') this.processes.logger(this.svc)?.close();
+    let done = true;
+    for (const action of next.actions) done = this.perform(action) && done;
     for (const check of [...this.waiters]) check();
-    return true;
+    return done;
   }
 
-  private perform(action: Action): void {
+  private perform(action: Action): boolean {
     switch (action.do) {
       case 'spawn':
-        return this.spawn();
+        this.spawn();
+        return true;
       case 'signal':
-        if (this.pid === null) return;
-        signalGroup(this.pid, action.signal);
-        if (action.signal !== 'SIGKILL' && !this.killTimer) this.killTimer = setTimeout(() => this.send({ kind: 'kill' }), this.svc.stopTimeoutMs ?? this.host.graceMs);
-        return;
-      case 'arm-timer':
-        this.restartTimer = setTimeout(() => {
-          this.restartTimer = undefined;
-          this.send({ kind: 'timer' });
+        if (this.pid !== null) signalGroup(this.pid, action.signal);
+        return true;
+      case 'signal-main':
+        return this.pid !== null && signalPid(this.pid, action.signal);
+      case 'arm-timer': {
+        const timer = action.timer;
+        clearTimeout(this.timers[timer]);
+        this.timers[timer] = setTimeout(() => {
+          this.timers[timer] = undefined;
+          this.send(TIMER_INPUTS[timer]);
         }, action.delayMs);
-        return;
+        return true;
+      }
       case 'cancel-timer':
-        clearTimeout(this.restartTimer);
-        this.restartTimer = undefined;
-        return;
+        clearTimeout(this.timers[action.timer]);
+        this.timers[action.timer] = undefined;
+        return true;
+      case 'watch-liveness': {
+        const run = this.run;
+        if (run) this.processes.watchLiveness(this.svc, run.signal, (cause) => this.run === run && this.send({ kind: 'unhealthy', cause }));
+        return true;
+      }
       case 'report-failure':
-        return this.host.failed(this, action.code);
+        this.observer.failed(this, action.code);
+        return true;
     }
   }
 
   private spawn(): void {
     const run = new RunSignal();
-    const running = this.host.spawn(this.svc, run);
+    const running = this.processes.spawn(this.svc, run);
     this.run = run;
     this.running = running;
     this.startedAt = Date.now();
-    if (running.pid !== undefined) {
-      this.armStartTimeout();
-      this.send({ kind: 'spawned', pid: running.pid });
-    }
+    if (running.pid !== undefined) this.send({ kind: 'spawned', pid: running.pid });
     void running.ready?.then(() => {
       if (this.running === running) this.send({ kind: 'ready' });
     });
     void running.exited.then((exit) => {
       run.abort();
-      clearTimeout(this.killTimer);
-      clearTimeout(this.startTimer);
-      this.killTimer = this.startTimer = undefined;
-      const condemned = this.condemned;
-      this.condemned = undefined;
       this.running = undefined;
-      this.send({ kind: 'exited', exit: condemned ? { ...exit, ...condemned } : exit, uptimeMs: Date.now() - this.startedAt });
+      this.send({ kind: 'exited', exit, uptimeMs: Date.now() - this.startedAt });
     });
   }
-
-  /** A service with readiness and a startTimeout that is not ready in time has failed. */
-  private armStartTimeout(): void {
-    const ms = this.svc.startTimeoutMs;
-    if (ms === undefined) return;
-    this.startTimer = setTimeout(() => {
-      this.startTimer = undefined;
-      if (this.state === 'starting') this.condemn(`not ready within ${ms} ms`, false);
-    }, ms);
-  }
-
-  /** Ready: the start timeout is over, and the liveness checks begin. */
-  private onReady(): void {
-    clearTimeout(this.startTimer);
-    this.startTimer = undefined;
-    if (!this.svc.liveness || !this.run) return;
-    this.host.watchLiveness(this.svc, this.run.signal, (why) => this.condemn(why, true));
-  }
-
-  /** The init ends the current process as a failure; its exit then goes through the restart policy. */
-  private condemn(cause: string, restartAnyway: boolean): void {
-    this.condemned = { cause, restartAnyway };
-    if (!this.send({ kind: 'unhealthy', signal: this.svc.stopSignal })) this.condemned = undefined;
-  }
 }
 
-/** Signals a process group (a service's session); a process not leading one yet gets it alone. */
-export function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    signalPid(pid, signal); // not a group leader (yet): at least the process itself
-  }
-}
-
-function signalPid(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch {
-    return false; // already gone
-  }
-}
+/** What each timer's firing is, as an input. */
+const TIMER_INPUTS: Record<Timer, Input> = { restart: { kind: 'timer' }, kill: { kind: 'kill' }, start: { kind: 'start-timeout' } };

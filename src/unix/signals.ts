@@ -1,5 +1,6 @@
-// Signal names and numbers: as an operator or a manifest writes them, for
-// exit codes (128+N), and for log lines.
+// Signals: their names as an operator or a manifest writes them, their
+// numbers for exit codes (128+N) and log lines, and sending one to a
+// process or its group.
 import { constants } from 'node:os';
 
 export function signalNumber(name: NodeJS.Signals): number {
@@ -24,4 +25,23 @@ export function parseSignal(text: string): NodeJS.Signals | undefined {
   const upper = text.toUpperCase();
   const name = (upper.startsWith('SIG') ? upper : `SIG${upper}`) as NodeJS.Signals;
   return Object.hasOwn(constants.signals, name) ? name : undefined;
+}
+
+/** Signals a process group (a service's session); a process not leading one yet gets it alone. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    signalPid(pid, signal); // not a group leader (yet): at least the process itself
+  }
+}
+
+/** Signals one process; false when it is already gone. */
+export function signalPid(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -3,12 +3,16 @@
 import test from 'ava';
 import { decideExit, STATES, step, type Context, type Policy, type State } from '../../src/supervisor/lifecycle.js';
 import { restartDelay, RESTART_POLICY } from '../../src/supervisor/backoff.js';
-import { ServiceRunner, type ServiceHost, type TransitionEvent } from '../../src/supervisor/service.js';
+import { ServiceRunner, type Observer, type Processes, type TransitionEvent } from '../../src/supervisor/service.js';
 import type { Exit, Running } from '../../src/launch/spawn.js';
 import type { Service } from '../../src/manifest/index.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 
-const longRun: Policy = { type: 'long-run', restart: 'no', successExitCodes: [0], readiness: false };
+const longRun: Policy = { type: 'long-run', restart: 'no', successExitCodes: [0], readiness: false, stopSignal: 'SIGTERM', stopTimeoutMs: 3000, liveness: false };
+/** What every exit does first: the process's timers end with it. */
+const gone = [{ do: 'cancel-timer', timer: 'kill' }, { do: 'cancel-timer', timer: 'start' }] as const;
 const ctx = (state: State, policy: Policy = longRun, want: 'up' | 'down' = 'up'): Context => ({ state, want, policy, streak: 0, recentRestarts: 0 });
 const exit = (code: number | null, signal: NodeJS.Signals | null = null): Exit => ({ code, signal });
 
@@ -27,13 +31,13 @@ test('decideExit: success finishes, failure fails, and a restart policy restarts
 test('an exit while the operator wants the service down is a stop, never a failure', (t) => {
   for (const e of [exit(0), exit(1), exit(null, 'SIGKILL')]) {
     const s = step(ctx('stopping', { ...longRun, restart: 'always' }, 'down'), { kind: 'exited', exit: e, uptimeMs: 5 });
-    t.deepEqual(s, { to: 'stopped', want: 'down', actions: [] });
+    t.deepEqual(s, { to: 'stopped', want: 'down', actions: [...gone], exit: e });
   }
 });
 
 test('a failure reports the shell exit code: 128+N for a signal', (t) => {
-  t.deepEqual(step(ctx('up'), { kind: 'exited', exit: exit(null, 'SIGKILL'), uptimeMs: 5 })?.actions, [{ do: 'report-failure', code: 137 }]);
-  t.deepEqual(step(ctx('up'), { kind: 'exited', exit: exit(4), uptimeMs: 5 })?.actions, [{ do: 'report-failure', code: 4 }]);
+  t.deepEqual(step(ctx('up'), { kind: 'exited', exit: exit(null, 'SIGKILL'), uptimeMs: 5 })?.actions, [...gone, { do: 'report-failure', code: 137 }]);
+  t.deepEqual(step(ctx('up'), { kind: 'exited', exit: exit(4), uptimeMs: 5 })?.actions, [...gone, { do: 'report-failure', code: 4 }]);
 });
 
 test('a restart is immediate the first time, then backs off while failures stay quick', (t) => {
@@ -44,7 +48,7 @@ test('a restart is immediate the first time, then backs off while failures stay 
     const s = step(c, { kind: 'exited', exit: exit(1), uptimeMs: 10 })!;
     t.is(s.to, 'backoff');
     delays.push(s.delayMs!);
-    t.deepEqual(s.actions, [s.delayMs === 0 ? { do: 'spawn' } : { do: 'arm-timer', delayMs: s.delayMs! }]);
+    t.deepEqual(s.actions, [...gone, s.delayMs === 0 ? { do: 'spawn' } : { do: 'arm-timer', timer: 'restart', delayMs: s.delayMs! }]);
     c = { ...c, state: 'up', streak: s.streak! };
   }
   t.deepEqual(delays, [0, 100, 200, 400, 800]);
@@ -65,13 +69,25 @@ test('maxRestarts: within the window a restart is allowed until the limit, then 
 test('an exit the init caused (not ready in time, failing liveness) is a failure whatever its code; liveness restarts regardless of policy', (t) => {
   t.is(decideExit({ code: 0, signal: null, cause: 'not ready within 5 ms' }, longRun), 'failed');
   t.is(decideExit({ code: 0, signal: null, cause: 'liveness', restartAnyway: true }, longRun), 'restart');
-  t.deepEqual(step(ctx('starting'), { kind: 'unhealthy', signal: 'SIGINT' }), { to: 'stopping', want: 'up', actions: [{ do: 'signal', signal: 'SIGINT' }], signal: 'SIGINT' });
-  t.is(step(ctx('down'), { kind: 'unhealthy', signal: 'SIGTERM' }), null);
+  const interrupted = { ...longRun, stopSignal: 'SIGINT' as const, stopTimeoutMs: 700 };
+  const condemned = { cause: 'liveness', restartAnyway: true };
+  t.deepEqual(step(ctx('starting', interrupted), { kind: 'unhealthy', cause: 'liveness' }), {
+    to: 'stopping',
+    want: 'up',
+    actions: [{ do: 'cancel-timer', timer: 'start' }, { do: 'signal', signal: 'SIGINT' }, { do: 'arm-timer', timer: 'kill', delayMs: 700 }],
+    signal: 'SIGINT',
+    condemned,
+  });
+  t.is(step(ctx('down'), { kind: 'unhealthy', cause: 'liveness' }), null);
+  const judged = step({ ...ctx('stopping'), condemned }, { kind: 'exited', exit: exit(0), uptimeMs: 5 })!;
+  t.is(judged.to, 'backoff', 'the exit of a condemned process goes through the restart policy as a failure');
+  t.deepEqual(judged.exit, { code: 0, signal: null, ...condemned });
+  t.is(judged.condemned, null, 'and the condemnation ends with the process');
 });
 
 test('hold (the shutdown): no restart and no signal yet for what runs; what does not run is stopped', (t) => {
   t.deepEqual(step(ctx('up'), { kind: 'hold' }), { to: 'up', want: 'down', actions: [] });
-  t.deepEqual(step(ctx('backoff'), { kind: 'hold' }), { to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] });
+  t.deepEqual(step(ctx('backoff'), { kind: 'hold' }), { to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer', timer: 'restart' }] });
   t.is(step(ctx('down'), { kind: 'hold' })?.to, 'stopped');
   const held = step(ctx('up', { ...longRun, restart: 'always' }, 'down'), { kind: 'exited', exit: exit(1), uptimeMs: 5 });
   t.is(held?.to, 'stopped', 'a held service that dies is not restarted');
@@ -83,8 +99,8 @@ test('restartDelay: capped, and reset by a run that lasted', (t) => {
 });
 
 test('stop: a running service is signalled, a pending restart is cancelled, an idle one just stays down', (t) => {
-  t.deepEqual(step(ctx('up'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopping', want: 'down', actions: [{ do: 'signal', signal: 'SIGTERM' }], signal: 'SIGTERM' });
-  t.deepEqual(step(ctx('backoff'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer' }] });
+  t.deepEqual(step(ctx('up'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopping', want: 'down', actions: [{ do: 'signal', signal: 'SIGTERM' }, { do: 'arm-timer', timer: 'kill', delayMs: 3000 }], signal: 'SIGTERM' });
+  t.deepEqual(step(ctx('backoff'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopped', want: 'down', actions: [{ do: 'cancel-timer', timer: 'restart' }] });
   t.deepEqual(step(ctx('finished'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'finished', want: 'down', actions: [] });
   t.is(step(ctx('stopping', longRun, 'down'), { kind: 'stop', signal: 'SIGTERM' }), null);
   t.deepEqual(step(ctx('stopping'), { kind: 'stop', signal: 'SIGTERM' }), { to: 'stopping', want: 'down', actions: [] }, 'a stop while the init ends it as a failure turns it into a stop');
@@ -94,7 +110,7 @@ test('stop: a running service is signalled, a pending restart is cancelled, an i
 test('start: only a service that does not run is spawned; a start in backoff restarts now', (t) => {
   for (const state of ['down', 'stopped', 'finished', 'failed'] as const) t.deepEqual(step(ctx(state), { kind: 'start' })?.actions, [{ do: 'spawn' }]);
   for (const state of ['starting', 'up', 'stopping'] as const) t.is(step(ctx(state), { kind: 'start' }), null);
-  t.deepEqual(step(ctx('backoff'), { kind: 'start' })?.actions, [{ do: 'cancel-timer' }, { do: 'spawn' }]);
+  t.deepEqual(step(ctx('backoff'), { kind: 'start' })?.actions, [{ do: 'cancel-timer', timer: 'restart' }, { do: 'spawn' }]);
 });
 
 test('a service with readiness is starting until it is ready', (t) => {
@@ -113,12 +129,11 @@ test('every state has a row, and docs/state-dir.md describes every state', (t) =
 });
 
 /** A host whose processes are promises the test settles. */
-class FakeHost implements ServiceHost {
-  readonly graceMs = 3000;
+class FakeHost implements Processes, Observer {
   events: TransitionEvent[] = [];
   failures: number[] = [];
   exits: Array<(e: Exit) => void> = [];
-  private nextPid = 100;
+  constructor(private nextPid = 100) {}
   spawn(): Running {
     return { pid: this.nextPid++, exited: new Promise<Exit>((resolve) => this.exits.push(resolve)) };
   }
@@ -145,7 +160,7 @@ const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 test('runner: start, crash, immediate restart, operator stop: one event per transition, in order', async (t) => {
   const host = new FakeHost();
-  const r = new ServiceRunner(service({ restartOnFailure: true }), host);
+  const r = new ServiceRunner(service({ restartOnFailure: true }), host, host, 3000);
   r.start();
   t.is(r.pid, 100);
   host.exits[0](exit(2));
@@ -167,7 +182,7 @@ test('runner: start, crash, immediate restart, operator stop: one event per tran
 
 test('runner: a failure without a restart policy is reported once, and a later start runs it again', async (t) => {
   const host = new FakeHost();
-  const r = new ServiceRunner(service(), host);
+  const r = new ServiceRunner(service(), host, host, 3000);
   r.start();
   host.exits[0](exit(null, 'SIGSEGV'));
   await r.idle();
@@ -180,7 +195,7 @@ test('runner: a failure without a restart policy is reported once, and a later s
 
 test('runner: a second quick failure waits in backoff, and a stop cancels the wait', async (t) => {
   const host = new FakeHost();
-  const r = new ServiceRunner(service({ restartOnFailure: true }), host);
+  const r = new ServiceRunner(service({ restartOnFailure: true }), host, host, 3000);
   r.start();
   host.exits[0](exit(1));
   await tick();
@@ -192,4 +207,39 @@ test('runner: a second quick failure waits in backoff, and a stop cancels the wa
   t.is(r.state, 'stopped');
   t.false(r.active);
   t.is(host.exits.length, 2);
+});
+
+test('signal: for the main process of a running or stopping service only, and the state stays', (t) => {
+  for (const state of ['starting', 'up', 'stopping'] as const) {
+    t.deepEqual(step(ctx(state), { kind: 'signal', signal: 'SIGHUP' }), { to: state, want: 'up', actions: [{ do: 'signal-main', signal: 'SIGHUP' }] });
+  }
+  for (const state of ['down', 'backoff', 'stopped', 'finished', 'failed'] as const) t.is(step(ctx(state), { kind: 'signal', signal: 'SIGHUP' }), null, state);
+});
+
+test('the start timeout: armed at the spawn of a service with readiness, cancelled when it is ready, a failure (no forced restart) when it fires first', (t) => {
+  const policy: Policy = { ...longRun, readiness: true, startTimeoutMs: 250, liveness: true };
+  t.deepEqual(step(ctx('down', policy), { kind: 'spawned', pid: 5 })?.actions, [{ do: 'arm-timer', timer: 'start', delayMs: 250 }]);
+  t.deepEqual(step(ctx('starting', policy), { kind: 'ready' })?.actions, [{ do: 'cancel-timer', timer: 'start' }, { do: 'watch-liveness' }]);
+  const late = step(ctx('starting', policy), { kind: 'start-timeout' })!;
+  t.is(late.to, 'stopping');
+  t.deepEqual(late.condemned, { cause: 'not ready within 250 ms', restartAnyway: false });
+  t.is(step(ctx('up', policy), { kind: 'start-timeout' }), null, 'a timer that fires after the service became ready changes nothing');
+  t.deepEqual(step(ctx('down', { ...longRun, liveness: true }), { kind: 'spawned', pid: 5 })?.actions, [{ do: 'watch-liveness' }], 'without readiness: up at once, and watched');
+});
+
+test('runner: a signal reaches the running main process through the table, and is refused once nothing runs', async (t) => {
+  const child = spawn('sleep', ['30']);
+  t.teardown(() => child.kill('SIGKILL'));
+  const died = once(child, 'exit');
+  const host = new FakeHost(child.pid);
+  const r = new ServiceRunner(service(), host, host, 3000);
+  t.false(r.signal('SIGHUP'), 'not started');
+  r.start();
+  const events = host.events.length;
+  t.true(r.signal('SIGTERM'));
+  t.deepEqual(await died, [null, 'SIGTERM'], 'the main process got it');
+  t.is(host.events.length, events, 'no transition');
+  host.exits[0](exit(null, 'SIGTERM'));
+  await r.idle();
+  t.false(r.signal('SIGHUP'));
 });

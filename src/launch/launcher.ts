@@ -1,0 +1,152 @@
+// Everything that makes a process for a service: the exact launch (program,
+// environment, user), its output (the relay, an execLogger, a terminal),
+// its readiness and liveness checks and the commands they run. The runner
+// asks it for processes; it decides nothing about their lifecycle.
+import { closeSync, openSync } from 'node:fs';
+import type { Service } from '../manifest/index.js';
+import type { RunCommand } from '../health/probe.js';
+import { serviceLogs, stdoutSink, type ServiceLog, type Sink } from '../logs/index.js';
+import { makePipe } from '../native/fds.js';
+import { signalGroup } from '../unix/signals.js';
+import { ExecLogger } from './exec-logger.js';
+import { buildLaunch, type Launch } from './launch.js';
+import type { RunSignal } from './run-signal.js';
+import { spawnProcess, spawnWithTerminal, type Running } from './spawn.js';
+import type { ResolvedUser } from './users.js';
+
+export interface LauncherOptions {
+  env: NodeJS.ProcessEnv;
+  /** resolved `user:` of each service that has one */
+  users: Map<string, ResolvedUser>;
+  /** absolute path of setpriv, when a service with a terminal needs it */
+  setpriv?: string;
+  /** every service of the manifest: the output kept of each */
+  services: Service[];
+}
+
+export class Launcher {
+  /** the init's environment, read once: process.env is a slow proxy over the C environment */
+  readonly env: Record<string, string>;
+  private users: Map<string, ResolvedUser>;
+  private readonly loggers = new Map<string, ExecLogger>();
+  private readonly kept: Map<string, ServiceLog>;
+
+  constructor(private readonly opts: LauncherOptions) {
+    this.env = snapshotEnv(opts.env);
+    this.users = opts.users;
+    this.kept = serviceLogs(opts.services);
+  }
+
+  spawn(svc: Service, run: RunSignal): Running {
+    let launch;
+    try {
+      launch = this.launchOf(svc);
+    } catch (err) {
+      return { exited: Promise.resolve({ code: 126, signal: null, reason: (err as Error).message }) };
+    }
+    const logger = this.logger(svc);
+    const kept = this.kept.get(svc.name)!;
+    // relayed (unless passthrough): through the init's own pipes, to the logger (which gets the lines unformatted) or stdout
+    const loggerSink = kept.recent ? logger?.sink() : undefined;
+    // stdout's sink (process.stdout, and node:net with it) only once a line comes
+    const sink = (): Sink => loggerSink ?? stdoutSink();
+    if (svc.tty) {
+      const out = kept.recent ? kept.writable(sink(), logger !== undefined) : (logger?.output() ?? process.stdout);
+      return this.withReadiness(svc, spawnWithTerminal(launch, out), run);
+    }
+    const capture = kept.recent ? kept.capture(sink, logger !== undefined) : undefined;
+    // s6's notification-fd: the service gets a pipe's write end as that fd, and writes a newline on it when ready
+    const fd = svc.readiness?.kind === 'notification-fd' ? svc.readiness.fd : undefined;
+    const notify = fd === undefined ? undefined : makePipe();
+    const running = spawnProcess(launch, capture ?? logger?.input() ?? 1, undefined, notify ? { source: notify.write, target: fd! } : undefined);
+    capture?.spawned();
+    if (notify) closeSync(notify.write);
+    if (notify && running.pid === undefined) closeSync(notify.read);
+    // its last lines go out before the [berth] line about its exit
+    const relayed = capture ? { ...running, exited: running.exited.then((exit) => (capture.exited(), exit)) } : running;
+    return this.withReadiness(svc, relayed, run, notify?.read);
+  }
+
+  watchLiveness(svc: Service, signal: AbortSignal, onUnhealthy: (why: string) => void): void {
+    const liveness = svc.liveness!;
+    void import('../health/liveness.js').then((m) => m.watchLiveness(liveness, signal, this.probeCommand(svc), onUnhealthy));
+  }
+
+  logger(svc: Service): ExecLogger | undefined {
+    if (!svc.execLogger) return undefined;
+    let logger = this.loggers.get(svc.name);
+    if (!logger) {
+      logger = new ExecLogger(svc.name, svc.execLogger, this.launchOf(svc).env);
+      this.loggers.set(svc.name, logger);
+    }
+    return logger;
+  }
+
+  /** The output kept of a service, for `berth logs`. */
+  logs(name: string): ServiceLog {
+    return this.kept.get(name)!;
+  }
+
+  /** A reload: the users of the new manifest, and the output kept anew for services that are new or changed. */
+  renew(users: Map<string, ResolvedUser>, fresh: Service[]): void {
+    this.users = users;
+    for (const [name, kept] of serviceLogs(fresh)) this.kept.set(name, kept);
+  }
+
+  /** A service that is gone or changed: its execLogger ends; `removed`: its kept output goes too. */
+  forget(name: string, removed: boolean): void {
+    this.loggers.get(name)?.close();
+    this.loggers.delete(name);
+    if (removed) this.kept.delete(name);
+  }
+
+  /** Every execLogger gets EOF (its service is gone); resolves once they have all exited, having written what was left in their pipes. */
+  closeLoggers(): Promise<unknown> {
+    const loggers = [...this.loggers.values()];
+    for (const l of loggers) l.close();
+    return Promise.all(loggers.map((l) => l.exited()));
+  }
+
+  /** The exact program, arguments, environment and user for a service (or a probe command run as it). */
+  private launchOf(svc: Service): Launch {
+    return buildLaunch(svc, this.env, this.users.get(svc.name), this.opts.setpriv);
+  }
+
+  /** Adds the readiness check to a running service; the health module loads only for services that have one. */
+  private withReadiness(svc: Service, running: Running, run: RunSignal, notifyFd?: number): Running {
+    const readiness = svc.readiness;
+    if (!readiness || running.pid === undefined) return running;
+    const { signal } = run;
+    const probe = this.probeCommand(svc);
+    const ready = import('../health/readiness.js').then((m) => m.whenReady(readiness, { notifyFd, signal, run: probe }));
+    return { ...running, ready };
+  }
+
+  /** Runs a probe's command as the service would run (its environment, user and directory), output discarded, killed at the timeout. */
+  private probeCommand(svc: Service): RunCommand {
+    return async (argv, timeoutMs) => {
+      const launch = this.launchOf({ ...svc, argv });
+      const running = spawnProcess(launch, devNull());
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        if (running.pid !== undefined) signalGroup(running.pid, 'SIGKILL');
+      }, timeoutMs);
+      const exit = await running.exited;
+      clearTimeout(timer);
+      return { ...exit, timedOut };
+    };
+  }
+}
+
+let devNullFd: number | undefined;
+function devNull(): number {
+  devNullFd ??= openSync('/dev/null', 'w');
+  return devNullFd;
+}
+
+function snapshotEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}

@@ -1,0 +1,140 @@
+// The control channel's answers (berth status, start, stop, restart,
+// signal, logs, reload) and the HTTP endpoint's view, from the supervisor's
+// runners. Actions go to the runners' inputs; nothing here changes a state
+// itself.
+import type { ControlHandler } from '../control/server.js';
+import type { ActionOp, ReloadResult, ServiceResult } from '../control/protocol.js';
+import type { InitPhase, StatusRecord } from '../control/state-dir.js';
+import type { ServiceLog } from '../logs/index.js';
+import type { Plan } from '../manifest/index.js';
+import type { ResolvedUser } from '../launch/users.js';
+import { log } from '../logs/init-log.js';
+import { parseSignal } from '../unix/signals.js';
+import { describeExit } from './describe.js';
+import { publicPhase } from './init-phase.js';
+import type { ServiceRunner } from './service.js';
+import type { Supervisor } from './supervisor.js';
+
+/** Reads the manifest again for `berth reload`: the new plan and users, or why not (one line per problem). */
+export type ReloadManifest = () => Promise<{ plan: Plan; users: Map<string, ResolvedUser> } | { problems: string[] }>;
+
+type InitView = { pid: number; phase: InitPhase };
+
+export class ControlAnswers implements ControlHandler {
+  constructor(
+    private readonly sup: Supervisor,
+    private readonly reloadManifest?: ReloadManifest,
+  ) {}
+
+  names(): string[] {
+    return [...this.sup.runners.keys()];
+  }
+
+  status(): { init: InitView; services: StatusRecord[] } {
+    return { init: this.init(), services: [...this.sup.runners.values()].map((r) => r.record()) };
+  }
+
+  /** What the HTTP endpoint answers from. */
+  healthView(): { init: InitView; services: Array<StatusRecord & { essential: boolean }> } {
+    return { init: this.init(), services: [...this.sup.runners.values()].map((r) => ({ ...r.record(), essential: r.svc.essential })) };
+  }
+
+  logs(name: string): ServiceLog {
+    return this.sup.launcher.logs(name);
+  }
+
+  refusal(): string | undefined {
+    return this.sup.shuttingDown ? 'the init is shutting down' : undefined;
+  }
+
+  act(op: ActionOp, names: string[], signal?: string): Promise<ServiceResult[]> {
+    const runners = names.map((n) => this.sup.runners.get(n)!);
+    if (op === 'signal') return Promise.resolve(runners.map((r) => signalOne(r, signal ?? '')));
+    const action = op === 'start' ? this.startOne : op === 'stop' ? stopOne : this.restartOne;
+    return Promise.all(runners.map((r) => action.call(this, r)));
+  }
+
+  private init(): InitView {
+    return { pid: process.pid, phase: publicPhase(this.sup.phase) };
+  }
+
+  private async startOne(r: ServiceRunner): Promise<ServiceResult> {
+    if (r.state === 'down' && r.want === 'up') return result(r, false, 'not started yet: its stage has not begun');
+    if (r.state === 'stopping') await r.idle();
+    if (this.sup.shuttingDown) return result(r, false, 'the init is shutting down');
+    if (!r.start()) return result(r, true, 'already running');
+    const longRun = r.svc.type === 'long-run';
+    // a long-run is started once it is up; a oneshot once it has run to the end
+    await r.until((x) => (longRun && x.state === 'up') || !x.active);
+    if (r.state === 'up') return result(r, true, `started (pid ${r.pid})`);
+    if (r.state === 'finished') return result(r, true, longRun ? 'started and already finished' : 'ran to the end');
+    return result(r, false, r.lastExit ? describeExit({ ...r.lastExit, signal: r.lastExit.signal as NodeJS.Signals | null }) : r.state);
+  }
+
+  private async restartOne(r: ServiceRunner): Promise<ServiceResult> {
+    if (r.state === 'down' && r.want === 'up') return result(r, false, 'not started yet: its stage has not begun');
+    await stopOne(r);
+    return this.startOne(r);
+  }
+
+  /**
+   * Re-reads the manifest and applies the difference: added services start,
+   * removed ones stop, changed ones stop and start again with their new
+   * definition; the others keep running untouched. A manifest that does not
+   * validate changes nothing.
+   */
+  async reload(): Promise<ReloadResult | { problems: string[] }> {
+    const sup = this.sup;
+    if (sup.phase !== 'running') throw new Error(`the init is still starting (phase ${publicPhase(sup.phase)}); reload once every stage is done`);
+    if (!this.reloadManifest) throw new Error('this init cannot re-read its manifest');
+    const loaded = await this.reloadManifest();
+    if ('problems' in loaded) return loaded;
+    const next = [...loaded.plan.pre, ...loaded.plan.longRuns, ...loaded.plan.post];
+    const wanted = new Map(next.map((svc) => [svc.name, svc]));
+    const same = (r: ServiceRunner): boolean => JSON.stringify(r.svc) === JSON.stringify(wanted.get(r.name));
+    const old = [...sup.runners.values()];
+    const removed = old.filter((r) => !wanted.has(r.name));
+    const changed = old.filter((r) => wanted.has(r.name) && !same(r));
+    log(`reloading ${sup.opts.manifest}: ${removed.length} removed, ${changed.length} changed, ${next.length - old.length + removed.length} added`);
+    await Promise.all([...removed, ...changed].map((r) => (r.stop(), r.idle())));
+    if (sup.shuttingDown) throw new Error('the init began shutting down during the reload');
+    for (const r of removed) {
+      sup.launcher.forget(r.name, true);
+      sup.opts.stateDir?.removeRecord(r.name);
+    }
+    for (const r of changed) sup.launcher.forget(r.name, false);
+    const kept = new Map(old.filter((r) => wanted.has(r.name) && same(r)).map((r) => [r.name, r]));
+    sup.runners.clear();
+    const fresh: ServiceRunner[] = [];
+    for (const svc of next) {
+      const runner = kept.get(svc.name);
+      if (runner) {
+        sup.runners.set(svc.name, runner);
+        sup.opts.stateDir?.writeRecord(runner);
+      } else fresh.push(sup.adopt(svc));
+    }
+    // a changed service may log another way: its kept output starts anew
+    sup.launcher.renew(loaded.users, fresh.map((r) => r.svc));
+    await Promise.all(fresh.map((r) => sup.startAfterDependencies(r)));
+    const names = (rs: ServiceRunner[]): string[] => rs.map((r) => r.name);
+    const restarted = names(changed);
+    return { added: names(fresh).filter((n) => !restarted.includes(n)), removed: names(removed), restarted, unchanged: kept.size };
+  }
+}
+
+async function stopOne(r: ServiceRunner): Promise<ServiceResult> {
+  const running = r.active;
+  r.stop();
+  await r.idle();
+  return result(r, true, running ? 'stopped' : 'not running');
+}
+
+function signalOne(r: ServiceRunner, name: string): ServiceResult {
+  const signal = parseSignal(name);
+  if (!signal) return result(r, false, `unknown signal '${name}'`);
+  return r.signal(signal) ? result(r, true, `sent ${signal} to pid ${r.pid}`) : result(r, false, 'not running');
+}
+
+function result(r: ServiceRunner, ok: boolean, message: string): ServiceResult {
+  return { service: r.name, ok, state: r.state, message };
+}
