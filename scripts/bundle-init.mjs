@@ -3,7 +3,7 @@
 // included) into one CommonJS file, dist/src/cli/init.bundle.cjs, which main.js
 // requires and /init runs. Node 20 resolves, reads and links each ES module
 // on its own: the ~70 modules of the init path cost PID 1 ~40 ms before its
-// first spawn, the one script a few ms (docs/PERFORMANCE.md, First spawn).
+// first spawn, the one script a few ms (docs/performance-history.md, First spawn).
 // Packages stay external (loaded from node_modules when used, as before).
 // Then V8's code cache for the bundle, init.bundle.cache, which /init's
 // loader (src/cli/init-start.cts) compiles it from: written after a warm run

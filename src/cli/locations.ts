@@ -1,6 +1,6 @@
 // Where the commands look by default: the manifest an image installs, and the
-// state dir of the init they talk to (CONTRACT.md: flag, then environment,
-// then the image's default).
+// state dir of the init they talk to (README.md, "Operating a running init":
+// flag, then environment, then the image's default).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDirs } from '../control/state-dir.js';

@@ -1,4 +1,4 @@
-// The formats of relayed output (CONTRACT.md "Logging"). A formatter says
+// The formats of relayed output (docs/logging.md, "Formats"). A formatter says
 // what becomes of a buffer of whole lines from one stream of one service:
 // written as it is, each line after a prefix (the sink copies them into a
 // buffer it reuses, in the addon), or rewritten into json, where each line

@@ -1,4 +1,4 @@
-// The output relay (CONTRACT.md "Logging"): formats, whole lines, the recent
+// The output relay (docs/logging.md): formats, whole lines, the recent
 // lines `berth logs` shows, and the init's stdout that they share.
 import type { Service } from '../manifest/index.js';
 import { ServiceLog } from './relay.js';

@@ -52,7 +52,7 @@ export const livenessSchema = object({
   failureThreshold: integer({ minimum: 1, default: 3, description: 'Failed checks in a row that make the init restart the service.' }),
 }, { title: 'Liveness', description: 'A check the init runs on a ready service: exactly one of `exec`, `tcp`, `http`. `failureThreshold` failures in a row restart the service.' });
 
-/** How the init relays a service's output (CONTRACT.md "Logging"). */
+/** How the init relays a service's output (docs/logging.md, "Formats"). */
 export const LOG_FORMATS = ['plain', 'prefix', 'json', 'passthrough'] as const;
 
 const FORMAT_HELP =
