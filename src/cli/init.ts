@@ -1,6 +1,7 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
 import { join } from 'node:path';
-import { describeLeftovers, findLeftovers, readSessionMarks } from '../procfs/leftovers.js';
+import { readSessionMarks } from '../control/dead-init.js';
+import { describeLeftovers, findLeftovers } from '../procfs/leftovers.js';
 import { acquireStateDir, CONTROL_SOCKET, DEFAULT_STATE_DIR, fallbackStateDirs, StateDirError, StateDirInUse, type StateDir } from '../control/state-dir.js';
 import { setInitLogging } from '../logs/index.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';

@@ -90,7 +90,7 @@ async function watch(dir: string, sampler: StatsSampler, json: boolean): Promise
 
 /** Instead of stale "up" rows: whether the init that owned the dir is gone, and what it left running. */
 async function deadInitNote(dir: string): Promise<string | undefined> {
-  const [{ inspectDeadInit }, { isLocked }] = await Promise.all([import('../procfs/leftovers.js'), import('../pid1/index.js')]);
+  const [{ inspectDeadInit }, { isLocked }] = await Promise.all([import('../control/dead-init.js'), import('../pid1/index.js')]);
   const dead = inspectDeadInit(dir, isLocked);
   if (!dead) return undefined;
   const who = dead.initPid === null ? 'the init that owned it' : `its init (pid ${dead.initPid})`;

@@ -1,10 +1,9 @@
 // Finds what a dead init's services left running: the processes still in
-// the sessions its records name. A process is taken only when it provably
-// belongs to such a session (sid, autogroup, start time, boot, PID
-// namespace); a pid number alone is never trusted.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { readRecords } from '../control/state-dir.js';
+// the sessions its records name (control/dead-init.ts reads them). A
+// process is taken only when it provably belongs to such a session (sid,
+// autogroup, start time, boot, PID namespace); a pid number alone is never
+// trusted.
+import { readdirSync } from 'node:fs';
 import { readStat, type ProcStat } from './proc.js';
 import { currentHost, readAutogroup, type SessionMark } from './session-mark.js';
 
@@ -17,27 +16,9 @@ export interface Leftover {
   service: string;
 }
 
-interface ServiceSession {
+export interface ServiceSession {
   service: string;
   mark: SessionMark;
-}
-
-/**
- * The session marks in a state dir's service records. Empty when the dir's
- * last init exited cleanly (it removes init.pid, after stopping everything
- * it started), so a normal start reads no /proc.
- */
-export function readSessionMarks(dir: string): ServiceSession[] {
-  if (!existsSync(join(dir, 'init.pid'))) return [];
-  return readRecords(dir).flatMap((record) => (isMark(record.session) ? [{ service: String(record.name), mark: record.session }] : []));
-}
-
-function isMark(v: unknown): v is SessionMark {
-  const m = v as SessionMark | null;
-  return (
-    typeof m === 'object' && m !== null && Number.isInteger(m.sid) && m.sid > 1 && Number.isInteger(m.start) &&
-    (m.autogroup === null || Number.isInteger(m.autogroup)) && typeof m.boot === 'string' && typeof m.pidns === 'string'
-  );
 }
 
 /** Every live (non-zombie) process in the sessions of `sessions`, never this process. */
@@ -70,34 +51,6 @@ function belongs(stat: ProcStat, mark: SessionMark): boolean {
   if (mark.autogroup !== null) return readAutogroup(stat.pid) === mark.autogroup;
   const leader = readStat(mark.sid);
   return leader ? leader.start === mark.start : true;
-}
-
-export interface DeadInit {
-  initGone: true;
-  /** the dead init's pid as it wrote it (in its PID namespace), when it left init.pid behind */
-  initPid: number | null;
-  /** how many of its services' processes are still alive */
-  alive: number;
-  leftovers: Leftover[];
-}
-
-/**
- * For `berth status` on a dir no live init owns: says the init is gone and
- * how many of its processes still run, instead of its stale "up" rows. Null
- * when a live init holds the dir's lock, or no init ever used it.
- * `isLocked` probes STATE_DIR/lock without taking it (src/pid1's isLocked).
- */
-export function inspectDeadInit(dir: string, isLocked: (file: string) => boolean): DeadInit | null {
-  const lock = join(dir, 'lock');
-  if (!existsSync(lock) || isLocked(lock)) return null;
-  let initPid: number | null = null;
-  try {
-    initPid = Number(readFileSync(join(dir, 'init.pid'), 'utf8').trim()) || null;
-  } catch {
-    // a clean exit removes it
-  }
-  const leftovers = findLeftovers(readSessionMarks(dir));
-  return { initGone: true, initPid, alive: leftovers.length, leftovers };
 }
 
 // a fork bomb's leftovers must not make a line of thousands of entries
