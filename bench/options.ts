@@ -1,4 +1,5 @@
 // The bench's command line: which benchmarks, how many runs, which peers.
+import { baselinePeer, type Baseline } from './lib/baseline.js';
 import { PEERS, type Peer, type PeerName } from './lib/peers.js';
 import type { OrphanKind } from './lib/zombies.js';
 
@@ -11,10 +12,13 @@ export interface Options {
   /** names of the benchmarks to run (see BENCHMARKS in run.ts) */
   only: Set<string>;
   peers: Set<PeerName>;
+  /** --baseline DIR: Berth from that checkout, run beside this one */
+  baseline?: Baseline;
 }
 
 export const USAGE = `usage: node dist/bench/run.js [--quick] [--runs N] [--cpu-seconds S] [--zombies N] [--zombie-runs N]
-                                [--orphans clone|fork] [--only start,restart,cpu,zombies,ready,probes,logs,first] [--peers berth,s6,tini]`;
+                                [--orphans clone|fork] [--only start,restart,cpu,zombies,ready,probes,logs,first] [--peers berth,s6,tini]
+                                [--baseline DIR]`;
 
 /** Parses argv; `names` are the benchmarks --only may pick from (all by default). */
 export function parseOptions(argv: string[], names: string[]): Options {
@@ -51,23 +55,32 @@ export function parseOptions(argv: string[], names: string[]): Options {
       o.orphans = v;
     } else if (a === '--only') o.only = new Set(value().split(',').map((s) => (s === 'memory' ? 'start' : s)));
     else if (a === '--peers') o.peers = new Set([...(value().split(',') as PeerName[]), 'berth', 'node', 'spawner']);
+    else if (a === '--baseline') o.baseline = baselinePeer(value());
     else if (a === '--help' || a === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   for (const s of o.only) if (!names.includes(s)) throw new Error(`--only: unknown benchmark '${s}'`);
+  if (o.baseline?.missing) throw new Error(`--baseline: ${o.baseline.missing}`);
+  // after the loop: --peers replaces the set
+  if (o.baseline) o.peers.add('baseline');
   return o;
+}
+
+/** The baseline is made from --baseline's DIR, so it lives in the options; the other peers are fixed. */
+function peerOf(o: Options, name: PeerName): Peer | undefined {
+  return name === 'baseline' ? o.baseline : PEERS[name];
 }
 
 /** The peer, when it is selected and installed. */
 export function peerUsable(o: Options, name: PeerName): Peer | undefined {
-  const p = PEERS[name];
-  return o.peers.has(name) && !p.missing ? p : undefined;
+  const p = peerOf(o, name);
+  return o.peers.has(name) && p && !p.missing ? p : undefined;
 }
 
 /** "not installed …" / "not selected" for a peer that will not run, else undefined. */
 export function absent(o: Options, name: PeerName): string | undefined {
-  if (!o.peers.has(name)) return 'not selected';
-  return PEERS[name].missing;
+  const p = peerOf(o, name);
+  return o.peers.has(name) && p ? p.missing : 'not selected';
 }

@@ -3,9 +3,9 @@
 // docs/PERFORMANCE.md's results table is copied from this output.
 import { execFileSync } from 'node:child_process';
 import { cpus, release as kernelRelease } from 'node:os';
-import type { Section, Target } from './lib/benchmark.js';
+import type { Section, Target, Versus } from './lib/benchmark.js';
 import { busyOver } from './lib/machine.js';
-import { PEERS, type PeerName } from './lib/peers.js';
+import { PEERS, ROOT, type PeerName } from './lib/peers.js';
 import { fmt, mb, num, verdict, type Samples, type Summary } from './lib/stats.js';
 import { absent, type Options } from './options.js';
 
@@ -29,6 +29,17 @@ export function busyLine(busy: Samples): string {
 
 export function ratioText(r: Summary | undefined, what: string): string {
   return r ? `${what} ${num(r.median, 2)}x (per-run ratios: min ${num(r.min, 2)}, max ${num(r.max, 2)})` : '';
+}
+
+/** The baseline's row (--baseline) under Berth's: its value, and berth/baseline per run; nothing without it. */
+export function baselineRow(o: Options, value: string, ratio: Summary | undefined, name = 'baseline'): string[] {
+  return o.baseline ? [`   ${label(name)}${value}${ratio ? `   ${ratioText(ratio, 'berth/baseline')}` : ''}`] : [];
+}
+
+/** Berth and its baseline (--baseline) side by side for the table at the end; `unit` MB reads kB. */
+export function versus(what: string, berth: Samples, baseline: Samples, unit: 'ms' | 'MB'): Versus {
+  const show = (s: Samples): string => median(unit === 'MB' ? mbS(s.summary) : s.summary, unit);
+  return { what, berth: show(berth), baseline: show(baseline), ratio: berth.ratioTo(baseline) };
 }
 
 /** A summary of kB as MB. */
@@ -71,6 +82,16 @@ export function berthMemoryLines(floor: Memory, berth: Record<1 | 10 | 100, Memo
   return lines;
 }
 
+/** The baseline's PID-1 memory beside Berth's (--baseline), with berth/baseline PSS per run; nothing without it. */
+export function baselineMemoryLines(o: Options, berth: Record<number, Memory>, baseline: Record<number, Memory>, counts: number[]): string[] {
+  if (!o.baseline) return [];
+  return counts.map((n) => {
+    const b = baseline[n];
+    // "baseline, 100 services" would not fit the label column
+    return `   ${label(`baseline, ${n.toLocaleString('en-US')}`)}RSS ${fmt(mbS(b.rss.summary), 'MB')}; PSS ${fmt(mbS(b.pss.summary), 'MB')}; USS ${fmt(mbS(b.uss.summary), 'MB')}   ${ratioText(berth[n].pss.ratioTo(b.pss), 'berth/baseline PSS') || 'no data'}`;
+  });
+}
+
 function version(cmd: string, args: string[]): string {
   try {
     return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 }).trim().split('\n')[0];
@@ -79,11 +100,17 @@ function version(cmd: string, args: string[]): string {
   }
 }
 
+/** `git describe --always --dirty` of a checkout: which commit, and whether it has uncommitted changes. */
+function gitDescribe(dir: string): string {
+  return version('git', ['-C', dir, 'describe', '--always', '--dirty']);
+}
+
 export async function printHeader(o: Options): Promise<void> {
   out(`Berth benchmarks — ${new Date().toISOString()}`);
   out(`machine: ${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}), Linux ${kernelRelease()}, node ${process.version}`);
   out(`peers: s6 ${PEERS.s6.missing ? 'not installed' : version('dpkg-query', ['-W', '-f', '${Version}', 's6'])}, tini ${PEERS.tini.missing ? 'not installed' : version('tini', ['--version'])}`);
   out(`machine busy at start: ${num((await busyOver(1000)) * 100, 0)}% of all cores over 1 s (other work skews every figure; each timed run first waits up to 2 s for < 25%)`);
+  if (o.baseline) out(`baseline: Berth from ${o.baseline.root} at ${gitDescribe(o.baseline.root)} (this checkout: ${gitDescribe(ROOT)}), run as /init runs it, beside Berth in every run`);
   out(`runs: ${o.runs} (100 services; at most 3 for 1 and 10); idle-CPU window: ${o.cpuSeconds} s; orphans: ${o.zombies} × ${o.zombieRuns} run(s) per mode`);
 }
 
@@ -92,10 +119,15 @@ export function printSection(section: Section): void {
   for (const line of section.lines) out(line);
 }
 
-export async function printSummary(targets: Target[], warnings: string[], startedMs: number, nowMs: number): Promise<void> {
+export async function printSummary(targets: Target[], againstBaseline: Versus[], warnings: string[], startedMs: number, nowMs: number): Promise<void> {
   out();
   out('Targets (Berth medians)');
   for (const t of targets) out(`   ${verdict(t.pass)}  ${t.what.padEnd(30)} ${t.target.padEnd(33)} berth ${t.berth.padEnd(22)} ${t.peers}`);
+  if (againstBaseline.length) {
+    out();
+    out('Berth against the baseline (medians; berth/baseline: the median of the per-run ratios, > 1 is Berth slower or larger)');
+    for (const v of againstBaseline) out(`   ${v.what.padEnd(36)} berth ${v.berth.padEnd(10)} baseline ${v.baseline.padEnd(10)} ${ratioText(v.ratio, 'berth/baseline') || 'no data'}`);
+  }
   if (warnings.length) {
     out();
     out('Warnings');

@@ -23,7 +23,8 @@
 //
 // Options: --quick (5 s CPU window, 3 runs, 1 orphan run), --runs N,
 // --cpu-seconds S, --zombies N, --zombie-runs N, --orphans clone|fork,
-// --only start,restart,cpu,zombies,ready,probes,logs,first, --peers berth,s6,tini.
+// --only start,restart,cpu,zombies,ready,probes,logs,first, --peers berth,s6,tini,
+// --baseline DIR (Berth built in another checkout, beside this one in 1-4 and 9).
 // BERTH_BENCH_NODE_FLAGS adds node flags to Berth's own
 // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { performance } from 'node:perf_hooks';
@@ -35,7 +36,7 @@ import { ready } from './benchmarks/ready.js';
 import { restart } from './benchmarks/restart.js';
 import { start } from './benchmarks/start.js';
 import { zombies } from './benchmarks/zombies.js';
-import { runnable, type Target } from './lib/benchmark.js';
+import { runnable, type Target, type Versus } from './lib/benchmark.js';
 import { removeLiveDirs, warnings } from './lib/instance.js';
 import { PEERS } from './lib/peers.js';
 import { killAllPid1s } from './lib/pid1.js';
@@ -58,13 +59,15 @@ async function main(): Promise<void> {
     return;
   }
   const targets: Target[] = [];
+  const versus: Versus[] = [];
   for (const b of BENCHMARKS) {
     if (!o.only.has(b.name)) continue;
     const section = await b.run(o);
     printSection(section);
     targets.push(...section.targets);
+    versus.push(...(section.versus ?? []));
   }
-  await printSummary(targets, warnings, started, performance.now());
+  await printSummary(targets, versus, warnings, started, performance.now());
 }
 
 function cleanupAll(): void {

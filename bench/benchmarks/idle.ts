@@ -2,16 +2,17 @@
 // are up, PID 1's CPU over the window, sampled every second so a one-off (a GC
 // after start-up) shows apart from a steady cost. Berth with 1 and 100
 // services rides along for its memory once idle, and one Berth with 1,000
-// for its CPU.
+// for its CPU. The baseline (--baseline) runs beside each Berth.
 import { performance } from 'node:perf_hooks';
-import type { Benchmark, Target } from '../lib/benchmark.js';
+import { besideBerth } from '../lib/baseline.js';
+import type { Benchmark, Section, Target } from '../lib/benchmark.js';
 import { longRuns, startInstance, stopInstance, UP_TIMEOUT_MS, warnings, type Instance } from '../lib/instance.js';
 import type { PeerName } from '../lib/peers.js';
 import { delay } from '../lib/pid1.js';
 import { cpuOf, memoryOf, type CpuSnap } from '../lib/proc.js';
 import { figures, fmt, mb, num, Samples } from '../lib/stats.js';
 import { absent, peerUsable, type Options } from '../options.js';
-import { berthMemoryLines, label, progress } from '../report.js';
+import { baselineMemoryLines, baselineRow, berthMemoryLines, label, progress, ratioText, versus } from '../report.js';
 
 const CPU_INSTANCES = 3;
 
@@ -27,6 +28,7 @@ export interface IdleResult {
   /** the window's real length */
   seconds: Samples;
   berth: Record<1 | 10 | 100 | 1000, IdleFigures>;
+  baseline: Record<1 | 10 | 100 | 1000, IdleFigures>;
   s6: IdleFigures;
   tini: IdleFigures;
   node: IdleFigures;
@@ -45,13 +47,15 @@ const MANY: [PeerName, number] = ['berth', 1000];
 
 function figuresOf(r: IdleResult, name: PeerName, n: number): IdleFigures {
   if (name === 'spawner') throw new Error('the spawn floor is not an idle init');
-  return name === 'berth' ? r.berth[n as 1 | 10 | 100 | 1000] : r[name];
+  return name === 'berth' || name === 'baseline' ? r[name][n as 1 | 10 | 100 | 1000] : r[name];
 }
 
 async function measure(o: Options): Promise<IdleResult> {
+  const byCount = (): IdleResult['berth'] => ({ 1: figures(IDLE_FIGURES), 10: figures(IDLE_FIGURES), 100: figures(IDLE_FIGURES), 1000: figures(IDLE_FIGURES) });
   const r: IdleResult = {
     seconds: new Samples(),
-    berth: { 1: figures(IDLE_FIGURES), 10: figures(IDLE_FIGURES), 100: figures(IDLE_FIGURES), 1000: figures(IDLE_FIGURES) },
+    berth: byCount(),
+    baseline: byCount(),
     s6: figures(IDLE_FIGURES),
     tini: figures(IDLE_FIGURES),
     node: figures(IDLE_FIGURES),
@@ -60,7 +64,7 @@ async function measure(o: Options): Promise<IdleResult> {
   progress(`idle CPU and memory: ${CPU_INSTANCES} of each init side by side, ${o.cpuSeconds} s window`);
   try {
     for (let i = 0; i < CPU_INSTANCES; i++) {
-      for (const [name, n] of i === 0 ? [...PLAN, MANY] : PLAN) {
+      for (const [name, n] of (i === 0 ? [...PLAN, MANY] : PLAN).flatMap(([peer, n]) => besideBerth([peer], i).map((p) => [p, n] as const))) {
         const peer = peerUsable(o, name);
         if (!peer) continue;
         const inst = await startInstance(peer, longRuns(n));
@@ -104,13 +108,14 @@ async function measure(o: Options): Promise<IdleResult> {
   return r;
 }
 
-function report(r: IdleResult, o: Options): { lines: string[]; targets: Target[] } {
+function report(r: IdleResult, o: Options): Section {
   const secs = r.seconds.summary?.median ?? o.cpuSeconds;
   const lines = [
     `4. idle CPU of PID 1 over ${num(secs, 1)} s, 10 services (${CPU_INSTANCES} instances side by side, window from 2 s after all up; utime+stime in ticks of 10 ms, and exact ns from schedstat)`,
   ];
   const rows: Array<[PeerName, IdleFigures, string]> = [
     ['berth', r.berth[10], ''],
+    ...(o.baseline ? [['baseline', r.baseline[10], ''] as [PeerName, IdleFigures, string]] : []),
     ['s6', r.s6, ''],
     ['tini', r.tini, ' (1 child)'],
     ['node', r.node, ' (bare node)'],
@@ -118,13 +123,18 @@ function report(r: IdleResult, o: Options): { lines: string[]; targets: Target[]
   for (const [name, f, what] of rows) {
     const a = absent(o, name);
     const tree = name === 's6' ? `; with s6-supervise: ${fmt(f.treeTicks.summary, 'ticks', 0)}, ${fmt(f.treeMs.summary, 'ms')}` : '';
-    lines.push(`   ${label(name + what)}${a ?? `${fmt(f.ticks.summary, 'ticks', 0)}; ${fmt(f.ms.summary, 'ms CPU')}${tree}`}`);
+    const ratio = name === 'baseline' ? r.berth[10].ms.ratioTo(f.ms) : undefined;
+    const vs = ratio ? `   ${ratioText(ratio, 'berth/baseline')}` : '';
+    lines.push(`   ${label(name + what)}${a ?? `${fmt(f.ticks.summary, 'ticks', 0)}; ${fmt(f.ms.summary, 'ms CPU')}${tree}${vs}`}`);
     if (!a) lines.push(`   ${label('')}second half of the window ${fmt(f.ms2.summary, 'ms')}; seconds with > 0.1 ms CPU: ${fmt(f.activeSeconds.summary, '', 0)}`);
   }
   const many = r.berth[1000];
+  const baseMany = r.baseline[1000];
   lines.push(`   ${label('berth, 1,000 services')}${fmt(many.ticks.summary, 'ticks', 0)}; ${fmt(many.ms.summary, 'ms CPU')} (one instance)`);
+  lines.push(...baselineRow(o, `${fmt(baseMany.ticks.summary, 'ticks', 0)}; ${fmt(baseMany.ms.summary, 'ms CPU')}`, many.ms.ratioTo(baseMany.ms), 'baseline, 1,000'));
   lines.push(`   PID-1 memory at the end of the window (idle ~${num(secs + 2, 0)} s; the floor measured alongside):`);
   lines.push(...berthMemoryLines(r.node, r.berth, false));
+  lines.push(...baselineMemoryLines(o, r.berth, r.baseline, [1, 10, 100]));
 
   const steady = r.berth[100].rss.ratioTo(r.node.rss);
   const rss100 = r.berth[100].rss.summary;
@@ -156,7 +166,12 @@ function report(r: IdleResult, o: Options): { lines: string[]; targets: Target[]
       peers: `bare node ${nodeMs ? `${num(nodeMs.median, 2)} ms` : '?'}`,
     },
   ];
-  return { lines, targets };
+  const vs = o.baseline && [
+    versus(`idle CPU (${num(secs, 0)} s, 10 services)`, r.berth[10].ms, r.baseline[10].ms, 'ms'),
+    versus(`idle CPU (${num(secs, 0)} s, 1,000 services)`, many.ms, baseMany.ms, 'ms'),
+    versus(`PSS, 100 services, idle`, r.berth[100].pss, r.baseline[100].pss, 'MB'),
+  ];
+  return { lines, targets, versus: vs || undefined };
 }
 
 export const idle: Benchmark<IdleResult> = { name: 'cpu', measure, report };

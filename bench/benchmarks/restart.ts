@@ -4,9 +4,10 @@
 // must be under 5 ms); the bench polls the supervisor's children in /proc
 // until a new one has exec'd the service. Then a sixth death right after a
 // restart shows the crash-loop path. tini does not restart, so only Berth and
-// s6 run.
+// s6 run, and the baseline (--baseline) beside Berth.
 import { performance } from 'node:perf_hooks';
-import type { Benchmark, Target } from '../lib/benchmark.js';
+import { besideBerth } from '../lib/baseline.js';
+import type { Benchmark, Section, Target } from '../lib/benchmark.js';
 import { longRuns, UP_TIMEOUT_MS, warnings, withInstance } from '../lib/instance.js';
 import { waitQuiet } from '../lib/machine.js';
 import { delay } from '../lib/pid1.js';
@@ -14,7 +15,7 @@ import { childrenOf, commOf, sleepSync, statOf, tasksOf } from '../lib/proc.js';
 import { figures, fmt, num, Samples } from '../lib/stats.js';
 import { pollUntil } from '../lib/zombies.js';
 import { absent, peerUsable, type Options } from '../options.js';
-import { busyLine, label, peerLine, progress, ratioText } from '../report.js';
+import { baselineRow, busyLine, label, peerLine, progress, ratioText, versus } from '../report.js';
 
 /** SIGKILLs per run, each this long after the service (re)started. */
 const KILLS = 5;
@@ -32,12 +33,15 @@ type RestartFigures = Record<(typeof RESTART_FIGURES)[number], Samples>;
 export interface RestartResult {
   busy: Samples;
   berth: RestartFigures;
+  baseline: RestartFigures;
   s6: RestartFigures;
   /** every one of the five restarts of every run, in order */
   berthAll: Samples;
+  baselineAll: Samples;
   s6All: Samples;
   /** the same, from the old process being a zombie (the supervisor's share alone) */
   berthAfterDead: Samples;
+  baselineAfterDead: Samples;
   s6AfterDead: Samples;
   /** per run, the longest delay Berth logged (`restarting in N ms`) for the five: 0 under the one-second rule */
   berthDelay: Samples;
@@ -97,16 +101,19 @@ async function measure(o: Options): Promise<RestartResult> {
   const r: RestartResult = {
     busy: new Samples(),
     berth: figures(RESTART_FIGURES),
+    baseline: figures(RESTART_FIGURES),
     s6: figures(RESTART_FIGURES),
     berthAll: new Samples(),
+    baselineAll: new Samples(),
     s6All: new Samples(),
     berthAfterDead: new Samples(),
+    baselineAfterDead: new Samples(),
     s6AfterDead: new Samples(),
     berthDelay: new Samples(),
   };
   for (let run = 0; run < o.runs; run++) {
     progress(`restart: run ${run + 1}/${o.runs}`);
-    for (const name of ['berth', 's6'] as const) {
+    for (const name of besideBerth(['berth', 's6'] as const, run)) {
       const peer = peerUsable(o, name);
       if (!peer) continue;
       const f = r[name];
@@ -163,7 +170,7 @@ function over(s: Samples, ms: number): string {
   return `${v.filter((x) => x > ms).length} of ${v.length}`;
 }
 
-function report(r: RestartResult, o: Options): { lines: string[]; targets: Target[] } {
+function report(r: RestartResult, o: Options): Section {
   const fork = r.berth.fork.summary;
   const all = r.berthAll.summary;
   const s6 = absent(o, 's6');
@@ -176,10 +183,12 @@ function report(r: RestartResult, o: Options): { lines: string[]; targets: Targe
     `   ${label('')}the same from the old process being a zombie (Berth's share): ${fmt(r.berthAfterDead.summary, 'ms')}`,
     `   ${label('')}over 5 ms: ${over(r.berthAll, 5)} from the kill, ${over(r.berthAfterDead, 5)} from the zombie; longest delay Berth logged for them: ${fmt(r.berthDelay.summary, 'ms', 0)}`,
     `   ${label('')}(the killed process was a zombie after ${fmt(r.berth.dead.summary, 'ms')}: the kernel's share)`,
+    ...baselineRow(o, `first restart: fork ${fmt(r.baseline.fork.summary, 'ms')}; exec ${fmt(r.baseline.exec.summary, 'ms')}`, r.berth.fork.ratioTo(r.baseline.fork)),
+    ...(o.baseline ? [`   ${label('')}all ${KILLS} of every run: fork ${fmt(r.baselineAll.summary, 'ms')}; slowest of a run ${fmt(r.baseline.forkMax.summary, 'ms')}; from the zombie ${fmt(r.baselineAfterDead.summary, 'ms')}`] : []),
     `   ${peerLine(o, 's6', `first restart: fork ${fmt(r.s6.fork.summary, 'ms')}; exec ${fmt(r.s6.exec.summary, 'ms')}   ${ratioText(r.berth.fork.ratioTo(r.s6.fork), 'berth/s6')}`)}`,
     ...(s6 ? [] : [`   ${label('')}all ${KILLS} of every run: fork ${fmt(r.s6All.summary, 'ms')}; slowest of a run ${fmt(r.s6.forkMax.summary, 'ms')}; from the zombie ${fmt(r.s6AfterDead.summary, 'ms')}`]),
     `   ${label('tini')}n/a (does not restart)`,
-    `   a death right after a restart (crash loop): berth ${fmt(r.berth.fork2.summary, 'ms')}; s6 ${s6 ?? fmt(r.s6.fork2.summary, 'ms')}`,
+    `   a death right after a restart (crash loop): berth ${fmt(r.berth.fork2.summary, 'ms')}${o.baseline ? `; baseline ${fmt(r.baseline.fork2.summary, 'ms')}` : ''}; s6 ${s6 ?? fmt(r.s6.fork2.summary, 'ms')}`,
   ];
   const s6All = r.s6All.summary;
   const targets: Target[] = [
@@ -191,7 +200,8 @@ function report(r: RestartResult, o: Options): { lines: string[]; targets: Targe
       peers: `s6 ${s6 ?? (s6All ? `max ${num(s6All.max, 1)} ms, median ${num(s6All.median, 1)} ms` : 'no data')}`,
     },
   ];
-  return { lines, targets };
+  const vs = o.baseline && [versus('first restart after SIGKILL (fork)', r.berth.fork, r.baseline.fork, 'ms')];
+  return { lines, targets, versus: vs || undefined };
 }
 
 export const restart: Benchmark<RestartResult> = { name: 'restart', measure, report };

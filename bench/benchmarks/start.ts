@@ -1,8 +1,10 @@
 // 1 + 2: exec -> every long-run up, and PID-1 memory 1.5 s after the last one
 // is up, for 1, 10, 100 and 1,000 services against s6, tini, the bare-node
-// floor and the spawn floor (a C program that only posix_spawns).
+// floor and the spawn floor (a C program that only posix_spawns), and against
+// the baseline (--baseline) at every count Berth runs.
+import { besideBerth } from '../lib/baseline.js';
 import { performance } from 'node:perf_hooks';
-import type { Benchmark, Target } from '../lib/benchmark.js';
+import type { Benchmark, Section, Target } from '../lib/benchmark.js';
 import { longRuns, UP_TIMEOUT_MS, warnings, withInstance } from '../lib/instance.js';
 import { waitQuiet } from '../lib/machine.js';
 import type { PeerName } from '../lib/peers.js';
@@ -10,7 +12,7 @@ import { delay } from '../lib/pid1.js';
 import { memoryOf, memoryOfAll } from '../lib/proc.js';
 import { figures, fmt, mb, num, Samples, type Summary } from '../lib/stats.js';
 import { absent, peerUsable, type Options } from '../options.js';
-import { berthMemoryLines, busyLine, label, mbS, median, peerLine, progress, ratioText } from '../report.js';
+import { baselineMemoryLines, baselineRow, berthMemoryLines, busyLine, label, mbS, median, peerLine, progress, ratioText, versus } from '../report.js';
 
 const SETTLE_MS = 1500; // memory is read this long after the last service is up
 
@@ -24,6 +26,7 @@ const MANY = 1000;
 export interface StartResult {
   busy: Samples;
   berth: Record<Count, InitFigures>;
+  baseline: Record<Count, InitFigures>;
   s6: Record<Count, InitFigures>;
   /** one child */
   tini: InitFigures;
@@ -33,7 +36,7 @@ export interface StartResult {
   spawner: Record<100 | 1000, InitFigures>;
 }
 
-// run order within each round; s6 right after Berth so their ratio compares neighbours
+// run order within each round (the baseline beside Berth: besideBerth); s6 right after Berth so their ratio compares neighbours
 const CONFIGS: Array<[PeerName, number]> = [
   ['berth', 100],
   ['s6', 100],
@@ -54,6 +57,7 @@ function emptyResult(): StartResult {
   return {
     busy: new Samples(),
     berth: byCount(),
+    baseline: byCount(),
     s6: byCount(),
     tini: figures(INIT_FIGURES),
     node: figures(INIT_FIGURES),
@@ -62,7 +66,7 @@ function emptyResult(): StartResult {
 }
 
 function figuresOf(r: StartResult, name: PeerName, n: number): InitFigures {
-  if (name === 'berth' || name === 's6') return r[name][n as Count];
+  if (name === 'berth' || name === 'baseline' || name === 's6') return r[name][n as Count];
   if (name === 'spawner') return r.spawner[n as 100 | 1000];
   return r[name];
 }
@@ -74,7 +78,7 @@ async function measure(o: Options): Promise<StartResult> {
   const smallRuns = Math.min(3, o.runs);
   for (let run = 0; run < o.runs; run++) {
     progress(`start + memory: run ${run + 1}/${o.runs}`);
-    for (const [name, n] of CONFIGS) {
+    for (const [name, n] of CONFIGS.flatMap(([peer, n]) => besideBerth([peer], run).map((p) => [p, n] as const))) {
       const peer = peerUsable(o, name);
       if (!peer || (n < 100 && run >= smallRuns)) continue;
       const f = figuresOf(r, name, n);
@@ -117,28 +121,32 @@ function marginalKb(r: StartResult): Samples {
   return out;
 }
 
-function report(r: StartResult, o: Options): { lines: string[]; targets: Target[] } {
+function report(r: StartResult, o: Options): Section {
   const s6 = absent(o, 's6');
   const tini = absent(o, 'tini');
   const spawner = absent(o, 'spawner');
   const up = r.berth[100].up.summary;
   const upMany = r.berth[MANY].up.summary;
+  /** "; baseline 123 ms (…)" with --baseline */
+  const base = (s: Samples): string => (o.baseline ? `; baseline ${fmt(s.summary, 'ms')}` : '');
   // Berth writes its log lines after a start burst, so their arrival says nothing of it: the first service up shows the serial start
   const firstUp = (n: 100 | 1000): string =>
-    `   first service up: berth ${fmt(r.berth[n].first.summary, 'ms')}; s6 ${s6 ?? fmt(r.s6[n].first.summary, 'ms')}; floor ${spawner ?? fmt(r.spawner[n].first.summary, 'ms')}`;
+    `   first service up: berth ${fmt(r.berth[n].first.summary, 'ms')}${base(r.baseline[n].first)}; s6 ${s6 ?? fmt(r.s6[n].first.summary, 'ms')}; floor ${spawner ?? fmt(r.spawner[n].first.summary, 'ms')}`;
   const marginal = marginalKb(r).summary;
   const lines = [
     "1. exec -> all 100 long-runs up (service: sh -c 'echo up $$ > FIFO; exec sleep infinity'; last FIFO line arrival)",
     busyLine(r.busy),
     `   ${label('berth')}${fmt(up, 'ms')}`,
+    ...baselineRow(o, fmt(r.baseline[100].up.summary, 'ms'), r.berth[100].up.ratioTo(r.baseline[100].up)),
     `   ${peerLine(o, 's6', `${fmt(r.s6[100].up.summary, 'ms')}   ${ratioText(r.berth[100].up.ratioTo(r.s6[100].up), 'berth/s6')}`)}`,
     `   ${peerLine(o, 'spawner', `${fmt(r.spawner[100].up.summary, 'ms')}   (C, posix_spawn of each in a row, nothing else: the floor)`)}`,
     `   ${label('tini')}n/a (runs one child)`,
     firstUp(100),
-    `   10 services: berth ${fmt(r.berth[10].up.summary, 'ms')}; s6 ${s6 ?? fmt(r.s6[10].up.summary, 'ms')}`,
-    `    1 service:  berth ${fmt(r.berth[1].up.summary, 'ms')}; s6 ${s6 ?? fmt(r.s6[1].up.summary, 'ms')}; tini ${tini ?? fmt(r.tini.up.summary, 'ms')}`,
+    `   10 services: berth ${fmt(r.berth[10].up.summary, 'ms')}${base(r.baseline[10].up)}; s6 ${s6 ?? fmt(r.s6[10].up.summary, 'ms')}`,
+    `    1 service:  berth ${fmt(r.berth[1].up.summary, 'ms')}${base(r.baseline[1].up)}; s6 ${s6 ?? fmt(r.s6[1].up.summary, 'ms')}; tini ${tini ?? fmt(r.tini.up.summary, 'ms')}`,
     `   1,000 services (s6-svscan -c 1000):`,
     `   ${label('berth')}${fmt(upMany, 'ms')}`,
+    ...baselineRow(o, fmt(r.baseline[MANY].up.summary, 'ms'), r.berth[MANY].up.ratioTo(r.baseline[MANY].up)),
     `   ${peerLine(o, 's6', `${fmt(r.s6[MANY].up.summary, 'ms')}   ${ratioText(r.berth[MANY].up.ratioTo(r.s6[MANY].up), 'berth/s6')}`)}`,
     `   ${peerLine(o, 'spawner', `${fmt(r.spawner[MANY].up.summary, 'ms')}   ${ratioText(r.berth[MANY].up.ratioTo(r.spawner[MANY].up), 'berth/floor')}`)}`,
     firstUp(MANY),
@@ -147,6 +155,7 @@ function report(r: StartResult, o: Options): { lines: string[]; targets: Target[
     ...berthMemoryLines(r.node, r.berth, true),
     `   ${label('berth, 1,000 services')}RSS ${fmt(mbS(r.berth[MANY].rss.summary), 'MB')}; PSS ${fmt(mbS(r.berth[MANY].pss.summary), 'MB')}; USS ${fmt(mbS(r.berth[MANY].uss.summary), 'MB')}`,
     `   ${label('')}per service beyond 100 (RSS 1,000 − RSS 100) / 900: ${fmt(marginal, 'kB')}`,
+    ...baselineMemoryLines(o, r.berth, r.baseline, [1, 10, 100, MANY]),
     ...([1, 10, 100, MANY] as const).map(
       (n) =>
         `   ${label(`s6, ${n} service${n === 1 ? '' : 's'}`)}${s6 ?? `s6-svscan RSS ${fmt(mbS(r.s6[n].rss.summary), 'MB', 2)}; with its s6-supervise: RSS ${fmt(mbS(r.s6[n].treeRss.summary), 'MB', 2)}, PSS ${fmt(mbS(r.s6[n].treePss.summary), 'MB', 2)}`}`,
@@ -197,7 +206,13 @@ function report(r: StartResult, o: Options): { lines: string[]; targets: Target[
       peers: `bare node ${median(mbS(r.node.pss.summary), 'MB', 1)} (PSS shares node's pages with the bench)`,
     },
   ];
-  return { lines, targets };
+  const vs = o.baseline && [
+    versus('100 services up', r.berth[100].up, r.baseline[100].up, 'ms'),
+    versus('1,000 services up', r.berth[MANY].up, r.baseline[MANY].up, 'ms'),
+    versus('PSS, 100 services, +1.5 s', r.berth[100].pss, r.baseline[100].pss, 'MB'),
+    versus('PSS, 1,000 services, +1.5 s', r.berth[MANY].pss, r.baseline[MANY].pss, 'MB'),
+  ];
+  return { lines, targets, versus: vs || undefined };
 }
 
 export const start: Benchmark<StartResult> = { name: 'start', measure, report };

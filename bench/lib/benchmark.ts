@@ -1,6 +1,7 @@
 // What a benchmark is: it measures into a typed result of its own, then turns
 // that result into its section of the report and its rows of the targets table.
 import type { Options } from '../options.js';
+import type { Summary } from './stats.js';
 
 /** A row of the targets table at the end of the report. */
 export interface Target {
@@ -12,9 +13,19 @@ export interface Target {
   peers: string;
 }
 
+/** A row of the Berth-against-baseline table (--baseline): both medians, and the median of the per-run ratios. */
+export interface Versus {
+  what: string;
+  berth: string;
+  baseline: string;
+  ratio: Summary | undefined;
+}
+
 export interface Section {
   lines: string[];
   targets: Target[];
+  /** with --baseline only */
+  versus?: Versus[];
 }
 
 export interface Benchmark<R> {

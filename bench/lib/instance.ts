@@ -57,8 +57,8 @@ export async function stopInstance(inst: Instance): Promise<void> {
   // 1,000 exits to reap, log and record take longer than 100 on a 2-core machine
   const graceMs = 3000 + 3 * inst.services;
   const graceful = await inst.init.stop(inst.peer.stopSignal, graceMs);
-  if (!graceful && inst.peer.name === 'berth') {
-    warnings.push(`berth (${inst.services} services) did not exit within ${graceMs} ms of SIGTERM (S6_KILL_GRACETIME=1000); it was SIGKILLed. Last output:\n${tail(inst.init.output(), 5)}`);
+  if (!graceful && inst.peer.stopSignal === 'SIGTERM') {
+    warnings.push(`${inst.peer.name} (${inst.services} services) did not exit within ${graceMs} ms of SIGTERM (S6_KILL_GRACETIME=1000); it was SIGKILLed. Last output:\n${tail(inst.init.output(), 5)}`);
   }
   inst.fifo.close();
   rmSync(inst.dir, { recursive: true, force: true });

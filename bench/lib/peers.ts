@@ -1,8 +1,9 @@
 // The inits under test, each given the same services: Berth (this repo's
-// build), s6 (`s6-svscan` over one service dir per service), tini (one
-// child), a bare idle Node (the memory floor every Node PID 1 starts from),
-// and the spawn floor: a minimal C program that posix_spawns every service
-// and then only reaps (what no init can beat on this machine).
+// build, and with --baseline another checkout's, run the same way), s6
+// (`s6-svscan` over one service dir per service), tini (one child), a bare
+// idle Node (the memory floor every Node PID 1 starts from), and the spawn
+// floor: a minimal C program that posix_spawns every service and then only
+// reaps (what no init can beat on this machine).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,8 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childrenOf, commOf } from './proc.js';
 
-export type PeerName = 'berth' | 's6' | 'tini' | 'node' | 'spawner';
+/** 'baseline': Berth from another checkout (--baseline DIR), run the same way */
+export type PeerName = 'berth' | 'baseline' | 's6' | 'tini' | 'node' | 'spawner';
 
 export interface ServiceSpec {
   name: string;
@@ -50,7 +52,8 @@ export interface Peer {
 }
 
 export const BERTH_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** This checkout: the Berth under test. */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export function findProgram(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter)) {
@@ -84,52 +87,57 @@ export function baseEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** What /init execs: runtime/init's NODE line (its node flags and entry), with /opt/berth read as this repo. */
-export function initCommand(): string[] {
-  const text = readFileSync(join(ROOT, 'runtime/init'), 'utf8');
+/** What /init execs: `root`'s runtime/init NODE line (its node flags and entry), with /opt/berth read as `root`. */
+export function initCommand(root = ROOT): string[] {
+  const text = readFileSync(join(root, 'runtime/init'), 'utf8');
   const m = /^NODE='node\s+(.*?)\s*\/opt\/berth\/(\S+)'$/m.exec(text);
   if (!m) throw new Error("runtime/init has no NODE='node FLAGS /opt/berth/ENTRY' line to run as /init does");
-  return [process.execPath, ...m[1].split(/\s+/).filter(Boolean), join(ROOT, m[2])];
+  return [process.execPath, ...m[1].split(/\s+/).filter(Boolean), join(root, m[2])];
 }
 
-/** Berth on `manifest` (written into `dir`) as /init runs it in a container, with BERTH_BENCH_NODE_FLAGS. */
-export function berthLaunch(dir: string, manifest: object): Launch {
+/** Berth from `root` on `manifest` (written into `dir`) as /init runs it in a container, with BERTH_BENCH_NODE_FLAGS. */
+export function berthLaunch(dir: string, manifest: object, root = ROOT): Launch {
   const manifestPath = join(dir, 'manifest.json');
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 1));
   const extra = (process.env.BERTH_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const [node, ...entry] = initCommand();
+  const [node, ...entry] = initCommand(root);
   return {
     argv: [node, ...extra, ...entry, 'init', join(dir, 'state'), '--manifest', manifestPath],
     env: { ...baseEnv(), S6_KILL_GRACETIME: '1000' },
   };
 }
 
-const berth: Peer = {
-  name: 'berth',
-  missing: existsSync(BERTH_MAIN) ? undefined : `not built (${BERTH_MAIN} missing: npm run build)`,
-  maxServices: Infinity,
-  prepare(dir, services) {
-    const manifest = {
-      version: 1,
-      services: Object.fromEntries(
-        services.map((s) => [
-          s.name,
-          {
-            execStart: ['/bin/sh', '-c', s.script],
-            ...(s.restart ? { restartOnFailure: true } : {}),
-            ...(s.readiness ? { readiness: s.readiness } : {}),
-            ...(s.liveness ? { liveness: s.liveness } : {}),
-            ...(s.after ? { after: s.after } : {}),
-          },
-        ]),
-      ),
-    };
-    return berthLaunch(dir, manifest);
-  },
-  supervisorOf: (pid1) => pid1,
-  tree: (pid1) => [pid1],
-  stopSignal: 'SIGTERM',
-};
+/** Berth built in the checkout at `root`, as a peer: this one, or the baseline it is compared with. */
+export function berthPeer(name: 'berth' | 'baseline', root: string, missing: string | undefined): Peer {
+  return {
+    name,
+    missing,
+    maxServices: Infinity,
+    prepare(dir, services) {
+      const manifest = {
+        version: 1,
+        services: Object.fromEntries(
+          services.map((s) => [
+            s.name,
+            {
+              execStart: ['/bin/sh', '-c', s.script],
+              ...(s.restart ? { restartOnFailure: true } : {}),
+              ...(s.readiness ? { readiness: s.readiness } : {}),
+              ...(s.liveness ? { liveness: s.liveness } : {}),
+              ...(s.after ? { after: s.after } : {}),
+            },
+          ]),
+        ),
+      };
+      return berthLaunch(dir, manifest, root);
+    },
+    supervisorOf: (pid1) => pid1,
+    tree: (pid1) => [pid1],
+    stopSignal: 'SIGTERM',
+  };
+}
+
+const berth = berthPeer('berth', ROOT, existsSync(BERTH_MAIN) ? undefined : `not built (${BERTH_MAIN} missing: npm run build)`);
 
 const S6_SVSCAN = findProgram('s6-svscan');
 
