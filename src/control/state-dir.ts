@@ -5,8 +5,9 @@
 //   STATE_DIR/lock                   flock()ed by the live init
 //   STATE_DIR/control.sock           the control channel (control/server.ts), owner-only
 //   STATE_DIR/services/NAME.json     one status record per service, replaced atomically
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { makePath, MakePathError } from '../unix/make-path.js';
 import { markSession, type SessionMark } from '../procfs/session-mark.js';
 
 export const DEFAULT_STATE_DIR = '/run/berth';
@@ -105,12 +106,13 @@ export type LockFile = (file: string) => boolean;
 export function acquireStateDir(dir: string, lockFile: LockFile, warn: (message: string) => void): StateDir {
   let locked: boolean;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makePath(dir, 0o700);
     // owner-only: the control channel inside steers every service
     chmodSync(dir, 0o700);
     locked = lockFile(join(dir, 'lock'));
   } catch (err) {
-    throw new StateDirError(`cannot use state dir ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const why = err instanceof MakePathError ? (err.path === resolve(dir) ? err.code : `${err.code} at ${err.path}`) : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    throw new StateDirError(`cannot use state dir ${dir}: ${why}`);
   }
   if (!locked) throw new StateDirInUse(`state dir ${dir} is in use by a running init${ownerPid(dir)}; stop that init or pick another state dir`);
   try {
@@ -153,13 +155,15 @@ export class StateDir {
   private readonly sessions = new Map<string, SessionMark>();
   private flushScheduled = false;
   private failing = false;
+  /** set during a start burst: records wait for its end, not for the burst's first pause */
+  private held = false;
 
   /** `warn` hears, once per run of failures, that records cannot be written (a full or read-only /run). */
   constructor(
     readonly dir: string,
     private readonly warn: (message: string) => void,
   ) {
-    mkdirSync(join(dir, 'services'), { recursive: true });
+    makePath(join(dir, 'services'));
   }
 
   /**
@@ -170,7 +174,24 @@ export class StateDir {
   writeRecord(source: RecordSource): void {
     this.markSession(source.name, source.pid);
     this.pending.set(source.name, source);
-    if (this.flushScheduled) return;
+    this.scheduleFlush();
+  }
+
+  /**
+   * Holds the records back until `release` is called: a start burst pauses
+   * every few milliseconds to hear signals, and writing 1,000 records in its
+   * first pause (~250 ms) would stall it.
+   */
+  holdRecords(): () => void {
+    this.held = true;
+    return () => {
+      this.held = false;
+      this.scheduleFlush();
+    };
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.held || !this.pending.size) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
   }
@@ -182,6 +203,7 @@ export class StateDir {
    */
   flush(): void {
     this.flushScheduled = false;
+    if (this.held) return;
     try {
       for (const [name, source] of this.pending) {
         const record = source.record();

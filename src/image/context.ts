@@ -2,7 +2,8 @@
 // files and the accounts spec). The same evaluation always gives the same
 // bytes and the same file modes: sorted entries, no timestamps.
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { makePath, MakePathError } from '../unix/make-path.js';
 import { ACCOUNTS_PATH, hasAccounts, renderDockerfile } from './dockerfile.js';
 import type { ImageBuild } from './evaluate.js';
 
@@ -38,7 +39,12 @@ function prepare(out: string): void {
     }
     rmSync(out, { recursive: true, force: true });
   }
-  mkdirSync(out, { recursive: true });
+  try {
+    makePath(out);
+  } catch (err) {
+    if (!(err instanceof MakePathError)) throw err;
+    throw new ContextError(`cannot make ${out}: ${err.code}${err.path === resolve(out) ? '' : ` at ${err.path}`}`);
+  }
 }
 
 /** Creates directories one level at a time with mode 0755 whatever the umask: COPY carries modes into the image. */

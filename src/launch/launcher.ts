@@ -5,7 +5,7 @@
 import { closeSync, openSync } from 'node:fs';
 import type { Service } from '../manifest/index.js';
 import type { RunCommand } from '../health/probe.js';
-import { serviceLogs, stdoutSink, type ServiceLog, type Sink } from '../logs/index.js';
+import { serviceLogs, stdoutSink, type Capture, type ServiceLog, type Sink } from '../logs/index.js';
 import { makePipe } from '../native/fds.js';
 import { signalGroup } from '../unix/signals.js';
 import { ExecLogger } from './exec-logger.js';
@@ -38,33 +38,38 @@ export class Launcher {
   }
 
   spawn(svc: Service, run: RunSignal): Running {
-    let launch;
+    let capture: Capture | undefined;
+    let notify: { read: number; write: number } | undefined;
     try {
-      launch = this.launchOf(svc);
+      const launch = this.launchOf(svc);
+      const logger = this.logger(svc);
+      const kept = this.kept.get(svc.name)!;
+      // relayed (unless passthrough): through the init's own pipes, to the logger (which gets the lines unformatted) or stdout
+      const loggerSink = kept.recent ? logger?.sink() : undefined;
+      // stdout's sink (process.stdout, and node:net with it) only once a line comes
+      const sink = (): Sink => loggerSink ?? stdoutSink();
+      if (svc.tty) {
+        const out = kept.recent ? kept.writable(sink(), logger !== undefined) : (logger?.output() ?? process.stdout);
+        return this.withReadiness(svc, spawnWithTerminal(launch, out), run);
+      }
+      capture = kept.recent ? kept.capture(sink, logger !== undefined) : undefined;
+      // s6's notification-fd: the service gets a pipe's write end as that fd, and writes a newline on it when ready
+      const fd = svc.readiness?.kind === 'notification-fd' ? svc.readiness.fd : undefined;
+      notify = fd === undefined ? undefined : makePipe();
+      const running = spawnProcess(launch, capture ?? logger?.input() ?? 1, undefined, notify ? { source: notify.write, target: fd! } : undefined);
+      capture?.spawned();
+      if (notify) closeSync(notify.write);
+      if (notify && running.pid === undefined) closeSync(notify.read);
+      // its last lines go out before the [berth] line about its exit
+      const relayed = capture ? { ...running, exited: running.exited.then((exit) => (capture!.exited(), exit)) } : running;
+      return this.withReadiness(svc, relayed, run, notify?.read);
     } catch (err) {
+      // an unknown user, or descriptors run out (ulimit -n): this start fails, reported and retried per the
+      // restart policy, and what it had opened is closed
+      capture?.abandon();
+      if (notify) for (const end of [notify.read, notify.write]) closeSync(end);
       return { exited: Promise.resolve({ code: 126, signal: null, reason: (err as Error).message }) };
     }
-    const logger = this.logger(svc);
-    const kept = this.kept.get(svc.name)!;
-    // relayed (unless passthrough): through the init's own pipes, to the logger (which gets the lines unformatted) or stdout
-    const loggerSink = kept.recent ? logger?.sink() : undefined;
-    // stdout's sink (process.stdout, and node:net with it) only once a line comes
-    const sink = (): Sink => loggerSink ?? stdoutSink();
-    if (svc.tty) {
-      const out = kept.recent ? kept.writable(sink(), logger !== undefined) : (logger?.output() ?? process.stdout);
-      return this.withReadiness(svc, spawnWithTerminal(launch, out), run);
-    }
-    const capture = kept.recent ? kept.capture(sink, logger !== undefined) : undefined;
-    // s6's notification-fd: the service gets a pipe's write end as that fd, and writes a newline on it when ready
-    const fd = svc.readiness?.kind === 'notification-fd' ? svc.readiness.fd : undefined;
-    const notify = fd === undefined ? undefined : makePipe();
-    const running = spawnProcess(launch, capture ?? logger?.input() ?? 1, undefined, notify ? { source: notify.write, target: fd! } : undefined);
-    capture?.spawned();
-    if (notify) closeSync(notify.write);
-    if (notify && running.pid === undefined) closeSync(notify.read);
-    // its last lines go out before the [berth] line about its exit
-    const relayed = capture ? { ...running, exited: running.exited.then((exit) => (capture.exited(), exit)) } : running;
-    return this.withReadiness(svc, relayed, run, notify?.read);
   }
 
   watchLiveness(svc: Service, signal: AbortSignal, onUnhealthy: (why: string) => void): void {

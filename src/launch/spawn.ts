@@ -11,6 +11,7 @@ import type { Writable } from 'node:stream';
 import { decodeWaitStatus, notifyChildEvent, owned, spawnNative, watchExit, type NativeSpawn } from '../pid1/index.js';
 import { findProgram, isFile, programCandidates } from '../unix/find-program.js';
 import type { Launch } from './launch.js';
+import { errnoName } from '../unix/errno.js';
 import { signalName } from '../unix/signals.js';
 import type { ResolvedUser } from './users.js';
 
@@ -100,7 +101,7 @@ function isDirectory(path: string): boolean {
 
 /** A failed exec of a program that exists: most often a #! interpreter that does not. */
 function cannotExec(errno: number, program: string): Exit {
-  const name = Object.entries(osConstants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
+  const name = errnoName(errno);
   const hint = name === 'ENOENT' ? ' (is the interpreter on its #! line missing?)' : '';
   return { code: name === 'ENOENT' ? 127 : 126, signal: null, reason: `cannot execute '${program}': ${name}${hint}` };
 }

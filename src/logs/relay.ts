@@ -46,6 +46,8 @@ export interface Capture {
   spawned(): void;
   /** the process exited: what it wrote is in the pipe already; relay it, and its unfinished line, now */
   exited(): void;
+  /** the process was never started (a descriptor its start needed could not be had): both ends go */
+  abandon(): void;
 }
 
 export class ServiceLog {
@@ -68,7 +70,15 @@ export class ServiceLog {
     const format = raw ? unchanged : this.formatted;
     const json = this.logging.format === 'json' && !raw;
     const out = makePipe();
-    const err = json ? makePipe() : out;
+    let err = out;
+    if (json) {
+      try {
+        err = makePipe();
+      } catch (e) {
+        closePipe(out);
+        throw e;
+      }
+    }
     const readers: PipeReader[] = [];
     return {
       stdout: out.write,
@@ -84,6 +94,10 @@ export class ServiceLog {
       },
       exited: () => {
         for (const r of readers) r.drain();
+      },
+      abandon: () => {
+        closePipe(out);
+        if (json) closePipe(err);
       },
     };
   }
@@ -267,4 +281,9 @@ class PipeReader {
     }, STALL_MS);
     this.stallTimer.unref();
   }
+}
+
+function closePipe(pipe: { read: number; write: number }): void {
+  closeSync(pipe.read);
+  closeSync(pipe.write);
 }

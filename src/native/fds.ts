@@ -1,12 +1,14 @@
 // Descriptors every room needs from the addon: close-on-exec pipes (a
 // service's output, its readiness fd, an execLogger's stdin), a pipe's
 // capacity, and the fd table grown once before a start burst.
+import { constants } from 'node:os';
+import { errnoName } from '../unix/errno.js';
 import { loadNative } from './addon.js';
 
 /** A pipe whose ends close on exec; spawn dup2s them where a child needs them. */
 export function makePipe(nonBlocking = false): { read: number; write: number } {
   const fds = loadNative().pipe(nonBlocking);
-  if (typeof fds === 'number') throw new Error(`cannot make a pipe: errno ${-fds} (too many open files?)`);
+  if (typeof fds === 'number') throw new Error(`cannot make a pipe: ${errnoName(-fds)}${-fds === constants.errno.EMFILE || -fds === constants.errno.ENFILE ? ' (out of file descriptors: see ulimit -n)' : ''}`);
   return { read: fds[0], write: fds[1] };
 }
 
@@ -29,4 +31,3 @@ export function reserveDescriptors(services: number): void {
   const count = NODE_FDS + 2 * services;
   if (count > FIRST_TABLE) loadNative().reserveFds(count);
 }
-

@@ -178,7 +178,8 @@ export class ServiceRunner {
     if (next.condemned !== undefined) this.condemned = next.condemned ?? undefined;
     this.state = next.to;
     if (next.to !== from) this.since = new Date();
-    if (next.to !== from || next.signal) {
+    // every exit is said, a failed start in backoff included (backoff to backoff: no new state, but a new try)
+    if (next.to !== from || next.signal || input.kind === 'exited') {
       const exit = next.exit ?? null;
       const cause = next.condemned?.cause;
       const limit = next.gaveUp ? { maxRestarts: this.svc.maxRestarts!, windowMs: this.svc.restartWindowMs } : undefined;

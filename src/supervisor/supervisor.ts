@@ -15,6 +15,9 @@ import { isShuttingDown, nextPhase, publicPhase, type Phase, type PhaseInput } f
 import { ServiceRunner, type Observer, type TransitionEvent } from './service.js';
 import { Shutdown } from './shutdown.js';
 
+/** How long a start burst runs before it lets the event loop turn (a SIGTERM, exits, relayed output). */
+const BURST_SLICE_MS = 20;
+
 export interface SupervisorOptions {
   plan: Plan;
   env: NodeJS.ProcessEnv;
@@ -119,7 +122,8 @@ export class Supervisor implements Observer {
     const { pre, longRuns, post } = this.opts.plan;
     if (!(await this.oneshots('oneshot-pre', pre))) return;
     if (longRuns.length) log(`stage long-run: starting ${count(longRuns.length, 'service')}`);
-    const started = longRuns.map((svc) => this.startAfterDependencies(this.runner(svc)));
+    const started = await this.burst(longRuns);
+    if (!started) return;
     // a long-run that could not start reports it in a microtask: hear it before the post stage
     await new Promise((resolve) => setImmediate(resolve));
     await Promise.all(started);
@@ -130,6 +134,30 @@ export class Supervisor implements Observer {
     this.opts.afterStages?.();
     if (this.opts.main) await this.runMain(this.opts.main);
     else this.exitIfFinished();
+  }
+
+  /**
+   * Starts the long-runs, pausing every few milliseconds so that a burst of
+   * any size hears a signal (and child exits, and relayed output) within a
+   * slice; undefined when a stop cut it short.
+   */
+  private async burst(longRuns: Service[]): Promise<Array<Promise<void> | void> | undefined> {
+    const release = this.opts.stateDir?.holdRecords();
+    try {
+      const started: Array<Promise<void> | void> = [];
+      let slice = Date.now();
+      for (const svc of longRuns) {
+        if (this.shuttingDown) return undefined;
+        started.push(this.startAfterDependencies(this.runner(svc)));
+        if (Date.now() - slice >= BURST_SLICE_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          slice = Date.now();
+        }
+      }
+      return started;
+    } finally {
+      release?.();
+    }
   }
 
   /** Runs the CMD once every long-run is ready (or finished); its exit code ends the run. */

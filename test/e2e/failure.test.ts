@@ -158,7 +158,7 @@ test('a state dir that cannot be used falls back to $TMPDIR/berth-UID, then /dev
   const fallback = await runBerth(['init', bad, '--manifest', join(dir, 'manifest.json')], { env: { TMPDIR: dir } });
   t.is(fallback.code, 0, fallback.stderr);
   t.regex(fallback.stdout, /A-RAN/);
-  t.true(fallback.stdout.includes(`[berth] cannot use state dir ${bad}: ENOTDIR; using state dir ${join(dir, `berth-${uid}`)} instead\n`), fallback.stdout);
+  t.true(fallback.stdout.includes(`[berth] cannot use state dir ${bad}: ENOTDIR at ${join(dir, 'a-file')}; using state dir ${join(dir, `berth-${uid}`)} instead\n`), fallback.stdout);
   t.true(existsSync(join(dir, `berth-${uid}`, 'services', 'a.json')));
 
   // in a mount namespace of its own: a private /dev/shm, writable or read-only
@@ -166,11 +166,11 @@ test('a state dir that cannot be used falls back to $TMPDIR/berth-UID, then /dev
     runBerthVia(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o ${shm} none /dev/shm && exec "$@"`, 'sh'], ['init', bad, '--manifest', join(dir, 'manifest.json')], { env: { TMPDIR: join(dir, 'a-file') } });
   const shm = await inMountNs('rw');
   t.is(shm.code, 0, shm.stdout);
-  t.regex(shm.stdout, new RegExp(`ENOTDIR; using state dir /dev/shm/berth-${uid} instead`));
+  t.regex(shm.stdout, new RegExp(`ENOTDIR at [^;]+; using state dir /dev/shm/berth-${uid} instead`));
   const none = await inMountNs('ro');
   t.is(none.code, 0, none.stdout);
   t.regex(none.stdout, /A-RAN/);
-  t.regex(none.stdout, /warning: cannot use state dir .*: ENOTDIR; cannot use state dir .*: ENOTDIR; cannot use state dir \/dev\/shm\/berth-\d+: E[A-Z]+; running without a state dir: berth status and the control commands cannot reach this init/);
+  t.regex(none.stdout, /warning: cannot use state dir .*: ENOTDIR at [^;]+; cannot use state dir .*: ENOTDIR at [^;]+; cannot use state dir \/dev\/shm\/berth-\d+: E[A-Z]+; running without a state dir: berth status and the control commands cannot reach this init/);
 });
 
 test('a state dir a live init owns is still exit 2: never a reason to fall back', async (t) => {
