@@ -1,4 +1,4 @@
-// Starts a service's process through the addon (pid1.c): clone with
+// Starts a service's process through the addon (spawn.c): clone with
 // CLONE_VM|CLONE_VFORK like posix_spawn (no copy of the init's page tables),
 // in a session of its own, as its user, with a parent-death signal armed
 // after the user switch, so a SIGKILLed or aborted init takes its services'
