@@ -14,7 +14,7 @@ char *string_arg(napi_env env, napi_value v) {
   return s;
 }
 
-/** An array of strings as a NULL-terminated vector for execve (free_array frees it); NULL if an item is not a string or there is no memory. */
+/** An array of strings as a NULL-terminated vector for execve (free_array frees it), empty if `array` is NULL or no array; NULL if an item is not a string or there is no memory. */
 char **string_array(napi_env env, napi_value array) {
   uint32_t n = 0;
   napi_get_array_length(env, array, &n);

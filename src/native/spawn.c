@@ -164,18 +164,34 @@ static int clone_child(struct spawn_request *r) {
   return pid;
 }
 
+/** The field `name` of `object` if it is a `type`; NULL when `object` is NULL, or the field is absent (undefined) or of another type. */
+static napi_value field(napi_env env, napi_value object, const char *name, napi_valuetype type) {
+  napi_value v;
+  napi_valuetype got;
+  if (!object || napi_get_named_property(env, object, name, &v) != napi_ok || napi_typeof(env, v, &got) != napi_ok || got != type) return NULL;
+  return v;
+}
+
+/** A number field as an int, or `absent`. */
+static int int_field(napi_env env, napi_value object, const char *name, int absent) {
+  napi_value v = field(env, object, name, napi_number);
+  return v ? int_arg(env, v) : absent;
+}
+
 /**
- * spawn(file, argv, env, cwd | null, input (-1: /dev/null), output, uid (-1:
- * keep), gid, groups, deathSignal (0: none), extraSource (-1: none),
- * extraTarget, error (-1: the output)) → pid, or -errno when the child
- * could not exec (reported synchronously, the child already reaped).
+ * spawn({ file, argv, env, cwd?, input?, output, error?, user?: { uid, gid,
+ * groups }, deathSignal?, extraFd?: { source, target } }) → pid, or -errno
+ * when the child could not exec (reported synchronously, the child already
+ * reaped). Absent (undefined or null) fields are not set: no input is
+ * /dev/null, no error the output, no user the init's credentials.
  */
 napi_value spawn(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value args[13];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  if (argc < 13) {
-    napi_throw_type_error(env, NULL, "spawn: 13 arguments expected");
+  size_t argc = 1;
+  napi_value request;
+  napi_valuetype type = napi_undefined;
+  napi_get_cb_info(env, info, &argc, &request, NULL, NULL);
+  if (argc < 1 || napi_typeof(env, request, &type) != napi_ok || type != napi_object) {
+    napi_throw_type_error(env, NULL, "spawn: a request object expected");
     return NULL;
   }
   if (!child_stack) {
@@ -187,38 +203,40 @@ napi_value spawn(napi_env env, napi_callback_info info) {
   }
   static struct spawn_request r;
   memset(&r, 0, sizeof r);
-  napi_valuetype cwd_type;
-  napi_typeof(env, args[3], &cwd_type);
-  char *file = string_arg(env, args[0]);
-  char *cwd = cwd_type == napi_string ? string_arg(env, args[3]) : NULL;
-  char **argv = string_array(env, args[1]);
-  char **envp = string_array(env, args[2]);
+  napi_value file_arg = field(env, request, "file", napi_string), cwd_arg = field(env, request, "cwd", napi_string);
+  char *file = file_arg ? string_arg(env, file_arg) : NULL;
+  char *cwd = cwd_arg ? string_arg(env, cwd_arg) : NULL;
+  char **argv = string_array(env, field(env, request, "argv", napi_object));
+  char **envp = string_array(env, field(env, request, "env", napi_object));
   int result = -ENOMEM;
-  if (!file || !argv || !envp || (cwd_type == napi_string && !cwd) || spawned_reserve() < 0) goto out;
+  if (!file || !argv || !envp || (cwd_arg && !cwd) || spawned_reserve() < 0) goto out;
   r.file = file;
   r.argv = argv;
   r.envp = envp;
   r.cwd = cwd;
-  r.input = int_arg(env, args[4]);
-  r.output = int_arg(env, args[5]);
-  r.uid = int_arg(env, args[6]);
-  r.gid = int_arg(env, args[7]);
+  r.input = int_field(env, request, "input", -1);
+  r.output = int_field(env, request, "output", -1);
+  napi_value user = field(env, request, "user", napi_object);
+  r.uid = int_field(env, user, "uid", -1);
+  r.gid = int_field(env, user, "gid", -1);
+  napi_value groups = field(env, user, "groups", napi_object);
   uint32_t ngroups = 0;
-  napi_get_array_length(env, args[8], &ngroups);
+  if (groups) napi_get_array_length(env, groups, &ngroups);
   if (ngroups > MAX_GROUPS) {
     result = -EINVAL;
     goto out;
   }
   for (uint32_t i = 0; i < ngroups; i++) {
     napi_value g;
-    napi_get_element(env, args[8], i, &g);
+    napi_get_element(env, groups, i, &g);
     r.groups[i] = (gid_t)int_arg(env, g);
   }
   r.ngroups = (int)ngroups;
-  r.death_signal = int_arg(env, args[9]);
-  r.extra_source = int_arg(env, args[10]);
-  r.extra_target = int_arg(env, args[11]);
-  r.error = int_arg(env, args[12]);
+  r.death_signal = int_field(env, request, "deathSignal", 0);
+  napi_value extra = field(env, request, "extraFd", napi_object);
+  r.extra_source = int_field(env, extra, "source", -1);
+  r.extra_target = int_field(env, extra, "target", -1);
+  r.error = int_field(env, request, "error", -1);
   r.parent = getpid();
   if (r.output < 0 || (r.extra_source >= 0 && r.extra_target < 3)) {
     result = r.output < 0 ? -EBADF : -EINVAL;
