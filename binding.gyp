@@ -2,8 +2,17 @@
   "targets": [
     {
       "target_name": "berth_pid1",
-      "sources": ["src/native/pid1.c", "src/native/v8-memory.cc"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror"]
+      "sources": [
+        "src/native/addon.c",
+        "src/native/args.c",
+        "src/native/spawn.c",
+        "src/native/reap.c",
+        "src/native/fds.c",
+        "src/native/relay.c",
+        "src/native/v8-memory.cc"
+      ],
+      "defines": ["_GNU_SOURCE"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror", "-fvisibility=hidden"]
     }
   ]
 }

@@ -7,8 +7,38 @@ import { fileURLToPath } from 'node:url';
 /** A libuv poll handle on one fd, owned by the addon (watchReadable). */
 export type Watcher = { readonly __watcher: unique symbol };
 
+export interface Credentials {
+  uid: number;
+  gid: number;
+  /** supplementary groups; empty clears them */
+  groups: number[];
+}
+
+/** What spawn() starts; a field left out (undefined or null) is not set. */
+export interface SpawnRequest {
+  /** absolute path of the program (PATH is not searched) */
+  file: string;
+  argv: string[];
+  /** `KEY=value` strings */
+  env: string[];
+  cwd?: string;
+  /** the fd the child gets as stdin; /dev/null when absent */
+  input?: number;
+  /** the fd the child gets as stdout, and as stderr unless `error` is given */
+  output: number;
+  /** the fd the child gets as stderr */
+  error?: number;
+  /** switch to this user before exec (needs root); absent: keep the init's */
+  user?: Credentials;
+  /** the child's parent-death signal, armed after the user switch; absent: none */
+  deathSignal?: number;
+  /** one more descriptor: our `source` as the child's `target` (a readiness notification pipe; target ≥ 3) */
+  extraFd?: { source: number; target: number };
+}
+
 export interface Native {
-  spawn(file: string, argv: string[], env: string[], cwd: string | null, input: number, output: number, uid: number, gid: number, groups: number[], deathSignal: number, extraSource: number, extraTarget: number, error: number): number;
+  /** the child's pid, or -errno when it could not exec (it is already reaped) */
+  spawn(request: SpawnRequest): number;
   signalIfStarted(pid: number, startTicks: number, signal: number): number;
   pipe(nonBlocking?: boolean): [number, number] | number;
   setPipeSize(fd: number, bytes: number): number;

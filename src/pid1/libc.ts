@@ -1,6 +1,6 @@
 // The wait and prctl calls Node has no API for (waitpid() for pids it did
 // not spawn, waitid(), PR_SET_CHILD_SUBREAPER, flock()), through the addon
-// (native/pid1.c).
+// (native/reap.c, flock in native/fds.c).
 import { loadNative } from '../native/addon.js';
 
 // reused for every call: no allocation per reaped child

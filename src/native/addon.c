@@ -1,0 +1,33 @@
+// Berth's Node-API addon: the PID-1 calls Node has no API for, done where a
+// trip through JS would cost too much or leave a window open. This file only
+// registers them; each job has its own: spawn.c (starting a service),
+// reap.c (its exit, and orphans'), fds.c (descriptors), relay.c (the log
+// relay's I/O), v8-memory.cc (a GC), args.c (arguments).
+#include "addon.h"
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"waitNoHang", NULL, wait_no_hang, NULL, NULL, NULL, napi_default, NULL},
+    {"reapAll", NULL, reap_all, NULL, NULL, NULL, napi_default, NULL},
+    {"peekExited", NULL, peek_exited, NULL, NULL, NULL, napi_default, NULL},
+    {"flock", NULL, flock_fd, NULL, NULL, NULL, napi_default, NULL},
+    {"becomeSubreaper", NULL, become_subreaper, NULL, NULL, NULL, napi_default, NULL},
+    {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
+    {"setPipeSize", NULL, set_pipe_size, NULL, NULL, NULL, napi_default, NULL},
+    {"reserveFds", NULL, reserve_fds, NULL, NULL, NULL, napi_default, NULL},
+    {"cloexecInherited", NULL, cloexec_inherited, NULL, NULL, NULL, napi_default, NULL},
+    {"prefixInto", NULL, prefix_into, NULL, NULL, NULL, napi_default, NULL},
+    {"watchReadable", NULL, watch_readable, NULL, NULL, NULL, napi_default, NULL},
+    {"pauseWatch", NULL, pause_watch, NULL, NULL, NULL, napi_default, NULL},
+    {"closeWatch", NULL, close_watch, NULL, NULL, NULL, napi_default, NULL},
+    {"readInto", NULL, read_into, NULL, NULL, NULL, napi_default, NULL},
+    {"readVia", NULL, read_via, NULL, NULL, NULL, napi_default, NULL},
+    {"collectStartupGarbage", NULL, collect_startup_garbage, NULL, NULL, NULL, napi_default, NULL},
+    {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
+    {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
