@@ -9,6 +9,7 @@
         "src/native/reap.c",
         "src/native/fds.c",
         "src/native/relay.c",
+        "src/native/early-stop.c",
         "src/native/v8-memory.cc"
       ],
       "defines": ["_GNU_SOURCE"],

@@ -7,7 +7,7 @@ import { setInitLogging } from '../logs/index.js';
 import { formatProblem, loadManifest, plan as planOf } from '../manifest/index.js';
 import { parseDuration } from '../manifest/duration.js';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
-import { becomeSubreaper, collectStartupGarbage, isPid1, killAll, loadNative, lockFile, startReaper, stopProcesses, withholdInheritedFds } from '../pid1/index.js';
+import { becomeSubreaper, collectStartupGarbage, exitOnStopSignals, isPid1, killAll, loadNative, lockFile, startReaper, stopProcesses, withholdInheritedFds } from '../pid1/index.js';
 import { reserveDescriptors } from '../native/fds.js';
 import { findProgram } from '../unix/find-program.js';
 import { flushLog, log } from '../logs/init-log.js';
@@ -65,13 +65,15 @@ export async function initCommand(args: string[]): Promise<number> {
 }
 
 async function run(stateDirPath: string, manifestPath: string, main: string[] | undefined): Promise<number> {
-  // As PID 1 a signal with no handler is dropped: catch a stop request that
-  // arrives while we prepare; nothing runs yet, so it just ends the init.
-  const early = (sig: NodeJS.Signals): void => {
-    process.stderr.write(`berth init: ${sig} before any service started; exiting\n`);
-    process.exit(0);
-  };
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, early);
+  // As PID 1 a signal with no handler is dropped, and a JS handler would wait
+  // for the manifest to be read: a stop that comes while we prepare ends the
+  // init at once (nothing runs yet) until the supervisor takes the signals over.
+  try {
+    loadNative();
+    exitOnStopSignals('berth init: ', ' before any service started; exiting\n');
+  } catch (err) {
+    throw new NotStarted((err as Error).message);
+  }
   const killGraceMs = msFromEnv('S6_KILL_GRACETIME', DEFAULT_GRACE_MS);
   const graceMs = msFromEnv('S6_SERVICES_GRACETIME', killGraceMs);
   const stopDelayMs = msFromEnv('BERTH_PRESTOP_DELAY', 0, true);
@@ -87,11 +89,6 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
   if (httpListen && !parseListen(httpListen)) throw new NotStarted(`BERTH_HTTP must be ${LISTEN_HINT}, not '${httpListen}'`);
   const services = [...plan.pre, ...plan.longRuns, ...plan.post];
   const users = resolveUsers(services);
-  try {
-    loadNative();
-  } catch (err) {
-    throw new NotStarted((err as Error).message);
-  }
   const inherited = withholdInheritedFds();
   if (inherited) log(`warning: ${inherited}; services may get descriptors the init was started with`);
   reserveDescriptors(services.length);
@@ -148,10 +145,7 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
     }
   });
 
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.off(sig, early);
-    process.on(sig, () => supervisor.requestStop(sig));
-  }
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => supervisor.requestStop(sig));
   for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(sig, () => supervisor.forward(sig));
   log(`init started (pid ${process.pid}${isPid1 ? ', PID 1' : ''}), manifest ${manifestPath}, state dir ${stateDir?.dir ?? 'none'}`);
   // A child handed the init's own stdout (passthrough, an execLogger) shares

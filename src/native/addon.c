@@ -2,7 +2,8 @@
 // trip through JS would cost too much or leave a window open. This file only
 // registers them; each job has its own: spawn.c (starting a service),
 // reap.c (its exit, and orphans'), fds.c (descriptors), relay.c (the log
-// relay's I/O), v8-memory.cc (a GC), args.c (arguments).
+// relay's I/O), early-stop.c (a stop before the supervisor listens),
+// v8-memory.cc (a GC), args.c (arguments).
 #include "addon.h"
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -25,6 +26,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"collectStartupGarbage", NULL, collect_startup_garbage, NULL, NULL, NULL, napi_default, NULL},
     {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
     {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},
+    {"exitOnStop", NULL, exit_on_stop, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -68,6 +68,8 @@ napi_value close_watch(napi_env env, napi_callback_info info);
 napi_value read_into(napi_env env, napi_callback_info info);
 napi_value read_via(napi_env env, napi_callback_info info);
 napi_value prefix_into(napi_env env, napi_callback_info info);
+// early-stop.c
+napi_value exit_on_stop(napi_env env, napi_callback_info info);
 // v8-memory.cc
 napi_value collect_startup_garbage(napi_env env, napi_callback_info info);
 

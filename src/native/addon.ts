@@ -56,6 +56,7 @@ export interface Native {
   peekExited(): number;
   flock(fd: number, operation: number): number;
   becomeSubreaper(): number;
+  exitOnStop(prefix: string, suffix: string): number;
 }
 
 // dist/src/native/addon.js → the package root's build/Release

@@ -10,5 +10,5 @@ export { collectStartupGarbage } from './memory.js';
 export { killAll, isPid1 } from './kill-all.js';
 export { stopProcesses } from './stop-processes.js';
 export { listChildren, listDescendants } from './children.js';
-export { becomeSubreaper, decodeWaitStatus } from './libc.js';
+export { becomeSubreaper, decodeWaitStatus, exitOnStopSignals } from './libc.js';
 export { isLocked, lockFile } from './lock.js';

@@ -49,3 +49,14 @@ export function becomeSubreaper(): void {
   const err = loadNative().becomeSubreaper();
   if (err !== 0) throw new Error(`prctl(PR_SET_CHILD_SUBREAPER) failed: errno ${-err}`);
 }
+
+/**
+ * Until the supervisor listens, SIGTERM and SIGINT end this process at once
+ * with exit 0, saying `prefix SIGNAL suffix` on stderr (early-stop.c): no
+ * turn of the event loop needed, so a long synchronous start (a huge
+ * manifest) cannot hold a stop back. process.on() for them replaces it.
+ */
+export function exitOnStopSignals(prefix: string, suffix: string): void {
+  const err = loadNative().exitOnStop(prefix, suffix);
+  if (err !== 0) throw new Error(`sigaction(SIGTERM) failed: errno ${-err}`);
+}
