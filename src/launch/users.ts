@@ -1,6 +1,6 @@
 // Resolves `user:` from the image's /etc/passwd and /etc/group, so a service
 // runs with the same uid, gid and supplementary groups a login would give it.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ResolvedUser {
@@ -17,6 +17,8 @@ interface GroupEntry { name: string; gid: number; members: string[] }
 function readTable(file: string): string[][] {
   let text: string;
   try {
+    // a regular file only: reading a FIFO would block PID 1 until a writer came
+    if (!statSync(file).isFile()) return [];
     text = readFileSync(file, 'utf8');
   } catch {
     return [];

@@ -33,6 +33,8 @@ const PIPE_BYTES = 1024 * 1024;
 const DEFAULT_PIPE_BYTES = 64 * 1024;
 /** libuv's own bound on reads per wake-up of a stream. */
 const READS_PER_WAKE = 32;
+/** At a service's exit, how much of what its pipe holds is read at once (at most 16 MiB in 64 KiB reads). */
+const READS_PER_DRAIN = 256;
 const EAGAIN = -constants.errno.EAGAIN;
 
 // node:stream loads only for a terminal's output (writable), never on the way to the first spawn
@@ -191,7 +193,9 @@ class PipeReader {
 
   /** Reads what the pipe holds now without waiting (the writer exited), then relays the unfinished line. */
   drain(): void {
-    while (!this.pipe.closed) {
+    for (let reads = 0; !this.pipe.closed; reads++) {
+      // bounded: a process the service left behind may still be writing; the pipe's watcher reads on, and the unfinished line waits
+      if (reads === READS_PER_DRAIN) return;
       scratch ??= readBuffer(0);
       const n = this.pipe.read(scratch);
       if (n === 0) {

@@ -17,15 +17,17 @@ export function reapIfExited(pid: number): number | undefined {
 /**
  * Reaps every exited child in C (waitpid(-1) in a loop) and hands `fn` the
  * (pid, status) of each one spawnNative started; orphans are reaped unseen.
- * Only for when no one else reaps children of ours.
+ * Only for when no one else reaps children of ours. At most `maxBatches`
+ * batches: true when it stopped there with more perhaps left.
  */
-export function reapAll(fn: (pid: number, status: number) => void): void {
+export function reapAll(fn: (pid: number, status: number) => void, maxBatches: number): boolean {
   const native = loadNative();
-  for (;;) {
+  for (let b = 0; b < maxBatches; b++) {
     const n = native.reapAll(batch);
     for (let i = 0; i < n; i++) fn(batch[2 * i], batch[2 * i + 1]);
-    if (n < BATCH) return;
+    if (n < BATCH) return false;
   }
+  return true;
 }
 
 /** The pid of some exited child, without reaping it (waitid WNOWAIT); undefined when none has exited. */

@@ -211,7 +211,8 @@ test('200 clients at once, one that never reads and one that vanishes mid-reques
 
 test('actions are refused once the shutdown has begun; status still answers', async (t) => {
   const init = startInit({
-    env: { S6_KILL_GRACETIME: '5000' },
+    // a grace long enough for the commands below to start on a loaded machine; the teardown kills it
+    env: { S6_KILL_GRACETIME: '60000' },
     manifest: { version: 1, services: { slow: { script: "trap 'echo term-ignored' TERM; echo trapped; while :; do sleep 0.1 || :; done" } } },
   });
   t.teardown(() => init.cleanup());

@@ -57,7 +57,8 @@ test('an http readiness probe gates a oneshot-post; berth check answers not read
       version: 1,
       services: {
         api: {
-          execStart: [process.execPath, '-e', `setTimeout(() => require('http').createServer((q, s) => s.end(q.url)).listen(${port}, () => console.log('listening')), 1500)`],
+          // listens once the test says so: the checks below see it not ready, however long they take to start
+          execStart: [process.execPath, '-e', `const go = () => require('fs').existsSync('listen') ? require('http').createServer((q, s) => s.end(q.url)).listen(${port}, () => console.log('listening')) : setTimeout(go, 50); go()`],
           readiness: { http: { port, path: '/health' }, interval: '100ms', timeout: '500ms' },
         },
         smoke: { type: 'oneshot-post', after: ['api'], execStart: [process.execPath, '-e', `require('http').get('http://127.0.0.1:${port}/x', (r) => { console.log('smoke got', r.statusCode); process.exit(r.statusCode === 200 ? 0 : 1) })`] },
@@ -71,6 +72,7 @@ test('an http readiness probe gates a oneshot-post; berth check answers not read
   t.is(early.stdout, 'not ready: api (starting)\n');
   const live = await runBerth(['check', '--live', '--state-dir', init.stateDir]);
   t.is(live.code, 0, live.stdout);
+  writeFileSync(join(init.dir, 'listen'), '');
   await init.waitFor('smoke got 200');
   const out = await init.waitFor(/\[berth\] smoke: exited with code 0/);
   t.true(lineIndex(out, /api: ready/) > lineIndex(out, /listening/));

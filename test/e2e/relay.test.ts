@@ -5,9 +5,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { berth, isAlive, runBerth, sleep, startInit, tempDir } from '../helpers/init.js';
+import { berth, isAlive, runBerth, sleep, startInit, tempDir, waitUntil } from '../helpers/init.js';
 
 /** The init on `manifest`, its stdout and stderr on pipes the test reads (or stops reading); killed at teardown. */
 function spawnInit(t: ExecutionContext, manifest: object) {
@@ -224,14 +224,25 @@ test('berth logs: the last N lines, -f follows, execLogger shows what the logger
   t.regex(unknown.stderr, /unknown service 'wbe'.*web/);
   t.is((await runBerth(['logs', ...state, 'web', '-n', 'x'])).code, 2);
 
+  // connected: the init has accepted the client's connection (a loaded machine takes longer than any fixed sleep)
+  const initPid = await init.initPid();
+  const sockets = (): number => readdirSync(`/proc/${initPid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${initPid}/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  }).length;
+  const before = sockets();
   const follow = spawn(berth[0], [...berth.slice(1), 'logs', ...state, 'late', '-n', '0', '-f'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => follow.kill('SIGKILL'));
   let followed = '';
   follow.stdout.on('data', (d) => (followed += d));
-  await sleep(500); // connected
+  await waitUntil('the init has accepted berth logs -f', () => sockets() > before);
+  await sleep(300); // its request read and the follower registered
   writeFileSync(join(init.dir, 'go'), '');
   await init.waitFor(/late +\| late line/);
-  await sleep(300);
+  await waitUntil('the follower has a line', () => followed.includes('\n'), { timeoutMs: 10_000 }).catch(() => undefined);
   t.is(followed, 'late line\n');
   await init.signal('SIGTERM');
   t.is(await new Promise((res) => follow.once('close', res)), 0, 'follow ends when the init exits');
