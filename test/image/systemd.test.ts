@@ -15,7 +15,7 @@ const contractExample = `systemd:
       serviceConfig: { Type: oneshot, ExecStart: "@/bin/echo echo second", WorkingDirectory: /tmp, Restart: "no", User: root }
 `;
 
-test("the CONTRACT's systemd example becomes two ordered oneshot-pre services", async (t) => {
+test('the documented systemd example (docs/images.md) becomes two ordered oneshot-pre services', async (t) => {
   const { build, problems, warnings } = await evaluate(t, { 'image.yaml': contractExample });
   t.deepEqual(problems, []);
   t.deepEqual(warnings, []);

@@ -11,7 +11,7 @@ import { repoRoot, tempDir, tempFile } from '../fixtures/manifest/helpers.js';
 const lines = async (file: string, strict = false) => (await loadManifest(file, { strict })).problems.map(formatProblem);
 const at = (file: string) => (rest: string) => `${file}:${rest}`;
 
-test('the contract example loads, from YAML and from the same content as JSON', async (t) => {
+test('the README manifest example loads, from YAML and from the same content as JSON', async (t) => {
   const source = join(repoRoot, 'test/fixtures/manifest/contract.yaml');
   const yaml = await loadManifest(source);
   t.deepEqual(yaml.problems, []);
