@@ -1,4 +1,5 @@
 // `berth init [STATE_DIR] [--manifest FILE]`: the PID-1 supervisor.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSessionMarks } from '../control/dead-init.js';
 import { describeLeftovers, findLeftovers } from '../procfs/leftovers.js';
@@ -52,9 +53,11 @@ export async function initCommand(args: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(dashes === -1 ? args : args.slice(0, dashes), ['--manifest']);
   if (positionals.length > 1) throw new UsageError('init takes at most one STATE_DIR');
   const stateDirPath = positionals[0] ?? (process.env.BERTH_STATE_DIR || DEFAULT_STATE_DIR);
-  const manifestPath = manifestFrom(flags.get('--manifest') as string | undefined);
+  const flag = flags.get('--manifest') as string | undefined;
+  const manifestPath = manifestFrom(flag);
+  const manifestSource = flag !== undefined ? 'given with --manifest' : process.env.BERTH_MANIFEST ? 'from BERTH_MANIFEST' : 'the default';
   try {
-    return await run(stateDirPath, manifestPath, main);
+    return await run(stateDirPath, manifestPath, manifestSource, main);
   } catch (err) {
     if (err instanceof NotStarted || err instanceof StateDirError) {
       process.stderr.write(`berth init: ${err.message}\n`);
@@ -64,7 +67,8 @@ export async function initCommand(args: string[]): Promise<number> {
   }
 }
 
-async function run(stateDirPath: string, manifestPath: string, main: string[] | undefined): Promise<number> {
+/** `manifestSource`: where its path came from, for the message when there is no file. */
+async function run(stateDirPath: string, manifestPath: string, manifestSource: string, main: string[] | undefined): Promise<number> {
   // As PID 1 a signal with no handler is dropped, and a JS handler would wait
   // for the manifest to be read: a stop that comes while we prepare ends the
   // init at once (nothing runs yet) until the supervisor takes the signals over.
@@ -81,6 +85,7 @@ async function run(stateDirPath: string, manifestPath: string, main: string[] | 
   const { manifest, problems } = await loadManifest(manifestPath);
   if (!manifest) {
     for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+    if (problems.length === 1 && !existsSync(manifestPath)) throw new NotStarted(`no manifest at ${manifestPath} (${manifestSource}); name one with --manifest FILE or BERTH_MANIFEST=FILE; nothing was started`);
     throw new NotStarted(`${manifestPath} does not validate (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing was started`);
   }
   setInitLogging(manifest.logging);

@@ -9,7 +9,7 @@ import type { ParsedArgs } from './args.js';
 export const DEFAULT_MANIFEST = '/etc/berth/manifest.json';
 
 export function manifestPath(given: string | undefined): string {
-  return given ?? process.env.BERTH_MANIFEST ?? DEFAULT_MANIFEST;
+  return given ?? (process.env.BERTH_MANIFEST || DEFAULT_MANIFEST);
 }
 
 /**

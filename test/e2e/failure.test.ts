@@ -208,3 +208,19 @@ test('losing the state dir records is reported, and the services keep running', 
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
 });
+
+test('without a manifest, berth init says where it looked and names --manifest and BERTH_MANIFEST (exit 2)', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  if (!existsSync('/etc/berth/manifest.json')) {
+    const none = await runBerth(['init', join(dir, 'state')], { cwd: dir, env: { BERTH_MANIFEST: '' } });
+    t.is(none.code, 2);
+    t.regex(none.stderr, /berth init: no manifest at \/etc\/berth\/manifest\.json \(the default\); name one with --manifest FILE or BERTH_MANIFEST=FILE/);
+  }
+  const missing = join(dir, 'nope.yaml');
+  const fromEnv = await runBerth(['init', join(dir, 'state')], { cwd: dir, env: { BERTH_MANIFEST: missing } });
+  t.is(fromEnv.code, 2);
+  t.true(fromEnv.stderr.includes(`berth init: no manifest at ${missing} (from BERTH_MANIFEST); name one with --manifest FILE or BERTH_MANIFEST=FILE; nothing was started\n`), fromEnv.stderr);
+  const fromFlag = await runBerth(['init', join(dir, 'state'), '--manifest', missing], { cwd: dir });
+  t.regex(fromFlag.stderr, /no manifest at .*nope\.yaml \(given with --manifest\)/);
+});
