@@ -45,12 +45,14 @@ the manifest), in JSON with a \`"$schema": "PATH"\` field.
 1. **oneshot-pre** services run one at a time, in file order unless \`after\`
    says otherwise; each must exit 0. They may only name other oneshot-pre
    services in \`after\`.
-2. **long-run** services all start once the pre stage is done. \`after\`
-   between long-runs orders their spawn: a long-run starts once the ones it
-   names have been started (not once they are ready). Naming a oneshot-pre is
-   allowed and always satisfied; naming a oneshot-post is an error.
-3. **oneshot-post** services run one at a time after every long-run has been
-   started, ordered by \`after\`; they may name any service.
+2. **long-run** services all start once the pre stage is done, except that
+   a long-run whose \`after\` names another long-run starts once that one is
+   ready (\`up\`: its \`readiness\` passed, or it started, where it has
+   none), waiting through its restarts. Naming a oneshot-pre is allowed and
+   always satisfied; naming a oneshot-post is an error.
+3. **oneshot-post** services run one at a time once every long-run has been
+   started, ordered by \`after\`; each waits for the long-runs it names to
+   be ready in the same way. They may name any service.
 
 In every stage, \`after\` naming a disabled service (\`enable: false\`) is
 ignored; naming an unknown service, or a chain of \`after\` that loops back on
