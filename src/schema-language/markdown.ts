@@ -26,12 +26,13 @@ function section(node: ObjectNode, title: string, where: string): string {
   const lines = [`## ${title}`, ''];
   if (where) lines.push(`At \`${where}\`.`, '');
   if (node.description) lines.push(node.description, '');
-  for (const [key, field] of Object.entries(node.fields)) lines.push(...entry(key, field));
+  for (const [key, field] of Object.entries(node.fields)) lines.push(...entry(key, field, join(where, key, field)));
   return lines.join('\n');
 }
 
-function entry(key: string, field: Node): string[] {
-  const facts = [`type: ${typeName(field)}`];
+/** `at`: where the field's own objects are, so an object's type links to their section. */
+function entry(key: string, field: Node, at: string): string[] {
+  const facts = [`type: ${typeName(field, at)}`];
   if (field.required) facts.push('required');
   if (field.default !== undefined) facts.push(`default: \`${JSON.stringify(field.default)}\``);
   const lines = [`### \`${key}\``, '', facts.join(' · '), ''];
@@ -42,17 +43,17 @@ function entry(key: string, field: Node): string[] {
   return lines;
 }
 
-/** A compact type for the reader: `list of string`, `"a" | "b"`, `map of Service`. */
-function typeName(node: Node): string {
+/** A compact type for the reader: `list of string`, `"a" | "b"`, `map of Service`; an object links to its section (titled, or named by `at`). */
+function typeName(node: Node, at: string): string {
   switch (node.kind) {
     case 'string': return node.coerceScalars ? 'string (numbers and booleans are turned into strings)' : 'string';
     case 'boolean': return 'boolean';
     case 'integer': return 'integer';
     case 'enum': return node.values.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
-    case 'array': return `list of ${typeName(node.item)}`;
-    case 'record': return `map of ${typeName(node.value)}`;
-    case 'object': return node.title ? `[${node.title}](#${anchor(node.title)})` : 'object';
-    case 'oneOf': return node.branches.map(typeName).join(', or ');
+    case 'array': return `list of ${typeName(node.item, at)}`;
+    case 'record': return `map of ${typeName(node.value, at)}`;
+    case 'object': return `[${node.title ?? 'object'}](#${anchor(node.title ?? at)})`;
+    case 'oneOf': return node.branches.map((b) => typeName(b, at)).join(', or ');
     case 'any': return 'any value';
   }
 }
