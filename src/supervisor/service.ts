@@ -28,6 +28,8 @@ export interface TransitionEvent {
   cause?: string;
   /** set when the failure is final because maxRestarts is spent */
   limit?: { maxRestarts: number; windowMs: number };
+  /** set when an exit is the same as the one before it (code, signal, reason, cause): a crash loop says so */
+  repeat?: boolean;
   restarts: number;
   at: Date;
 }
@@ -79,6 +81,8 @@ export class ServiceRunner {
   private run?: RunSignal;
   /** why the init is ending the current process as a failure (the table sets and clears it) */
   private condemned?: Condemned;
+  /** the last exit as judged, to tell a repeat */
+  private lastJudged?: Exit;
   private readonly waiters = new Set<() => void>();
 
   constructor(
@@ -183,7 +187,9 @@ export class ServiceRunner {
       const exit = next.exit ?? null;
       const cause = next.condemned?.cause;
       const limit = next.gaveUp ? { maxRestarts: this.svc.maxRestarts!, windowMs: this.svc.restartWindowMs } : undefined;
-      this.observer.observe({ service: this.name, from, to: next.to, pid, exit, delayMs: next.delayMs, signal: next.signal, cause, limit, restarts: this.restarts, at: this.since }, this);
+      const repeat = exit !== null && this.lastJudged !== undefined && sameExit(exit, this.lastJudged);
+      if (exit) this.lastJudged = exit;
+      this.observer.observe({ service: this.name, from, to: next.to, pid, exit, delayMs: next.delayMs, signal: next.signal, cause, limit, repeat, restarts: this.restarts, at: this.since }, this);
     }
     if (next.to === 'finished' || next.to === 'failed' || next.to === 'stopped') this.processes.logger(this.svc)?.close();
     let done = true;
@@ -242,6 +248,10 @@ export class ServiceRunner {
       this.send({ kind: 'exited', exit, uptimeMs: Date.now() - this.startedAt });
     });
   }
+}
+
+function sameExit(a: Exit, b: Exit): boolean {
+  return a.code === b.code && a.signal === b.signal && a.reason === b.reason && a.cause === b.cause;
 }
 
 /** What each timer's firing is, as an input. */

@@ -63,6 +63,7 @@ test('restartOnFailure restarts at once, then backs off, and counts restarts', a
   t.regex(out, /flappy: exited with code 1; restarting in 0 ms \(restart #1\)/);
   t.regex(out, /restarting in 100 ms \(restart #2\)/);
   t.regex(out, /restarting in 200 ms \(restart #3\)/);
+  t.regex(out, /flappy: failed again the same way \(exited with code 1\); restarting in 100 ms \(restart #2\)/, 'a crash loop says it is one');
   await waitForRecord(init.stateDir, 'flappy', (r) => (r.restarts as number) >= 3);
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
