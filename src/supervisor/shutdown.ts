@@ -31,7 +31,9 @@ export interface ShutdownScope {
   enter(input: PhaseInput): boolean;
   /** true once a stop began (the phase is draining or later) */
   shuttingDown(): boolean;
-  /** everything is down: the init exits with `code` */
+  /** everything is down: the state dir is given up (its last records written) */
+  release(): void;
+  /** the last lines are out: the init exits with `code` */
   exit(code: number): void;
 }
 
@@ -84,6 +86,7 @@ export class Shutdown {
       log(`execLoggers still running ${LOGGER_DRAIN_MS} ms after their services stopped`);
     }
     await this.stopLeftovers();
+    this.scope.release();
     log(`exiting with code ${code}`, code === 0 ? 'info' : 'error');
     flushLog();
     // a slow reader of stdout still gets the last lines, within bounds

@@ -73,8 +73,8 @@ export class Supervisor implements Observer {
       killGraceMs: opts.killGraceMs,
       enter: (input) => this.enter(input),
       shuttingDown: () => this.shuttingDown,
+      release: () => opts.stateDir?.release(),
       exit: (code) => {
-        opts.stateDir?.release();
         if (this.enter({ kind: 'stopped' })) this.finish(code);
       },
     });
