@@ -21,6 +21,9 @@ export type ReloadManifest = () => Promise<{ plan: Plan; users: Map<string, Reso
 type InitView = { pid: number; phase: InitPhase };
 
 export class ControlAnswers implements ControlHandler {
+  /** the reload under way, if any: the next waits for it */
+  private reloading: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly sup: Supervisor,
     private readonly reloadManifest?: ReloadManifest,
@@ -83,7 +86,14 @@ export class ControlAnswers implements ControlHandler {
    * definition; the others keep running untouched. A manifest that does not
    * validate changes nothing.
    */
-  async reload(): Promise<ReloadResult | { problems: string[] }> {
+  reload(): Promise<ReloadResult | { problems: string[] }> {
+    // one at a time: two at once would both stop and start what changed, from the same old runners
+    const next = this.reloading.then(() => this.reloadNow());
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reloadNow(): Promise<ReloadResult | { problems: string[] }> {
     const sup = this.sup;
     if (sup.phase !== 'running') throw new Error(`the init is still starting (phase ${publicPhase(sup.phase)}); reload once every stage is done`);
     if (!this.reloadManifest) throw new Error('this init cannot re-read its manifest');

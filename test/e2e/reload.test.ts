@@ -40,3 +40,16 @@ test('reload starts added services, stops removed ones, restarts changed ones an
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
 });
+
+test('two reloads at once apply a change once: the second waits for the first and finds nothing more to do', async (t) => {
+  const init = startInit({ manifest: { version: 1, services: { change: { script: 'echo v1; exec sleep 60' } } } });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('all stages done');
+  writeFileSync(join(init.dir, 'manifest.json'), JSON.stringify({ version: 1, services: { change: { script: 'echo v2; exec sleep 60' } } }));
+  const [a, b] = await Promise.all([runBerth(['reload', '--state-dir', init.stateDir]), runBerth(['reload', '--state-dir', init.stateDir])]);
+  t.deepEqual([a.code, b.code], [0, 0], `${a.stderr}${b.stderr}`);
+  t.deepEqual([a.stdout, b.stdout].sort(), ['reloaded: 1 unchanged\n', 'reloaded: restarted change; 0 unchanged\n']);
+  t.is(init.output().match(/change: started/g)?.length, 2, 'started once at the start, once for the change');
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
+});
