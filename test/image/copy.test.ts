@@ -1,7 +1,7 @@
 // `copy:`: merged across imports (the later file wins a target), sources
 // relative to the file that names them, a deterministic build context, and
 // every bad input one located problem.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
@@ -42,26 +42,22 @@ test('executable bits are kept as 0755; other modes on disk are normalised to 06
   t.deepEqual(build.copy.map((c) => c.items.map((i) => i.mode)), [[0o755], [0o644, 0o755]]);
 });
 
-test('across imports: each source resolves beside the file that names it, and the importing file wins a shared target', async (t) => {
+/** image.yaml imports common/base.yaml; each names /srv/motd with a ./motd of its own directory. */
+async function imported(t: ExecutionContext, mine: string, base: string) {
   const { build, problems } = await evaluate(t, {
-    'image.yaml': 'imports: [common/base.yaml]\ncopy:\n  /srv/motd: ./motd\n',
-    motd: 'mine\n',
-    'common/base.yaml': 'copy:\n  /srv/motd: ./motd\n  /srv/base: ./motd\n',
-    'common/motd': 'base\n',
+    'image.yaml': `imports: [common/base.yaml]\ncopy:\n${mine}`, motd: 'mine\n',
+    'common/base.yaml': `copy:\n${base}`, 'common/motd': 'base\n',
   });
   t.deepEqual(problems, []);
-  t.deepEqual(build!.copy.map((c) => [c.target, c.items[0].content.toString()]), [['/srv/base', 'base\n'], ['/srv/motd', 'mine\n']]);
+  return build!.copy.map((c) => [c.target, c.items[0].content.toString()]);
+}
+
+test('across imports: each source resolves beside the file that names it, and the importing file wins a shared target', async (t) => {
+  t.deepEqual(await imported(t, '  /srv/motd: ./motd\n', '  /srv/motd: ./motd\n  /srv/base: ./motd\n'), [['/srv/base', 'base\n'], ['/srv/motd', 'mine\n']]);
 });
 
 test('an explicit !default in the importing file yields to the imported one', async (t) => {
-  const { build, problems } = await evaluate(t, {
-    'image.yaml': 'imports: [common/base.yaml]\ncopy:\n  /srv/motd: !default ./motd\n',
-    motd: 'mine\n',
-    'common/base.yaml': 'copy:\n  /srv/motd: ./motd\n',
-    'common/motd': 'base\n',
-  });
-  t.deepEqual(problems, []);
-  t.is(build!.copy[0].items[0].content.toString(), 'base\n');
+  t.deepEqual(await imported(t, '  /srv/motd: !default ./motd\n', '  /srv/motd: ./motd\n'), [['/srv/motd', 'base\n']]);
 });
 
 test('every bad input is one located problem with a fix', async (t) => {
