@@ -1,10 +1,12 @@
-// Writes a build context: Dockerfile, manifest.json and rootfs/ (the /etc
-// files and the accounts spec). The same evaluation always gives the same
-// bytes and the same file modes: sorted entries, no timestamps.
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// Writes a build context: Dockerfile, manifest.json, rootfs/ (the /etc
+// files and the accounts spec) and copy/N (the `copy:` entries, in target
+// order). The same evaluation always gives the same bytes and the same file
+// modes: sorted entries; copied files also get a fixed mtime, since COPY
+// carries it into the image.
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { makePath, MakePathError } from '../unix/make-path.js';
-import { ACCOUNTS_PATH, hasAccounts, renderDockerfile } from './dockerfile.js';
+import { ACCOUNTS_PATH, copyPath, hasAccounts, renderDockerfile } from './dockerfile.js';
 import type { ImageBuild } from './evaluate.js';
 
 /** Marks a directory as berth build's own, so a later build may empty it. */
@@ -28,6 +30,16 @@ export function writeBuildContext(build: ImageBuild, out: string, sourceFile: st
   write('manifest.json', `${JSON.stringify(build.manifest, null, 2)}\n`);
   for (const file of build.etc) write(`rootfs/etc/${file.target}`, file.content, file.mode);
   if (hasAccounts(build)) write(`rootfs${ACCOUNTS_PATH}`, `${JSON.stringify(build.accounts, null, 2)}\n`);
+  build.copy.forEach((entry, index) => {
+    const at = copyPath(index);
+    if (entry.directory) makeDirs(out, at);
+    for (const item of entry.items) {
+      const relative = item.relative ? `${at}/${item.relative}` : at;
+      write(relative, item.content, item.mode);
+      utimesSync(join(out, relative), 0, 0);
+    }
+  });
+  if (build.copy.length) fixTimes(join(out, 'copy'));
   return written.sort();
 }
 
@@ -45,6 +57,12 @@ function prepare(out: string): void {
     if (!(err instanceof MakePathError)) throw err;
     throw new ContextError(`cannot make ${out}: ${err.code}${err.path === resolve(out) ? '' : ` at ${err.path}`}`);
   }
+}
+
+/** Directories too: COPY of a directory carries its mtime. */
+function fixTimes(dir: string): void {
+  for (const name of readdirSync(dir, { withFileTypes: true })) if (name.isDirectory()) fixTimes(join(dir, name.name));
+  utimesSync(dir, 0, 0);
 }
 
 /** Creates directories one level at a time with mode 0755 whatever the umask: COPY carries modes into the image. */

@@ -36,6 +36,11 @@ export function renderDockerfile(build: ImageBuild, sourceName: string): string 
     byOwner.get(file.owner)!.push(`/etc/${file.target}`);
   }
   for (const owner of [...byOwner.keys()].sort()) lines.push(`RUN ${execForm(['chown', owner, ...byOwner.get(owner)!])}`);
+  // After the accounts, so --chown finds the names; in target order, so /app/config.json lands over what /app brought.
+  build.copy.forEach((entry, index) => {
+    const chown = entry.owner ? `--chown=${entry.owner} ` : '';
+    lines.push(entry.directory ? `COPY ${chown}${copyPath(index)}/ ${entry.target}/` : `COPY ${chown}${copyPath(index)} ${entry.target}`);
+  });
   for (const key of Object.keys(image.env).sort()) lines.push(`ENV ${key}=${dockerQuote(image.env[key])}`);
   if (image.workingDir) lines.push(`WORKDIR ${image.workingDir}`);
   for (const command of image.run) lines.push(`RUN ${execForm(['/bin/sh', '-e', '-c', command])}`);
@@ -47,6 +52,11 @@ export function renderDockerfile(build: ImageBuild, sourceName: string): string 
   if (build.entryPoint) lines.push(`ENTRYPOINT ${execForm(build.entryPoint)}`);
   if (build.cmd) lines.push(`CMD ${execForm(build.cmd)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Where the build context holds the `copy:` entry at `index` (in target order). */
+export function copyPath(index: number): string {
+  return `copy/${index}`;
 }
 
 export function hasAccounts(build: ImageBuild): boolean {

@@ -101,10 +101,10 @@ export function normaliseTarget(raw: string): { path: string } | { error: string
   return { path: parts.join('/') };
 }
 
-interface SourceItem { relative: string; content: Buffer; executable: boolean }
+export interface SourceItem { relative: string; content: Buffer; executable: boolean }
 
 /** A file, or every file of a directory (sorted, for deterministic output). */
-function readSource(source: string, definedIn: Loc | undefined, fail: (message: string) => void): SourceItem[] | undefined {
+export function readSource(source: string, definedIn: Loc | undefined, fail: (message: string) => void): SourceItem[] | undefined {
   if (!definedIn || definedIn.via) {
     fail("a 'source' must be written in a definition file (modules use 'text')");
     return undefined;

@@ -9,6 +9,7 @@ import { formatPath } from '../manifest/locate.js';
 import type { Problem } from '../manifest/types.js';
 import { type AccountsSpec, accountsSpec } from './accounts.js';
 import { type Loc, plain as plainValue } from './definition.js';
+import { type CopyOutput, laterCopiesWin, resolveCopy } from './copy.js';
 import { type EtcOutput, resolveEtc } from './etc.js';
 import { loadDefinitions } from './load.js';
 import { type Def, type Locations, mergeDefinitions, type MergeProblem, plainDef, toDefNode } from './merge.js';
@@ -26,6 +27,8 @@ export interface ImageBuild {
   /** The manifest as written to manifest.json: defaults spelled out, services in definition order. */
   manifest: { version: 1; services: Record<string, Record<string, unknown>>; logging: ImageConfig['logging'] };
   etc: EtcOutput[];
+  /** `copy:`, sorted by target. */
+  copy: CopyOutput[];
   accounts: AccountsSpec;
   /** Sorted, without duplicates. */
   packages: string[];
@@ -54,7 +57,7 @@ export function evaluateImage(file: string): Evaluation {
   });
   if (loadProblems.length) return done(loadProblems);
 
-  const fileDefs: Def[] = files.map((f) => plainDef(f.root));
+  const fileDefs: Def[] = laterCopiesWin(files.map((f) => plainDef(f.root)));
   const first = mergeAndCheck(fileDefs);
   if (first.problems.length) return done(first.problems);
 
@@ -108,6 +111,8 @@ export function evaluateImage(file: string): Evaluation {
 
   const etc = resolveEtc(config.environment.etc, locations);
   problems.push(...etc.problems);
+  const copy = resolveCopy(config.copy, locations, config.users.users, config.users.groups);
+  problems.push(...copy.problems);
   const accounts = accountsSpec(config.users.users, config.users.groups);
   for (const p of accounts.problems) problems.push({ loc: at(p.path), path: formatPath(p.path), message: p.message });
 
@@ -125,6 +130,7 @@ export function evaluateImage(file: string): Evaluation {
     config,
     manifest,
     etc: etc.files,
+    copy: copy.files,
     accounts: accounts.spec,
     packages,
     needsRoot,

@@ -61,18 +61,20 @@ function merge(node: Node | undefined, defs: Def[], path: Path, locations: Locat
   const kind = node?.kind;
 
   if ((kind === 'object' || kind === 'record') && winners.every((d) => d.node.kind === 'map')) {
-    const children = new Map<string, { keyLoc: Loc; defs: Def[] }>();
+    const children = new Map<string, { defs: (Def & { keyLoc: Loc })[] }>();
     for (const def of winners) {
       if (def.node.kind !== 'map') continue;
       for (const entry of def.node.entries) {
-        if (!children.has(entry.key)) children.set(entry.key, { keyLoc: entry.keyLoc, defs: [] });
-        children.get(entry.key)!.defs.push({ node: entry.value, priority: entry.value.priority ?? def.priority });
+        if (!children.has(entry.key)) children.set(entry.key, { defs: [] });
+        children.get(entry.key)!.defs.push({ node: entry.value, priority: entry.value.priority ?? def.priority, keyLoc: entry.keyLoc });
       }
     }
     const out: Record<string, unknown> = {};
     for (const [key, child] of children) {
       const childPath = [...path, key];
-      locations.set(childPath, { loc: child.defs[0].node.loc, keyLoc: child.keyLoc });
+      // The definition that wins the key is where it was written (copy: resolves sources against that file).
+      const winner = child.defs.reduce((a, d) => (d.priority < a.priority ? d : a));
+      locations.set(childPath, { loc: winner.node.loc, keyLoc: winner.keyLoc });
       const childNode = node!.kind === 'object' ? (Object.hasOwn(node!.fields, key) ? node!.fields[key] : undefined) : (node as { value: Node }).value;
       const merged = merge(childNode, child.defs, childPath, locations, problems);
       Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true });

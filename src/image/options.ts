@@ -4,6 +4,7 @@
 import { any, array, boolean, integer, object, record, string, type Infer } from '../schema-language/schema.js';
 import { loggingSchema, SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
 import { modules } from './modules/index.js';
+import { COPY_DESCRIPTION, copyEntrySchema } from './copy.js';
 import type { AnySchema } from '../schema-language/schema.js';
 
 /** Characters that are safe in a Dockerfile instruction and a shell word without quoting. */
@@ -211,6 +212,7 @@ const coreFields = {
   environment: object({
     etc: record(etcFileSchema, { default: {}, description: 'Files under /etc by name (the default target).' }),
   }, { description: 'The system environment.' }),
+  copy: record(copyEntrySchema, { default: {}, description: COPY_DESCRIPTION, example: { '/app': './app', '/app/config.json': { source: './config.json', mode: '0640', owner: 'app' } } }),
   packages: array(string({ pattern: PACKAGE_NAME, patternHint: 'a Debian package name (lower case letters, digits, + - .), optionally =version' }), {
     default: [],
     description: 'Debian packages installed with apt-get (no recommends). `NAME=VERSION` pins a version; `berth build` warns about packages without one, since apt-get installs whatever the mirror serves at build time. Lists concatenate; duplicates are dropped, and a pinned mention replaces unpinned ones of the same package.',
