@@ -120,7 +120,7 @@ export function documentLocator(doc: YAML.Document, position: (offset: number) =
     for (const [i, segment] of path.entries()) {
       if (isAlias(node)) node = node.resolve(doc);
       if (isMap(node)) {
-        const pair = node.items.find((p) => keyText(p.key) === String(segment));
+        const pair = pairNamed(node, String(segment));
         if (!pair) break;
         const keyOffset = (pair.key as YAML.Node | null)?.range?.[0];
         const valueRange = (pair.value as YAML.Node | null)?.range;
@@ -137,6 +137,29 @@ export function documentLocator(doc: YAML.Document, position: (offset: number) =
     }
     return position(offset);
   };
+}
+
+/** Per mapping: its pairs by key, as far as lookups have read it (first pair of a key wins, as in a search). */
+const pairIndexes = new WeakMap<YAML.YAMLMap, { byKey: Map<string, YAML.Pair>; read: number }>();
+
+/**
+ * The first pair of `map` whose key reads `name`. A search from the start for
+ * each lookup made a manifest whose services each have a problem n²/2 key
+ * reads; this reads each key once, and no further than a search would.
+ */
+function pairNamed(map: YAML.YAMLMap, name: string): YAML.Pair | undefined {
+  let index = pairIndexes.get(map);
+  if (!index) pairIndexes.set(map, (index = { byKey: new Map(), read: 0 }));
+  const found = index.byKey.get(name);
+  if (found) return found;
+  while (index.read < map.items.length) {
+    const pair = map.items[index.read];
+    const key = keyText(pair.key);
+    index.read++;
+    if (!index.byKey.has(key)) index.byKey.set(key, pair);
+    if (key === name) return pair;
+  }
+  return undefined;
 }
 
 function keyText(key: unknown): string {
