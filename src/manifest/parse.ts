@@ -48,7 +48,7 @@ export function parseText(text: string, format: 'json' | 'yaml', options: ParseO
 }
 
 /** `.json` is JSON and `.yaml`/`.yml` YAML; anything else is JSON when it looks like a JSON object. */
-function formatOf(file: string, text: string): 'json' | 'yaml' {
+export function formatOf(file: string, text: string): 'json' | 'yaml' {
   const ext = extname(file).toLowerCase();
   if (ext === '.json') return 'json';
   if (ext === '.yaml' || ext === '.yml') return 'yaml';
