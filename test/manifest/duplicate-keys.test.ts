@@ -1,6 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { parseDocument } from 'yaml';
+import { jsonRepeatsKeys } from '../../src/manifest/duplicate-keys.js';
 import { parseYamlDocument } from '../../src/manifest/locate.js';
 
 /** Errors and warnings as yaml's own parseDocument reports them, its duplicate-key check included. */
@@ -106,3 +107,34 @@ test('on generated documents, whole and damaged, every error and warning is the 
   }), { numRuns: 1000, seed: 20261205 });
   t.pass();
 });
+
+// ---- JSON: strict parsing asks yaml where the duplicates are only when jsonRepeatsKeys says there are some
+
+/** Keys written many ways: escaped or not, the same or only alike once decoded. */
+const jsonKey = fc.constantFrom('"a"', '"a"', '"\\u0061"', '"A"', '"b"', '"\\/"', '"/"', '"\\""', '"é"', '"\\u00e9"', '"\\u00E9"', '"😀"', '"\\ud83d\\ude00"', '"\\u0000"', '"\u0085"', '"\ufeff"', '"a:b"', '"a\\\\"', '"1"', '""');
+const space = fc.constantFrom('', '', ' ', '\n', '\r\n', '\t', '\n    ');
+
+type Json = string | { object: boolean; items: [string, string, Json][] };
+const { json } = fc.letrec<{ json: Json; collection: Json }>((tie) => ({
+  json: fc.oneof({ depthSize: 'small' }, fc.constantFrom('1', '-0.5e3', 'true', 'null', '"x"', '"a"', '"\\u0061: b"'), tie('collection')),
+  collection: fc.record({ object: fc.boolean(), items: fc.array(fc.tuple(jsonKey, space, tie('json')), { maxLength: 5 }) }),
+}));
+
+function jsonText(node: Json): string {
+  if (typeof node === 'string') return node;
+  const items = node.items.map(([key, gap, value]) => (node.object ? `${gap}${key}${gap}:${gap}${jsonText(value)}` : `${gap}${jsonText(value)}`));
+  return node.object ? `{${items.join(',')}}` : `[${items.join(',')}]`;
+}
+
+test('a JSON text repeats a key exactly when yaml finds a duplicate key in it', (t) => {
+  const cases = ['{"a": 1, "a": 2}', '{"a": 1, "\\u0061": 2}', '{"a": {"b": 1}, "a": 2}', '{"a": [{"b": 1, "b": 2}]}', '{"a": 1, "A": 2}', '{"x": "\\"a\\": 1, \\"a\\": 2"}'];
+  for (const text of cases) t.is(jsonRepeatsKeys(text, JSON.parse(text)), yamlRepeats(text), text);
+  fc.assert(fc.property(json, (node) => {
+    const text = jsonText(node);
+    if (jsonRepeatsKeys(text, JSON.parse(text)) !== yamlRepeats(text)) throw new Error(`${JSON.stringify(text)}: yaml ${yamlRepeats(text)}`);
+  }), { numRuns: 1000, seed: 20261205 });
+});
+
+function yamlRepeats(text: string): boolean {
+  return parseYamlDocument(text).doc.errors.some((e) => e.code === 'DUPLICATE_KEY');
+}
