@@ -1,8 +1,8 @@
 // `berth validate FILE...`: checks every file, prints every problem as
 // FILE:LINE:COL: PATH: MESSAGE, then one summary line.
 import { extname } from 'node:path';
-import { formatProblem, loadManifest, type Problem } from '../manifest/index.js';
-import { MAX_MANIFEST_BYTES } from '../manifest/parse.js';
+import { checkParsed, formatProblem, loadManifest, type Problem } from '../manifest/index.js';
+import { formatOf, MAX_MANIFEST_BYTES, type Parsed, parseText } from '../manifest/parse.js';
 import { readTextFile } from '../manifest/read-text.js';
 import { parseArgs, UsageError } from './args.js';
 
@@ -23,14 +23,27 @@ export async function validateCommand(args: string[], out: { write(text: string)
 
 /** The one place that decides how a file is checked: a manifest, or an image definition. */
 async function checkFile(file: string): Promise<Problem[]> {
-  if (await isImageDefinition(file)) {
+  const text = extname(file).toLowerCase() === '.json' ? undefined : readText(file);
+  // A YAML file is parsed once, for both questions: what kind of file it is, and what is wrong with it.
+  const yaml = text !== undefined && formatOf(file, text) === 'yaml' ? parseText(text, 'yaml') : undefined;
+  if (text !== undefined && await isImageDefinition(file, text, yaml)) {
     const { evaluateImage } = await import('../image/evaluate.js');
     const { problems, warnings } = evaluateImage(file);
     for (const w of warnings) process.stderr.write(`${formatProblem({ ...w, message: `warning: ${w.message}` })}\n`);
     return problems;
   }
+  if (yaml) return checkParsed(yaml, file).problems;
   // strict: validation can afford the extra pass that catches duplicate JSON keys.
   return (await loadManifest(file, { strict: true })).problems;
+}
+
+/**
+ * The file's text, or undefined: a file that cannot be read is a manifest
+ * problem, reported there. Never a blocking open or an unbounded read.
+ */
+function readText(file: string): string | undefined {
+  const read = readTextFile(file, { what: 'manifest', maxBytes: MAX_MANIFEST_BYTES });
+  return 'text' in read ? read.text : undefined;
 }
 
 /** Keys only image definitions have; a file with `version:` is a manifest. */
@@ -39,18 +52,12 @@ const IMAGE_KEYS = ['imports', 'image', 'systemd', 'users', 'environment', 'pack
 /**
  * A YAML file without `version` whose top level names an image option is an
  * image definition; everything else (JSON, unreadable, a bare `services:`) is
- * checked as a manifest, which explains what is missing.
+ * checked as a manifest, which explains what is missing. `yaml` is the
+ * manifest parse of `text`, when the file is read as YAML.
  */
-async function isImageDefinition(file: string): Promise<boolean> {
-  if (extname(file).toLowerCase() === '.json') return false;
-  // Never a blocking open or an unbounded read: a file that cannot be read is a manifest problem, reported there.
-  const read = readTextFile(file, { what: 'manifest', maxBytes: MAX_MANIFEST_BYTES });
-  if (!('text' in read)) return false;
-  const text = read.text;
-  const { MAX_ALIAS_COUNT, parseYamlDocument } = await import('../manifest/locate.js');
+async function isImageDefinition(file: string, text: string, yaml: Parsed | undefined): Promise<boolean> {
   const { modules } = await import('../image/modules/index.js');
-  const { doc } = parseYamlDocument(text);
-  const value: unknown = doc.errors.length ? undefined : topLevel(doc, MAX_ALIAS_COUNT);
+  const value = await yamlValue(text, yaml);
   if (value === null) return /\.ya?ml$/i.test(file) && /(^|\/)image\.ya?ml$/i.test(file);
   if (typeof value !== 'object' || Array.isArray(value) || value === undefined) {
     // A syntax error: decide by the keys written at the start of lines.
@@ -60,6 +67,15 @@ async function isImageDefinition(file: string): Promise<boolean> {
   const keys = Object.keys(value as object);
   if (keys.includes('version')) return false;
   return keys.some((k) => IMAGE_KEYS.includes(k) || modules.some((m) => m.name === k));
+}
+
+/** `text`'s value as YAML, or undefined where it has errors or building it fails (too many aliases). */
+async function yamlValue(text: string, yaml: Parsed | undefined): Promise<unknown> {
+  // The manifest parse has it, except for a blank file, which parseText refuses before parsing.
+  if (yaml && text.trim() !== '') return yaml.ok ? yaml.value : undefined;
+  const { MAX_ALIAS_COUNT, parseYamlDocument } = await import('../manifest/locate.js');
+  const { doc } = parseYamlDocument(text);
+  return doc.errors.length ? undefined : topLevel(doc, MAX_ALIAS_COUNT);
 }
 
 /** The document's value, or undefined where building it fails (too many aliases): then the keys decide. */

@@ -1,7 +1,7 @@
 // The manifest API: load and check a manifest, format its problems, plan its stages.
 import { checkValue, type Checked } from './check.js';
 import { sourceLocator, START } from './locate.js';
-import { parseFile, type ParseOptions } from './parse.js';
+import { parseFile, type Parsed, type ParseOptions } from './parse.js';
 import type { Problem } from './types.js';
 
 export type { Liveness, Logging, Manifest, Plan, Probe, Problem, Readiness, Service, ServiceType } from './types.js';
@@ -28,7 +28,11 @@ function oneLine(text: string): string {
 
 /** Reads, parses and checks a manifest file (YAML or JSON). Never throws for a bad file: it reports problems. */
 export async function loadManifest(file: string, options: ParseOptions = {}): Promise<Checked> {
-  const parsed = await parseFile(file, options);
+  return checkParsed(await parseFile(file, options), file);
+}
+
+/** Checks what parseFile, or parseText of the file's text, made of `file`. */
+export function checkParsed(parsed: Parsed, file: string): Checked {
   if (!parsed.ok) return { problems: parsed.problems.map((p) => ({ file, ...p, path: '' })) };
   const checked = checkValue(parsed.value, file, parsed.locate);
   const tooDeep = checked.problems.length ? parsed.tooDeep?.() : undefined;

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type * as YAML from 'yaml';
 import type { Issue, Path } from '../schema-language/validate.js';
+import { duplicateKeyErrors } from './duplicate-keys.js';
 import { TOO_DEEP, yamlTooDeepAt } from './nesting.js';
 
 export interface Position { line: number; col: number }
@@ -22,10 +23,13 @@ export function loadYaml(): typeof YAML {
 /**
  * Parses YAML (or JSON, a subset) with a LineCounter, keeping node ranges for
  * locating. What yaml's parseDocument does, with the nesting bounded: a text
- * nested too deep gives an empty document whose one error says where.
+ * nested too deep gives an empty document whose one error says where. Keys
+ * are checked for duplicates in one pass (duplicate-keys.ts), not by the
+ * composer, whose check grows with the square of a mapping's size; yaml's own
+ * check runs only where that pass is unsure (duplicates among other errors).
  */
 export function parseYamlDocument(source: string, { merge = true } = {}) {
-  const { Composer, Document, LineCounter, YAMLParseError } = loadYaml();
+  const { Document, LineCounter, YAMLParseError } = loadYaml();
   const lineCounter = new LineCounter();
   const position = (offset: number): Position => lineCounter.linePos(offset);
   const parsed = parseTokens(source, lineCounter);
@@ -34,18 +38,24 @@ export function parseYamlDocument(source: string, { merge = true } = {}) {
     doc.errors.push(new YAMLParseError([parsed.tooDeepAt, parsed.tooDeepAt + 1], 'RESOURCE_EXHAUSTION', TOO_DEEP));
     return { doc, position };
   }
+  let { doc, next } = compose(parsed.tokens, source.length, { merge, uniqueKeys: false, keepSourceTokens: true });
+  const duplicates = duplicateKeyErrors(doc, loadYaml());
+  if (duplicates) doc.errors.push(...duplicates);
+  else ({ doc, next } = compose(parsed.tokens, source.length, { merge }));
+  if (next) doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents'));
+  return { doc, position };
+}
+
+/** The first document the tokens make, and the next one if there is another (a manifest is a single document). */
+function compose(tokens: YAML.CST.Token[], length: number, options: YAML.DocumentOptions & YAML.ParseOptions & YAML.SchemaOptions) {
   // logLevel 'error': yaml would otherwise print a Node warning to stderr (a collection as a key), outside any problem line.
-  const composer = new Composer({ merge, logLevel: 'error' });
+  const composer = new (loadYaml().Composer)({ ...options, logLevel: 'error' });
   let doc: YAML.Document.Parsed | undefined;
-  for (const next of composer.compose(parsed.tokens, true, source.length)) {
-    if (!doc) {
-      doc = next;
-    } else {
-      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents'));
-      break;
-    }
+  for (const next of composer.compose(tokens, true, length)) {
+    if (doc) return { doc, next };
+    doc = next;
   }
-  return { doc: doc!, position };
+  return { doc: doc!, next: undefined };
 }
 
 /** yaml's guard against alias bombs, in copies of anchored data a document may expand to (yaml's default is 100). */
@@ -110,7 +120,7 @@ export function documentLocator(doc: YAML.Document, position: (offset: number) =
     for (const [i, segment] of path.entries()) {
       if (isAlias(node)) node = node.resolve(doc);
       if (isMap(node)) {
-        const pair = node.items.find((p) => keyText(p.key) === String(segment));
+        const pair = pairNamed(node, String(segment));
         if (!pair) break;
         const keyOffset = (pair.key as YAML.Node | null)?.range?.[0];
         const valueRange = (pair.value as YAML.Node | null)?.range;
@@ -127,6 +137,29 @@ export function documentLocator(doc: YAML.Document, position: (offset: number) =
     }
     return position(offset);
   };
+}
+
+/** Per mapping: its pairs by key, as far as lookups have read it (first pair of a key wins, as in a search). */
+const pairIndexes = new WeakMap<YAML.YAMLMap, { byKey: Map<string, YAML.Pair>; read: number }>();
+
+/**
+ * The first pair of `map` whose key reads `name`. A search from the start for
+ * each lookup made a manifest whose services each have a problem n²/2 key
+ * reads; this reads each key once, and no further than a search would.
+ */
+function pairNamed(map: YAML.YAMLMap, name: string): YAML.Pair | undefined {
+  let index = pairIndexes.get(map);
+  if (!index) pairIndexes.set(map, (index = { byKey: new Map(), read: 0 }));
+  const found = index.byKey.get(name);
+  if (found) return found;
+  while (index.read < map.items.length) {
+    const pair = map.items[index.read];
+    const key = keyText(pair.key);
+    index.read++;
+    if (!index.byKey.has(key)) index.byKey.set(key, pair);
+    if (key === name) return pair;
+  }
+  return undefined;
 }
 
 function keyText(key: unknown): string {

@@ -3,6 +3,7 @@
 // reads the JSON manifest at every container start; YAML and problem
 // locating load the YAML parser lazily.
 import { extname } from 'node:path';
+import { jsonRepeatsKeys } from './duplicate-keys.js';
 import { jsonErrorOffset, tokenAt } from './json-error.js';
 import { jsonTooDeepAt, TOO_DEEP } from './nesting.js';
 import { readTextFile } from './read-text.js';
@@ -30,7 +31,10 @@ export type Parsed =
 export const MAX_MANIFEST_BYTES = 16 * 2 ** 20;
 
 export interface ParseOptions {
-  /** Also run JSON through the YAML parser to catch duplicate keys, which JSON.parse silently merges. */
+  /**
+   * Also catch duplicate JSON keys, which JSON.parse silently merges: a JSON
+   * text that repeats a key goes through the YAML parser, which says where.
+   */
   strict?: boolean;
 }
 
@@ -48,7 +52,7 @@ export function parseText(text: string, format: 'json' | 'yaml', options: ParseO
 }
 
 /** `.json` is JSON and `.yaml`/`.yml` YAML; anything else is JSON when it looks like a JSON object. */
-function formatOf(file: string, text: string): 'json' | 'yaml' {
+export function formatOf(file: string, text: string): 'json' | 'yaml' {
   const ext = extname(file).toLowerCase();
   if (ext === '.json') return 'json';
   if (ext === '.yaml' || ext === '.yml') return 'yaml';
@@ -76,7 +80,7 @@ function parseJson(text: string, options: ParseOptions): Parsed {
     // Before jsonErrorOffset, which recurses.
     return { ok: false, problems: [tooDeep() ?? jsonSyntaxProblem(text, (error as Error).message)] };
   }
-  if (options.strict) {
+  if (options.strict && jsonRepeatsKeys(text, value)) {
     const { doc, position } = parseYamlDocument(text);
     const duplicates = doc.errors.filter((e) => e.code === 'DUPLICATE_KEY');
     if (duplicates.length) return { ok: false, problems: duplicates.map((e) => duplicateKey(text, e.pos[0], position)) };

@@ -32,13 +32,14 @@ const FORBIDDEN: Partial<Record<ServiceType, Partial<Record<ServiceType, string>
  */
 export function checkReferences(nodes: Map<string, ServiceRef>, names: string[], issues: Issue[]): Map<string, string[]> {
   const waitsFor = new Map<string, string[]>();
+  const known = new Set(names); // not names.includes: with an `after` each, that was n²/2 comparisons
   for (const node of nodes.values()) {
     const kept = new Set<string>();
     node.after.forEach((name, i) => {
       const path = ['services', node.name, 'after', i];
       const target = nodes.get(name);
       if (name === node.name) issues.push({ path, message: 'a service cannot start after itself' });
-      else if (!names.includes(name)) issues.push({ path, message: `unknown service '${name}'${suggestion(name, names)}` });
+      else if (!known.has(name)) issues.push({ path, message: `unknown service '${name}'${suggestion(name, names)}` });
       else if (!target?.enable) return; // disabled (ignored, as documented) or reported on its own
       else if (!node.enable) kept.add(name);
       else {

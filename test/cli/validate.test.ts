@@ -2,6 +2,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { validateCommand } from '../../src/cli/validate.js';
 import { UsageError } from '../../src/cli/args.js';
 import { repoRoot, tempDir } from '../fixtures/manifest/helpers.js';
@@ -77,4 +78,51 @@ test('validate prints nothing but problem lines: no parser warning for a list us
   await new Promise((resolve) => setTimeout(resolve, 50)); // Node emits warnings on a later tick
   t.deepEqual(warnings, []);
   t.is(out, `${file}:3:3: services["[ a ]"]: '[ a ]' is not a valid service name (letters, digits, '.', '_', '-'; not digits only)\n1 problem in 1 of 1 file\n`);
+});
+
+/**
+ * Work counted, not timed: every call of a JavaScript function (V8's precise
+ * coverage), the same on any machine however busy. Linear growth is 4x from
+ * 5,000 services to 20,000 (n log n 4.7x), quadratic 16x: yaml's duplicate-key
+ * check, comparing each service with every one before it, made 15x (and 23 s).
+ */
+test('validate grows linearly: 20,000 services, each after the one before, cost less than 6 times what 5,000 do', async (t) => {
+  t.timeout(300_000);
+  const dir = await tempDir(t);
+  const write = async (n: number): Promise<{ yaml: string; json: string }> => {
+    let yaml = 'version: 1\nservices:\n';
+    const services: Record<string, { script: string; after?: string[] }> = {};
+    for (let i = 0; i < n; i++) {
+      yaml += `  svc-${i}:\n    script: sleep 1\n${i ? `    after: [svc-${i - 1}]\n` : ''}`;
+      services[`svc-${i}`] = { script: 'sleep 1', ...(i ? { after: [`svc-${i - 1}`] } : {}) };
+    }
+    const files = { yaml: join(dir, `m${n}.yaml`), json: join(dir, `m${n}.json`) };
+    await writeFile(files.yaml, yaml);
+    await writeFile(files.json, JSON.stringify({ version: 1, services }, null, 2));
+    return files;
+  };
+  const [warmUp, small, large] = [await write(2), await write(5000), await write(20_000)];
+  const script = `
+    import { Session } from 'node:inspector/promises';
+    const { validateCommand } = await import(${JSON.stringify(join(repoRoot, 'dist/src/cli/validate.js'))});
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+    const calls = async (file) => {
+      await session.post('Profiler.takePreciseCoverage'); // and the counts start again from 0
+      if (await validateCommand([file], { write() {} }) !== 0) throw new Error(file + ' has problems');
+      const { result } = await session.post('Profiler.takePreciseCoverage');
+      return result.reduce((sum, script) => sum + script.functions.reduce((n, f) => n + f.ranges[0].count, 0), 0);
+    };
+    const [warmUp, small, large] = process.argv.slice(1);
+    await calls(warmUp); // what a first file loads (the image modules, to tell a definition from a manifest)
+    console.log(JSON.stringify({ small: await calls(small), large: await calls(large) }));`;
+  for (const format of ['yaml', 'json'] as const) {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, warmUp[format], small[format], large[format]]);
+    const calls = JSON.parse(stdout) as { small: number; large: number };
+    const ratio = calls.large / calls.small;
+    t.log(`${format}: ${calls.small} calls for 5,000 services, ${calls.large} for 20,000: ${ratio.toFixed(2)}x`);
+    t.true(ratio < 6, `${format}: ${ratio.toFixed(2)}x`);
+  }
 });
