@@ -46,8 +46,13 @@ function readText(file: string): string | undefined {
   return 'text' in read ? read.text : undefined;
 }
 
-/** Keys only image definitions have; a file with `version:` is a manifest. */
-const IMAGE_KEYS = ['imports', 'image', 'systemd', 'users', 'environment', 'packages', 'assertions', 'warnings'];
+/** The top-level keys only image definitions have (modules included), read off the two schemas so a new option counts at once. */
+async function imageOnlyKeys(): Promise<Set<string>> {
+  const [{ imageSchema }, { manifestSchema }] = await Promise.all([import('../image/options.js'), import('../manifest/schema.js')]);
+  const fieldsOf = (node: { kind: string; fields?: Record<string, unknown> }): string[] => Object.keys(node.kind === 'object' ? node.fields! : {});
+  const shared = new Set(fieldsOf(manifestSchema.node));
+  return new Set(fieldsOf(imageSchema.node).filter((k) => !shared.has(k)));
+}
 
 /**
  * A YAML file without `version` whose top level names an image option is an
@@ -56,17 +61,17 @@ const IMAGE_KEYS = ['imports', 'image', 'systemd', 'users', 'environment', 'pack
  * manifest parse of `text`, when the file is read as YAML.
  */
 async function isImageDefinition(file: string, text: string, yaml: Parsed | undefined): Promise<boolean> {
-  const { modules } = await import('../image/modules/index.js');
+  const imageKeys = await imageOnlyKeys();
   const value = await yamlValue(text, yaml);
   if (value === null) return /\.ya?ml$/i.test(file) && /(^|\/)image\.ya?ml$/i.test(file);
   if (typeof value !== 'object' || Array.isArray(value) || value === undefined) {
     // A syntax error: decide by the keys written at the start of lines.
     const keys = [...text.matchAll(/^([A-Za-z]+):/gm)].map((m) => m[1]);
-    return !keys.includes('version') && keys.some((k) => IMAGE_KEYS.includes(k) || modules.some((m) => m.name === k));
+    return !keys.includes('version') && keys.some((k) => imageKeys.has(k));
   }
   const keys = Object.keys(value as object);
   if (keys.includes('version')) return false;
-  return keys.some((k) => IMAGE_KEYS.includes(k) || modules.some((m) => m.name === k));
+  return keys.some((k) => imageKeys.has(k));
 }
 
 /** `text`'s value as YAML, or undefined where it has errors or building it fails (too many aliases). */

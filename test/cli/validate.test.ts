@@ -126,3 +126,10 @@ test('validate grows linearly: 20,000 services, each after the one before, cost 
     t.true(ratio < 6, `${format}: ${ratio.toFixed(2)}x`);
   }
 });
+
+test('a definition whose only option is copy: is checked as an image definition (every image-only option counts)', async (t) => {
+  const [image] = await files(t, { 'image.yaml': 'copy:\n  /app: ./missing\n' });
+  const { code, stdout } = await berth('validate', image);
+  t.is(code, 1);
+  t.regex(stdout, /image\.yaml:2:\d+: copy\["\/app"\]/, stdout);
+});
