@@ -280,8 +280,10 @@ class PipeReader {
       this.stallTimer = undefined;
       if (!this.framer.pending) return;
       // paused by back-pressure, the rest of the line may be waiting in the pipe: that is no stall
-      if (this.framer.pushes === seen && this.flowing) this.framer.flush();
-      else this.armStall(this.framer.pushes);
+      if (this.framer.pushes !== seen || !this.flowing) return this.armStall(this.framer.pushes);
+      // nor is it when the init's own loop was late (a timer runs before the poll): what the pipe holds comes first
+      this.onReadable();
+      if (this.framer.pushes === seen && !this.pipe.closed) this.framer.flush();
     }, STALL_MS);
     this.stallTimer.unref();
   }

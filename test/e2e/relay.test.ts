@@ -247,3 +247,18 @@ test('berth logs: the last N lines, -f follows, execLogger shows what the logger
   await init.signal('SIGTERM');
   t.is(await new Promise((res) => follow.once('close', res)), 0, 'follow ends when the init exits');
 });
+
+test('an init whose own loop is late does not split a line: what the pipe holds is read before a stall is declared', async (t) => {
+  // the service writes half a line, then the rest a second later; meanwhile the init is stopped past its stall timer
+  const init = startInit({ manifest: { version: 1, services: { half: { script: "printf 'first-half-'; sleep 1; printf 'second-half\\n'; exec sleep 60" } } } });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('half: started');
+  await sleep(200);
+  await init.signal('SIGSTOP');
+  await sleep(1500); // the rest of the line is in the pipe, and the stall timer is overdue
+  await init.signal('SIGCONT');
+  await init.waitFor('second-half');
+  t.regex(init.output(), /^first-half-second-half$/m, init.output());
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
+});
