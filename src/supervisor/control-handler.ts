@@ -50,11 +50,17 @@ export class ControlAnswers implements ControlHandler {
     return this.sup.shuttingDown ? 'the init is shutting down' : undefined;
   }
 
-  act(op: ActionOp, names: string[], signal?: string): Promise<ServiceResult[]> {
-    const runners = names.map((n) => this.sup.runners.get(n)!);
-    if (op === 'signal') return Promise.resolve(runners.map((r) => signalOne(r, signal ?? '')));
-    const action = op === 'start' ? this.startOne : op === 'stop' ? stopOne : this.restartOne;
-    return Promise.all(runners.map((r) => action.call(this, r)));
+  async act(op: ActionOp, names: string[], signal?: string): Promise<ServiceResult[]> {
+    // after a reload under way: it replaces the runners it changes, and an action on the old one would leave a process no runner owns
+    await this.reloading;
+    const action = (r: ServiceRunner): ServiceResult | Promise<ServiceResult> =>
+      op === 'signal' ? signalOne(r, signal ?? '') : op === 'start' ? this.startOne(r) : op === 'stop' ? stopOne(r) : this.restartOne(r);
+    return Promise.all(
+      names.map((name) => {
+        const runner = this.sup.runners.get(name);
+        return runner ? action(runner) : { service: name, ok: false, state: 'down', message: 'removed by a reload' };
+      }),
+    );
   }
 
   private init(): InitView {

@@ -1,6 +1,6 @@
 // berth reload: only what changed is touched.
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBerth, startInit, waitForRecord } from '../helpers/init.js';
 
@@ -50,6 +50,31 @@ test('two reloads at once apply a change once: the second waits for the first an
   t.deepEqual([a.code, b.code], [0, 0], `${a.stderr}${b.stderr}`);
   t.deepEqual([a.stdout, b.stdout].sort(), ['reloaded: 1 unchanged\n', 'reloaded: restarted change; 0 unchanged\n']);
   t.is(init.output().match(/change: started/g)?.length, 2, 'started once at the start, once for the change');
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
+});
+
+test('a start that races a reload of the same service acts on the new service: no process is left that no service owns', async (t) => {
+  const script = (v: string): string => `echo ${v}; trap 'sleep 1; exit 0' TERM; while :; do sleep 0.1 || :; done`;
+  const init = startInit({ manifest: { version: 1, services: { slow: { script: script('version-one') } } } });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('all stages done');
+  writeFileSync(join(init.dir, 'manifest.json'), JSON.stringify({ version: 1, services: { slow: { script: script('version-two') } } }));
+  const reload = runBerth(['reload', '--state-dir', init.stateDir]);
+  await init.waitFor('slow: sending SIGTERM'); // the reload is stopping it, for a second
+  const start = await runBerth(['start', '--state-dir', init.stateDir, 'slow']);
+  t.is((await reload).code, 0);
+  t.is(start.code, 0, start.stderr);
+  const shells = (marker: string): number[] =>
+    readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(`echo ${marker};`);
+      } catch {
+        return false;
+      }
+    }).map(Number);
+  t.deepEqual(shells('version-one'), [], 'the old version is gone');
+  t.deepEqual(shells('version-two'), [pidOf(await rows(init.stateDir), 'slow')], 'one process of the new version, and it is the one the init tracks');
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
 });
