@@ -81,9 +81,9 @@ export class Driver {
     private readonly raceReload: boolean,
   ) {}
 
-  /** When the driver held `service`'s process stopped (or any process, under "*"). */
+  /** When the driver held `service`'s main process stopped. */
   stops(service: string): StopWindow[] {
-    return [...(this.stopWindows.get(service) ?? []), ...(this.stopWindows.get('*') ?? [])];
+    return this.stopWindows.get(service) ?? [];
   }
 
   /** Acts until `endMs` after the soak's start (or a failure). */

@@ -9,6 +9,7 @@
 import type { Soak } from './soak.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+type Stream = 'stdout' | 'stderr';
 const HEADER = /^soak (\S+) (\d+e?) (\d+) (\d+) /;
 /** Runs remembered (a crash loop makes thousands); the oldest go first. */
 const MAX_RUNS = 1000;
@@ -103,9 +104,15 @@ export class RelayChecker {
     return this.pieces.has(`${service} ${text}`);
   }
 
-  /** Runs last seen first: the one a cut belongs to is most likely the latest. */
-  private newestFirst(): Array<[string, RunState]> {
-    return [...this.runs].reverse();
+  /** `service`'s runs on `stream` (on either when the format does not say), last seen first: a cut most likely belongs to the latest. */
+  private runsOf(service: string, stream: Stream | undefined): Array<[string, RunState]> {
+    const out: Array<[string, RunState]> = [];
+    for (const [key, state] of this.runs) {
+      if (!key.startsWith(`${service} `)) continue;
+      const run = key.slice(service.length + 1);
+      if (!stream || (stream === 'stderr') === run.endsWith('e')) out.push([run, state]);
+    }
+    return out.reverse();
   }
 
   private addRun(key: string, state: RunState): void {
@@ -152,10 +159,10 @@ export class RelayChecker {
     this.serviceLine(name, line.slice(bar + 3), undefined);
   }
 
-  private serviceLine(service: string, text: string, stream: 'stdout' | 'stderr' | undefined): void {
+  private serviceLine(service: string, text: string, stream: Stream | undefined): void {
     const head = HEADER.exec(text);
     if (!head) {
-      if (this.continues(service, text) || this.cutInHeader(service, text)) return;
+      if (this.continues(service, text, stream) || this.cutInHeader(service, text, stream)) return;
       if (this.writers(service)) this.soak.fail('every relayed line is whole', `${service} printed a line that is neither whole nor the rest of one of its lines: ${excerpt(text)}`);
       else this.counts.otherLines++;
       return;
@@ -199,10 +206,9 @@ export class RelayChecker {
    * write that a kill or a stop cut short may end anywhere. It is the next
    * line of a run, or the first of a new one.
    */
-  private cutInHeader(service: string, text: string): boolean {
-    for (const [key, state] of this.newestFirst()) {
-      if (state.partial || !key.startsWith(`${service} `)) continue;
-      if (!lineOf(service, key.slice(service.length + 1), state.next).startsWith(text)) continue;
+  private cutInHeader(service: string, text: string, stream: Stream | undefined): boolean {
+    for (const [run, state] of this.runsOf(service, stream)) {
+      if (state.partial || !lineOf(service, run, state.next).startsWith(text)) continue;
       state.partial = { text, seq: state.next, at: Date.now() };
       this.remember(service, text);
       return true;
@@ -211,7 +217,7 @@ export class RelayChecker {
     const fresh = /^soak (\S+) (\d+e?) /.exec(text);
     if (fresh) {
       const key = `${service} ${fresh[2]}`;
-      if (fresh[1] !== service || this.runs.has(key) || !lineOf(service, fresh[2], 0).startsWith(text)) return false;
+      if (fresh[1] !== service || this.runs.has(key) || (stream && (stream === 'stderr') !== fresh[2].endsWith('e')) || !lineOf(service, fresh[2], 0).startsWith(text)) return false;
       this.addRun(key, { next: 0, partial: { text, seq: 0, at: Date.now() } });
     } else {
       // cut before the run was whole: `soak NAM`, `soak NAME 12`
@@ -223,10 +229,9 @@ export class RelayChecker {
   }
 
   /** True when `text` is the rest (or more of it) of a line of `service` that came cut. */
-  private continues(service: string, text: string): boolean {
-    for (const [key, state] of this.newestFirst()) {
-      if (!state.partial || !key.startsWith(`${service} `)) continue;
-      const run = key.slice(service.length + 1);
+  private continues(service: string, text: string, stream: Stream | undefined): boolean {
+    for (const [run, state] of this.runsOf(service, stream)) {
+      if (!state.partial) continue;
       const expected = lineOf(service, run, state.partial.seq);
       const joined = state.partial.text + text;
       if (!expected.startsWith(joined)) continue;
