@@ -162,7 +162,7 @@ export class Driver {
 
   private killMain(t: Tick): void {
     const service = this.pickAt(this.longRuns(), t.a);
-    this.soak.count(this.signalMain(service, 'SIGKILL') ? 'SIGKILL a main process' : 'SIGKILL a main process: not running');
+    this.soak.did(this.signalMain(service, 'SIGKILL') ? 'SIGKILL a main process' : 'SIGKILL a main process: not running', service);
   }
 
   /** SIGKILL to a process that is not a service's main one: an orphan, a child of a script. */
@@ -175,7 +175,7 @@ export class Driver {
     const p = this.pickAt(candidates, t.a);
     try {
       process.kill(p.pid, 'SIGKILL');
-      this.soak.count('SIGKILL another process');
+      this.soak.did('SIGKILL another process', `${p.comm} ${p.nspid}`);
     } catch {
       this.soak.count('SIGKILL another process: gone');
     }
@@ -198,7 +198,7 @@ export class Driver {
       window.to = Date.now();
       return this.soak.count('SIGSTOP: gone');
     }
-    this.soak.count('SIGSTOP, then SIGCONT');
+    this.soak.did('SIGSTOP, then SIGCONT', `${service}, ${Math.round(200 + t.b * 3800)} ms`);
     const timer = setTimeout(() => this.release(main.id, this.held.get(main.id)!), 200 + t.b * 3800);
     this.held.set(main.id, { pid: main.pid, window, timer });
   }
@@ -247,7 +247,7 @@ export class Driver {
       this.soak.time(`berth ${args[0]}`, r.ms);
       if (r.timedOut) return this.soak.fail('control commands answer', `berth ${args.join(' ')} did not answer within ${CLI_TIMEOUT_MS / 1000} s`);
       if (!fine(r)) return this.soak.fail('control commands answer', `berth ${args.join(' ')} exited ${r.code ?? r.signal} after ${r.ms} ms: ${(r.stderr || r.stdout).trim()}`);
-      this.soak.count(`${kind}: exit ${r.code}`);
+      this.soak.did(`${kind}: exit ${r.code}`, `${args.slice(0, -2).join(' ')}, ${r.ms} ms`);
     });
     this.track(job);
     return job;
@@ -280,6 +280,7 @@ export class Driver {
     this.reloading = true;
     this.reloadTarget = target;
     const expected = (r: CliResult): boolean => (what === 'invalid' ? r.code === 1 && /nothing changed/.test(r.stderr) : r.code === 0);
+    this.soak.log(`reload sent (${what}${target ? ` ${target}` : ''})`);
     void this.runCli(`reload (${what})`, ['reload', '--state-dir', this.ctx.stateDir], expected).finally(() => {
       this.reloading = false;
       this.reloadTarget = undefined;
@@ -304,13 +305,13 @@ export class Driver {
     const service = this.pickAt(BASE_WRITERS, t.a);
     const holdMs = 500 + t.c * 5500;
     if (t.b < 0.6) {
-      this.soak.count('berth logs -f, then SIGKILL');
+      this.soak.did('berth logs -f, then SIGKILL', service);
       this.ctx.followers.cli(service, holdMs);
     } else if (t.b < 0.85 || service === 'crashy') {
-      this.soak.count('raw follower, then vanish');
+      this.soak.did('raw follower, then vanish', service);
       this.ctx.followers.raw(service, holdMs, false, () => undefined);
     } else {
-      this.soak.count('raw follower that never reads, during a flood');
+      this.soak.did('raw follower that never reads, during a flood', service);
       this.ctx.followers.raw(service, 2000 + holdMs, true, () => this.signalMain(service, 'SIGUSR1'));
     }
   }
@@ -318,7 +319,7 @@ export class Driver {
   private flood(t: Tick): void {
     const service = this.pickAt(['chatty', 'chatty-json'], t.a);
     if (t.b < 0.5) this.control('signal', service, 'USR1');
-    else this.soak.count(this.signalMain(service, 'SIGUSR1') ? 'flood (SIGUSR1)' : 'flood: not running');
+    else this.soak.did(this.signalMain(service, 'SIGUSR1') ? 'flood (SIGUSR1)' : 'flood: not running', service);
   }
 }
 

@@ -71,6 +71,8 @@ async function main(): Promise<number> {
 
   let driver: Driver | undefined;
   let restartsSeen = 0;
+  /** the init's own last lines, with the time the harness read them */
+  const initLines: string[] = [];
   let stagesDone: () => void = () => undefined;
   const stages = new Promise<void>((resolve) => (stagesDone = resolve));
   const relay = new RelayChecker(
@@ -78,6 +80,8 @@ async function main(): Promise<number> {
     (name) => driver?.writers.has(name) ?? BASE_WRITERS.includes(name),
     (service) => driver?.stops(service) ?? [],
     (line) => {
+      initLines.push(`${clock(soak.elapsed())} ${line}`);
+      if (initLines.length > 100) initLines.shift();
       if (/: .*; restarting in \d+ ms \(restart #\d+\)$/.test(line)) restartsSeen++;
       else if (line === 'all stages done') stagesDone();
     },
@@ -92,8 +96,12 @@ async function main(): Promise<number> {
         `  ${f.detail}`,
         `  seed ${opts.seed}; replay: ${replayLine(opts)}`,
         `  kept for a look: ${dir} (manifest.json, the programs, the state dir)`,
-        `  the init's last lines on stdout:`,
-        ...relay.recent.slice(-25).map((l) => `    ${l}`),
+        `  the driver's last actions (a command is listed when it answered):`,
+        ...soak.history.map((l) => `    ${l}`),
+        `  the init's own last lines ([berth] …):`,
+        ...initLines.slice(-40).map((l) => `    ${l}`),
+        `  the last lines on its stdout:`,
+        ...relay.recent.slice(-10).map((l) => `    ${l.slice(0, 200)}`),
         ...(init?.stderr.length ? ['  its stderr:', ...init.stderr.slice(-10).map((l) => `    ${l}`)] : []),
         '',
       ].join('\n'),

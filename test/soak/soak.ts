@@ -40,6 +40,21 @@ export class Soak {
     this.onFail.push(fn);
   }
 
+  /** The driver's last actions, for a failure report. */
+  readonly history: string[] = [];
+
+  /** Counts an action of `kind` and keeps a line of it (`detail`: what it acted on, how it went). */
+  did(kind: string, detail = ''): void {
+    this.count(kind);
+    this.log(`${kind}${detail ? ` (${detail})` : ''}`);
+  }
+
+  /** Keeps a line for the failure report, with the time. */
+  log(line: string): void {
+    this.history.push(`${clock(this.elapsed())} ${line}`);
+    if (this.history.length > 30) this.history.shift();
+  }
+
   count(kind: string, map = this.actions): void {
     map.set(kind, (map.get(kind) ?? 0) + 1);
   }
