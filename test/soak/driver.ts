@@ -65,7 +65,8 @@ export class Driver {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly held = new Map<string, { pid: number; window: StopWindow; timer: NodeJS.Timeout }>();
   private cli = 0;
-  private reloading = false;
+  /** what the reload under way does to the manifest */
+  private reloading?: 'add' | 'remove' | 'change' | 'invalid';
   /** the service the reload under way removes or changes */
   private reloadTarget?: string;
   /** services with a start or restart under way, and how many */
@@ -77,7 +78,7 @@ export class Driver {
     private readonly soak: Soak,
     private readonly rng: Random,
     private readonly ctx: DriverContext,
-    /** false: no start or restart of a service while a reload stops it, nor such a reload while one is under way (see options.ts) */
+    /** false: no start or restart of a service while a reload stops it, no such reload while one is under way, no second reload during one (see options.ts) */
     private readonly raceReload: boolean,
   ) {}
 
@@ -260,7 +261,13 @@ export class Driver {
 
   /** Rewrites the manifest (adds, removes or changes a service, or breaks it) and asks for a reload. */
   private reload(t: Tick): void {
-    if (this.reloading || this.cli >= MAX_CLI) return this.soak.count('reload: skipped, one under way');
+    if (this.cli >= MAX_CLI) return this.soak.count(`reload: skipped, ${MAX_CLI} commands under way`);
+    if (this.reloading) {
+      // the same manifest again while the first reload stops what it changes: both see the same change
+      if (!this.raceReload || this.reloading === 'invalid') return this.soak.count('reload: skipped, one under way');
+      void this.runCli('reload again, while one is under way', ['reload', '--state-dir', this.ctx.stateDir], (r) => r.code === 0);
+      return;
+    }
     const model = this.ctx.model;
     const what = t.b < 0.1 ? 'invalid' : t.b < 0.4 && model.extras.length < MAX_EXTRAS ? 'add' : t.b < 0.65 && model.extras.length ? 'remove' : 'change';
     // the service the reload stops (removed, or changed and started anew)
@@ -277,12 +284,12 @@ export class Driver {
     else if (changed) model.generation[changed] = (model.generation[changed] ?? 0) + 1;
     const valid = manifestOf(model, this.ctx.programs, this.ctx.ports);
     writeManifest(this.ctx.manifestPath, what === 'invalid' ? invalidManifestOf(valid) : valid);
-    this.reloading = true;
+    this.reloading = what;
     this.reloadTarget = target;
     const expected = (r: CliResult): boolean => (what === 'invalid' ? r.code === 1 && /nothing changed/.test(r.stderr) : r.code === 0);
     this.soak.log(`reload sent (${what}${target ? ` ${target}` : ''})`);
     void this.runCli(`reload (${what})`, ['reload', '--state-dir', this.ctx.stateDir], expected).finally(() => {
-      this.reloading = false;
+      this.reloading = undefined;
       this.reloadTarget = undefined;
       if (what === 'invalid') writeManifest(this.ctx.manifestPath, valid);
     });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
  * RUN is its pid (with an `e` after it on stderr), SEQ counts from 0 per
  * stream, and LEN and PAYLOAD follow from SEQ alone (lines.ts, lineOf).
  * Batches go out in writes that end mid-line, and one line in twenty is
- * written in two writes up to 60 ms apart (the relay must join them).
+ * written in two writes up to 20 ms apart (the relay must join them).
  * SIGUSR1 asks for a flood of 20,000 lines at full speed (no pauses). MODE: `chatty`
  * (stdout), `chatty-stderr` (three lines in ten on stderr), or `crash` (a
  * few lines, the last one without its newline, then exit 3).
@@ -35,7 +35,7 @@ sub emit { my ($e, $nonl) = @_;
   if (rand() < 0.05) {
     my $cut = 1 + int(rand($len - 1));
     $pend{$e} .= $head . substr($payload, 0, $cut); put($e);
-    select(undef, undef, undef, rand(0.06)) if !$fast && rand() < 0.5;
+    select(undef, undef, undef, rand(0.02)) if !$fast && rand() < 0.5;
     $pend{$e} = substr($payload, $cut) . $tail;
   } else { $pend{$e} .= $head . $payload . $tail; }
   put($e) if length($pend{$e}) >= 65536;
