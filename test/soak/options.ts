@@ -3,12 +3,11 @@
 //   --seed S                    replay the choices of an earlier run
 //   --no-pid1                   run the init as a plain process (a child subreaper), not as PID 1
 //   --no-reload-race            never start or restart a service while a reload stops it (nor the
-//                               other way round), nor reload twice at once: such a start, or the
-//                               second reload's, is made by a runner the reload discards, and
-//                               leaves a process no service owns (a known bug)
+//                               other way round), nor reload twice at once (for replaying runs of
+//                               builds from before control actions waited for a reload)
 //   --allow-stall-splits        a line that comes in pieces though its writer was never stopped is
-//                               counted, not a failure: the init cuts a line when its own event
-//                               loop is 0.5 s late to read the rest (a known bug)
+//                               counted, not a failure (for builds from before the relay read its
+//                               pipe before declaring a stall)
 import { freshSeed } from './random.js';
 
 export interface SoakOptions {
