@@ -177,7 +177,7 @@ test('a run of a second or more restarts at once; quick deaths in a row back off
     manifest: { version: 1, services: { s: { script: 'sleep 1.2; exit 1', restart: 'on-failure' }, q: { script: 'exit 1', restart: 'on-failure' } } },
   });
   t.teardown(() => init.cleanup());
-  await init.waitFor(/s: failed again the same way \(exited with code 1\); restarting in 0 ms \(restart #2\)/, 10_000);
+  await init.waitFor(/s: failed again the same way \(exited with code 1\); restarting in 0 ms \(restart #2\)/, 30_000);
   t.regex(init.output(), /q: exited with code 1; restarting in 0 ms \(restart #1\)/);
   t.regex(init.output(), /q: failed again the same way \(exited with code 1\); restarting in 100 ms \(restart #2\)/);
 });

@@ -96,7 +96,9 @@ test('a crashing service\'s last lines, finished or not, come before the [berth]
   await init.waitFor(/restart #3\)/);
   const out = init.output();
   for (let n = 1; n <= 3; n++) {
-    const exitLine = out.indexOf(`crash: exited with code 3; restarting`, out.indexOf(`run ${n}: 1\n`));
+    const from = out.indexOf(`run ${n}: 1\n`);
+    // the first exit says it, the repeats say they are repeats
+    const exitLine = from + out.slice(from).search(/crash: (exited with code 3|failed again the same way \(exited with code 3\)); restarting/);
     t.true(out.indexOf(`run ${n}: 3000\n`) !== -1 && out.indexOf(`run ${n}: 3000\n`) < exitLine, `run ${n}'s last line before its exit line`);
     const words = out.indexOf(`last words ${n}\n`);
     t.true(words !== -1 && words < exitLine, `run ${n}'s unfinished line before its exit line`);
