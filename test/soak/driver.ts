@@ -316,7 +316,7 @@ export class Driver {
       this.ctx.followers.cli(service, holdMs);
     } else if (t.b < 0.85 || service === 'crashy') {
       this.soak.did('raw follower, then vanish', service);
-      this.ctx.followers.raw(service, holdMs, false, () => undefined);
+      this.ctx.followers.raw(service, holdMs, false, () => false);
     } else {
       this.soak.did('raw follower that never reads, during a flood', service);
       this.ctx.followers.raw(service, 2000 + holdMs, true, () => this.signalMain(service, 'SIGUSR1'));

@@ -52,12 +52,17 @@ export class Followers {
     );
   }
 
-  /** A raw follower: reads for `holdMs`, or (`stall`) never reads while `flood` makes the service write, then vanishes. */
-  raw(service: string, holdMs: number, stall: boolean, flood: () => void): void {
+  /**
+   * A raw follower: reads for `holdMs`, or (`stall`) reads nothing while
+   * `flood` makes the service write ~4 MB, then reads what waits for it: a
+   * follower the init dropped (past 1 MiB unread) then ends at once.
+   */
+  raw(service: string, holdMs: number, stall: boolean, flood: () => boolean): void {
     const socket = connect(join(this.stateDir, 'control.sock'));
     this.sockets.add(socket);
-    let closedByInit = false;
     let ours = false;
+    let endedByInit = false;
+    let flooded = false;
     const lines = this.reader(service, 'a raw logs follower');
     let answered = false;
     socket.setEncoding('latin1');
@@ -66,7 +71,7 @@ export class Followers {
       socket.write(`${JSON.stringify({ op: 'logs', service, lines: 0, follow: true })}\n`);
       if (stall) {
         socket.pause();
-        flood();
+        flooded = flood();
       }
     });
     socket.on('data', (chunk: string) => {
@@ -76,16 +81,23 @@ export class Followers {
       answered = true;
       lines(chunk.slice(nl + 1));
     });
+    socket.on('end', () => (endedByInit = !ours));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     this.track(
       (async () => {
-        const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-        void closed.then(() => (closedByInit = !ours));
         await Promise.race([closed, sleep(holdMs)]);
+        if (stall) {
+          socket.resume();
+          await Promise.race([closed, sleep(2000)]);
+        }
         ours = true;
         socket.destroy();
         await closed;
         this.sockets.delete(socket);
-        if (closedByInit) this.soak.note(stall ? 'unread follower dropped by the init' : 'raw follower closed by the init');
+        if (!stall) {
+          if (endedByInit) this.soak.note('raw follower closed by the init');
+        } else if (!flooded) this.soak.note('unread follower: no flood (the service was not running)');
+        else this.soak.note(endedByInit ? 'unread follower dropped by the init during a flood' : 'unread follower kept by the init through a flood');
       })(),
     );
   }
