@@ -53,7 +53,8 @@ test('a FIFO as a manifest is one problem line at once, not a blocked open', asy
   const run = await berth(['validate', path]);
   t.is(run.code, 1);
   t.is(run.stdout, `${path}:1:1: (file): this is a FIFO (named pipe); give the path of a manifest file\n1 problem in 1 of 1 file\n`);
-  t.true(run.ms < 5000, `took ${run.ms} ms`);
+  // a blocked open never returns at all; the bound is the file's own for "at once" on a loaded machine (as below)
+  t.true(run.ms < 10_000, `took ${run.ms} ms`);
 });
 
 test('berth init refuses a FIFO manifest with exit 2 and starts nothing', async (t) => {
