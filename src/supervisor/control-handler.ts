@@ -23,6 +23,8 @@ type InitView = { pid: number; phase: InitPhase };
 export class ControlAnswers implements ControlHandler {
   /** the reload under way, if any: the next waits for it */
   private reloading: Promise<unknown> = Promise.resolve();
+  /** runners a reload is stopping to replace: an action already under way on one must not start it again */
+  private readonly replacing = new WeakSet<ServiceRunner>();
 
   constructor(
     private readonly sup: Supervisor,
@@ -70,6 +72,12 @@ export class ControlAnswers implements ControlHandler {
   private async startOne(r: ServiceRunner): Promise<ServiceResult> {
     if (r.state === 'down' && r.want === 'up') return result(r, false, 'not started yet: its stage has not begun');
     if (r.state === 'stopping') await r.idle();
+    if (this.replacing.has(r)) {
+      // a reload began while this action was under way and is replacing this runner: act on its successor
+      await this.reloading;
+      const next = this.sup.runners.get(r.name);
+      return next ? this.startOne(next) : result(r, false, 'removed by a reload');
+    }
     if (this.sup.shuttingDown) return result(r, false, 'the init is shutting down');
     if (!r.start()) return result(r, true, 'already running');
     const longRun = r.svc.type === 'long-run';
@@ -112,6 +120,7 @@ export class ControlAnswers implements ControlHandler {
     const removed = old.filter((r) => !wanted.has(r.name));
     const changed = old.filter((r) => wanted.has(r.name) && !same(r));
     log(`reloading ${sup.opts.manifest}: ${removed.length} removed, ${changed.length} changed, ${next.length - old.length + removed.length} added`);
+    for (const r of [...removed, ...changed]) this.replacing.add(r);
     await Promise.all([...removed, ...changed].map((r) => (r.stop(), r.idle())));
     if (sup.shuttingDown) throw new Error('the init began shutting down during the reload');
     for (const r of removed) {

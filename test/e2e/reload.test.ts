@@ -78,3 +78,28 @@ test('a start that races a reload of the same service acts on the new service: n
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
 });
+
+test('a restart already under way when a reload replaces the service starts the new one, not the old: nothing is left that no service owns', async (t) => {
+  const script = (v: string): string => `echo ${v}; trap 'sleep 1; exit 0' TERM; while :; do sleep 0.1 || :; done`;
+  const init = startInit({ manifest: { version: 1, services: { a: { script: script('edition-one') } } } });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('all stages done');
+  const restart = runBerth(['restart', '--state-dir', init.stateDir, 'a']);
+  await init.waitFor('a: sending SIGTERM'); // the restart is stopping it, for a second
+  writeFileSync(join(init.dir, 'manifest.json'), JSON.stringify({ version: 1, services: { a: { script: script('edition-two') } } }));
+  const reload = await runBerth(['reload', '--state-dir', init.stateDir]);
+  t.is(reload.code, 0, reload.stderr);
+  t.is((await restart).code, 0);
+  const shells = (marker: string): number[] =>
+    readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(`echo ${marker};`);
+      } catch {
+        return false;
+      }
+    }).map(Number);
+  t.deepEqual(shells('edition-one'), [], `the old edition is gone\n${init.output()}`);
+  t.deepEqual(shells('edition-two'), [pidOf(await rows(init.stateDir), 'a')], 'one process of the new edition, the one the init tracks');
+  await init.signal('SIGTERM');
+  t.is((await init.exited).code, 0);
+});
