@@ -8,6 +8,20 @@ interface Row { name: string; state: string; pid: number | null }
 const rows = async (dir: string): Promise<Row[]> => JSON.parse((await runBerth(['status', '--json', '--state-dir', dir])).stdout) as Row[];
 const pidOf = (rs: Row[], name: string): number | null | undefined => rs.find((r) => r.name === name)?.pid;
 
+/** A service that takes a second to stop on SIGTERM, marked by `version` in its command line. */
+const slowToStop = (version: string): string => `echo ${version}; trap 'sleep 1; exit 0' TERM; while :; do sleep 0.1 || :; done`;
+
+/** The pids of every process running the slowToStop script marked `version`. */
+function processesOf(version: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(`echo ${version};`);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
 test('reload starts added services, stops removed ones, restarts changed ones and leaves the rest alone', async (t) => {
   const services = {
     keep: { script: 'exec sleep 60' },
@@ -55,51 +69,33 @@ test('two reloads at once apply a change once: the second waits for the first an
 });
 
 test('a start that races a reload of the same service acts on the new service: no process is left that no service owns', async (t) => {
-  const script = (v: string): string => `echo ${v}; trap 'sleep 1; exit 0' TERM; while :; do sleep 0.1 || :; done`;
-  const init = startInit({ manifest: { version: 1, services: { slow: { script: script('version-one') } } } });
+  const init = startInit({ manifest: { version: 1, services: { slow: { script: slowToStop('version-one') } } } });
   t.teardown(() => init.cleanup());
   await init.waitFor('all stages done');
-  writeFileSync(join(init.dir, 'manifest.json'), JSON.stringify({ version: 1, services: { slow: { script: script('version-two') } } }));
+  writeFileSync(join(init.dir, 'manifest.json'), JSON.stringify({ version: 1, services: { slow: { script: slowToStop('version-two') } } }));
   const reload = runBerth(['reload', '--state-dir', init.stateDir]);
   await init.waitFor('slow: sending SIGTERM'); // the reload is stopping it, for a second
   const start = await runBerth(['start', '--state-dir', init.stateDir, 'slow']);
   t.is((await reload).code, 0);
   t.is(start.code, 0, start.stderr);
-  const shells = (marker: string): number[] =>
-    readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(`echo ${marker};`);
-      } catch {
-        return false;
-      }
-    }).map(Number);
-  t.deepEqual(shells('version-one'), [], 'the old version is gone');
-  t.deepEqual(shells('version-two'), [pidOf(await rows(init.stateDir), 'slow')], 'one process of the new version, and it is the one the init tracks');
+  t.deepEqual(processesOf('version-one'), [], 'the old version is gone');
+  t.deepEqual(processesOf('version-two'), [pidOf(await rows(init.stateDir), 'slow')], 'one process of the new version, and it is the one the init tracks');
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
 });
 
 test('a restart already under way when a reload replaces the service starts the new one, not the old: nothing is left that no service owns', async (t) => {
-  const script = (v: string): string => `echo ${v}; trap 'sleep 1; exit 0' TERM; while :; do sleep 0.1 || :; done`;
-  const init = startInit({ manifest: { version: 1, services: { a: { script: script('edition-one') } } } });
+  const init = startInit({ manifest: { version: 1, services: { a: { script: slowToStop('edition-one') } } } });
   t.teardown(() => init.cleanup());
   await init.waitFor('all stages done');
   const restart = runBerth(['restart', '--state-dir', init.stateDir, 'a']);
   await init.waitFor('a: sending SIGTERM'); // the restart is stopping it, for a second
-  writeFileSync(join(init.dir, 'manifest.json'), JSON.stringify({ version: 1, services: { a: { script: script('edition-two') } } }));
+  writeFileSync(join(init.dir, 'manifest.json'), JSON.stringify({ version: 1, services: { a: { script: slowToStop('edition-two') } } }));
   const reload = await runBerth(['reload', '--state-dir', init.stateDir]);
   t.is(reload.code, 0, reload.stderr);
   t.is((await restart).code, 0);
-  const shells = (marker: string): number[] =>
-    readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(`echo ${marker};`);
-      } catch {
-        return false;
-      }
-    }).map(Number);
-  t.deepEqual(shells('edition-one'), [], `the old edition is gone\n${init.output()}`);
-  t.deepEqual(shells('edition-two'), [pidOf(await rows(init.stateDir), 'a')], 'one process of the new edition, the one the init tracks');
+  t.deepEqual(processesOf('edition-one'), [], `the old edition is gone\n${init.output()}`);
+  t.deepEqual(processesOf('edition-two'), [pidOf(await rows(init.stateDir), 'a')], 'one process of the new edition, the one the init tracks');
   await init.signal('SIGTERM');
   t.is((await init.exited).code, 0);
 });
