@@ -1,7 +1,7 @@
 // The container test tier's engine: podman with a throwaway store per ava run
 // (--root/--runroot under one temp dir) and a containers.conf with the two
-// settings this kind of machine needs (runc; ulimits it allows). Every
-// container-*.test file of one ava run shares that store, so the parent and
+// settings this kind of machine needs (runc; ulimits it allows). Every test
+// file of this folder in one ava run shares that store, so the parent and
 // base images are built once; the last file to finish removes it all.
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -139,7 +139,7 @@ export async function once(e: Engine, name: string, log: (msg: string) => void, 
 
 // --- clean-up ------------------------------------------------------------------
 
-/** Marks this file finished; the last container-* file of the run removes the containers and the store. */
+/** Marks this file finished; the last of the tier's files in the run removes the containers and the store. */
 export async function release(file: string): Promise<void> {
   if (!engine) return;
   writeFileSync(join(runDir, 'files', basename(file)), 'done');
@@ -149,9 +149,10 @@ export async function release(file: string): Promise<void> {
   if (allDone) await removeRun(runDir);
 }
 
-/** The container-* test files this ava run will run: those named on its command line, else all of them. */
+/** The container tier's test files this ava run will run: those of this folder named on its command line, else all of them. */
 function expectedFiles(): string[] {
-  const isContainerFile = (f: string): boolean => /^container-.*\.test\.[cm]?js$/.test(f);
+  const folder = dirname(fileURLToPath(import.meta.url));
+  const isTierFile = (f: string): boolean => /\.test\.[cm]?js$/.test(f);
   let args: string[] = [];
   try {
     args = readFileSync(`/proc/${avaPid}/cmdline`, 'utf8').split('\0').slice(2);
@@ -159,8 +160,8 @@ function expectedFiles(): string[] {
     // not on Linux /proc: clean up when this file is done
   }
   const named = args.filter((a) => /\.test\.[cm]?[jt]s$/.test(a));
-  if (named.length) return named.map((a) => basename(a)).filter(isContainerFile);
-  return readdirSync(join(repoRoot, 'dist/test')).filter(isContainerFile);
+  if (named.length) return named.filter((a) => resolve(a).startsWith(`${folder}/`)).map((a) => basename(a)).filter(isTierFile);
+  return readdirSync(folder).filter(isTierFile);
 }
 
 /** Removes a run's containers and store: unmount what is left, then one rm -rf. */
