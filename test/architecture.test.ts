@@ -71,13 +71,16 @@ test("the lifecycle grid in the doc is the table's: a cell is marked where the i
     start: { kind: 'start' }, spawned: { kind: 'spawned', pid: 5 }, ready: { kind: 'ready' }, exited: { kind: 'exited', exit: { code: 1, signal: null }, uptimeMs: 5 },
     stop: { kind: 'stop', signal: 'SIGTERM' }, hold: { kind: 'hold' }, kill: { kind: 'kill' }, timer: { kind: 'timer' },
     'start-timeout': { kind: 'start-timeout' }, unhealthy: { kind: 'unhealthy', cause: 'x' }, signal: { kind: 'signal', signal: 'SIGHUP' },
+    schedule: { kind: 'schedule' }, 'run-timeout': { kind: 'run-timeout' }, replace: { kind: 'replace' },
   };
+  // a cell is marked where the input acts for a long-run or for a scheduled job
+  const job: Policy = { ...policy, type: 'scheduled', readiness: false, liveness: false, startTimeoutMs: undefined, runTimeoutMs: 1000 };
   t.deepEqual([...inputs].sort(), Object.keys(samples).sort(), 'every input has a column');
   const rows = [...section.matchAll(/^\| `([a-z]+)` \|(.+)\|$/gm)];
   t.deepEqual(rows.map((r) => r[1]).sort(), Object.keys(STATES).sort(), 'every state has a row');
   for (const [, state, cells] of rows) {
     cells.split('|').map((c) => c.trim()).forEach((cell, i) => {
-      const acts = step({ state: state as State, want: 'up', policy, streak: 0, recentRestarts: 0 }, samples[inputs[i]]) !== null;
+      const acts = [policy, job].some((p) => step({ state: state as State, want: 'up', policy: p, streak: 0, recentRestarts: 0 }, samples[inputs[i]]) !== null);
       t.is(cell === '✓', acts, `${state} × ${inputs[i]}`);
     });
   }

@@ -27,7 +27,8 @@ export async function checkCommand(args: string[]): Promise<number> {
     process.stdout.write('not ready: the init is stopping\n');
     return 1;
   }
-  const records = readRecords(dir).filter((r) => r.type === 'long-run');
+  const all = readRecords(dir);
+  const records = all.filter((r) => r.type === 'long-run');
   const names = records.map((r) => r.name);
   const unknown = parsed.positionals.filter((n) => !names.includes(n));
   if (unknown.length) throw new UsageError(unknown.map((n) => `'${n}' is not a long-run of this init${suggestion(n, names)}`).join('; '));
@@ -37,6 +38,12 @@ export async function checkCommand(args: string[]): Promise<number> {
   const what = live ? 'running' : 'ready';
   if (bad.length) {
     process.stdout.write(`not ${what}: ${bad.map((r) => `${r.name} (${r.state})`).join(', ')}\n`);
+    return 1;
+  }
+  // a job that failed its failureThreshold of runs in a row makes the container not live
+  const unhealthy = live && !parsed.positionals.length ? all.filter((r) => r.unhealthy) : [];
+  if (unhealthy.length) {
+    process.stdout.write(`unhealthy: ${unhealthy.map((r) => `${r.name} (${r.consecutiveFailures} failed runs in a row)`).join(', ')}\n`);
     return 1;
   }
   process.stdout.write(`${what}: ${wanted.length} long-run${wanted.length === 1 ? '' : 's'}\n`);

@@ -1,4 +1,4 @@
-// `berth start|stop|restart SERVICE…` and `berth signal SIGNAL SERVICE…`:
+// `berth start|stop|restart SERVICE…`, `berth signal SIGNAL SERVICE…` and `berth run JOB`:
 // one request to the init's control channel; each returns once the action is
 // complete, and prints one line per service.
 import { NoInit, request } from '../control/client.js';
@@ -14,6 +14,7 @@ export const usages: Record<ActionOp, string> = {
   stop: `berth stop [--state-dir DIR] SERVICE...\n  Stops services (SIGTERM, the grace, then SIGKILL); returns once they are gone.\n  They stay stopped: not restarted, not a failure; the init keeps running.\n${WHERE}`,
   restart: `berth restart [--state-dir DIR] SERVICE...\n  Stops, then starts each service.\n${WHERE}`,
   signal: `berth signal [--state-dir DIR] SIGNAL SERVICE...\n  Sends SIGNAL (HUP, SIGHUP or a number) to each service's main process.\n${WHERE}`,
+  run: `berth run [--state-dir DIR] JOB\n  Runs a scheduled job now, under its concurrency rule; waits for the run and exits with its exit code\n  (1 when the run is refused: concurrency: forbid and a run is going).\n${WHERE}`,
 };
 
 export async function controlCommand(op: ActionOp, args: string[]): Promise<number> {
@@ -25,7 +26,8 @@ export async function controlCommand(op: ActionOp, args: string[]): Promise<numb
     if (signal === undefined) throw new UsageError('name a SIGNAL and at least one SERVICE');
     if (!parseSignal(signal)) throw new UsageError(`unknown signal '${signal}' (use a name like HUP or SIGHUP, or a number)`);
   }
-  if (!names.length) throw new UsageError('name at least one SERVICE');
+  if (!names.length) throw new UsageError(op === 'run' ? 'name the JOB to run' : 'name at least one SERVICE');
+  if (op === 'run' && names.length > 1) throw new UsageError('run takes one JOB');
   const dir = stateDirOf(parsed);
   try {
     const response = await request(dir, { op, services: names, ...(signal === undefined ? {} : { signal }) });
@@ -35,6 +37,7 @@ export async function controlCommand(op: ActionOp, args: string[]): Promise<numb
     }
     const results = response.result as ServiceResult[];
     for (const r of results) (r.ok ? process.stdout : process.stderr).write(`${r.service}: ${r.message}\n`);
+    if (op === 'run') return results[0].ok ? results[0].code ?? 0 : 1;
     return results.every((r) => r.ok) ? 0 : 1;
   } catch (err) {
     if (!(err instanceof NoInit)) throw err;

@@ -23,6 +23,7 @@ commands:
   status [STATE_DIR] [--json] [--watch]   a row per service of a running init, with CPU and memory
   start|stop|restart SERVICE...        control a running init's services
   signal SIGNAL SERVICE...             send a signal to services' main processes
+  run JOB                              run a scheduled job now; exits with its exit code
   reload                               re-read the manifest: start added, stop removed, restart changed services
   logs SERVICE [-n N] [-f]             the recent output the init kept of a service; -f follows it
   plan [MANIFEST] [--format dot]       the stages and what waits on what, without running anything
@@ -58,7 +59,7 @@ const commands: Record<string, () => Promise<{ run: Command; help: string }>> = 
     return { run: m.statusCommand, help: m.usage };
   },
   ...Object.fromEntries(
-    (['start', 'stop', 'restart', 'signal'] as const).map((op) => [
+    (['start', 'stop', 'restart', 'signal', 'run'] as const).map((op) => [
       op,
       async () => {
         const m = await import('./control.js');

@@ -8,12 +8,14 @@ export interface HealthView {
   services: Array<StatusRecord & { essential: boolean }>;
 }
 
-const RUNNING = new Set(['starting', 'up', 'stopping']);
+const RUNNING = new Set(['starting', 'up', 'stopping', 'running']);
 
-/** 200 while no essential service has failed. */
+/** 200 while no essential service has failed and no job has failed its failureThreshold of runs in a row. */
 export function healthz(v: HealthView): { status: number; body: string } {
   const failed = v.services.filter((s) => s.essential && s.state === 'failed').map((s) => s.name);
-  return failed.length ? { status: 503, body: `failed: ${failed.join(', ')}\n` } : { status: 200, body: 'ok\n' };
+  const unhealthy = v.services.filter((s) => s.unhealthy).map((s) => `${s.name} (${s.consecutiveFailures} failed runs in a row)`);
+  const why = [...(failed.length ? [`failed: ${failed.join(', ')}`] : []), ...(unhealthy.length ? [`unhealthy: ${unhealthy.join(', ')}`] : [])];
+  return why.length ? { status: 503, body: `${why.join('; ')}\n` } : { status: 200, body: 'ok\n' };
 }
 
 /** 200 when every long-run is ready (up) and the init is not stopping (a pre-stop delay lets load balancers see that). */
@@ -23,7 +25,7 @@ export function readyz(v: HealthView): { status: number; body: string } {
   return waiting.length ? { status: 503, body: `not ready: ${waiting.map((s) => `${s.name} (${s.state})`).join(', ')}\n` } : { status: 200, body: 'ready\n' };
 }
 
-const STATE_NAMES = ['down', 'starting', 'up', 'backoff', 'stopping', 'stopped', 'finished', 'failed'];
+const STATE_NAMES = ['down', 'starting', 'up', 'backoff', 'stopping', 'stopped', 'finished', 'failed', 'waiting', 'running'];
 
 /** Prometheus text exposition format 0.0.4. */
 export function renderMetrics(v: HealthView, totals: Map<number, Totals>, init: { cpuSeconds: number; memory: number }): string {
@@ -45,6 +47,25 @@ export function renderMetrics(v: HealthView, totals: Map<number, Totals>, init: 
     'The service state: 1 for the current one.',
     v.services.flatMap((s) => STATE_NAMES.map((state): [string, number] => [`{service="${s.name}",state="${state}"}`, Number(s.state === state)])),
   );
+  const jobs = v.services.filter((s) => s.schedule !== undefined);
+  if (jobs.length) {
+    const seconds = (iso: string | null | undefined): number => (iso ? Date.parse(iso) / 1000 : 0);
+    const perJob = (f: (s: StatusRecord) => number): Array<[string, number]> => jobs.map((s) => [`{service="${s.name}"}`, f(s)]);
+    family('berth_job_last_start_timestamp_seconds', 'gauge', "When the job's last run started (0: never).", perJob((s) => seconds(s.lastRun?.start)));
+    family('berth_job_last_success_timestamp_seconds', 'gauge', "When the job's last successful run ended (0: never).", perJob((s) => seconds(s.lastSuccess)));
+    family('berth_job_last_duration_seconds', 'gauge', "How long the job's last finished run took.", perJob((s) => (s.lastRun?.durationMs ?? 0) / 1000));
+    family('berth_job_next_run_timestamp_seconds', 'gauge', 'When the job is next due (0: not scheduled, e.g. stopped).', perJob((s) => seconds(s.nextRun)));
+    family(
+      'berth_job_runs_total',
+      'counter',
+      'Runs of the job by result: success, failure, or skipped (due but not started).',
+      jobs.flatMap((s): Array<[string, number]> => [
+        [`{service="${s.name}",result="success"}`, s.succeeded ?? 0],
+        [`{service="${s.name}",result="failure"}`, s.failed ?? 0],
+        [`{service="${s.name}",result="skipped"}`, s.skipped ?? 0],
+      ]),
+    );
+  }
   family('berth_init_cpu_seconds_total', 'counter', 'CPU time of the init itself.', [['', init.cpuSeconds]]);
   family('berth_init_memory_bytes', 'gauge', 'Resident memory of the init itself.', [['', init.memory]]);
   family('berth_init_stopping', 'gauge', 'Whether the init is shutting down.', [['', Number(v.init.phase === 'stopping')]]);

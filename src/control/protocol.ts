@@ -11,7 +11,7 @@ export const MAX_LOG_LINES = 1_000_000;
 /** What `logs` sends when the request names no number of lines. */
 export const DEFAULT_LOG_LINES = 100;
 
-export type ActionOp = 'start' | 'stop' | 'restart' | 'signal';
+export type ActionOp = 'start' | 'stop' | 'restart' | 'signal' | 'run';
 
 /**
  * `logs` is the last request of its connection: its answer line is followed by
@@ -38,6 +38,8 @@ export interface ServiceResult {
   state: string;
   /** one line for a person: what happened, or why it failed */
   message: string;
+  /** `run`: the exit code of the job's run (128 + N for a signal) */
+  code?: number;
 }
 
 /** Why a request got no result: a malformed request, a name no service has, an init that is going away, a manifest a reload found invalid, or no logs kept (passthrough). */
@@ -45,13 +47,14 @@ export type ErrorKind = 'bad-request' | 'unknown-service' | 'shutting-down' | 'u
 
 export type Response = { ok: true; result: unknown } | { ok: false; kind: ErrorKind; error: string };
 
-const OPS: ReadonlySet<string> = new Set(['status', 'reload', 'start', 'stop', 'restart', 'signal', 'logs']);
+const OPS: ReadonlySet<string> = new Set(['status', 'reload', 'start', 'stop', 'restart', 'signal', 'run', 'logs']);
 const FIELDS: Record<string, readonly string[]> = {
   status: ['op'],
   reload: ['op'],
   start: ['op', 'services'],
   stop: ['op', 'services'],
   restart: ['op', 'services'],
+  run: ['op', 'services'],
   signal: ['op', 'services', 'signal'],
   logs: ['op', 'service', 'lines', 'follow'],
 };

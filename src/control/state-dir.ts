@@ -38,6 +38,33 @@ export interface StatusRecord {
    * (src/procfs/leftovers.ts). Filled in by StateDir; null before the first start.
    */
   session?: SessionMark | null;
+  // a scheduled job's, absent for other services:
+  /** its schedule as written */
+  schedule?: string;
+  /** when its next run is due (ISO 8601, UTC); null while none is (stopped) */
+  nextRun?: string | null;
+  lastRun?: JobRun | null;
+  /** runs started */
+  runs?: number;
+  /** failed runs in a row, up to the last */
+  consecutiveFailures?: number;
+  /** runs that were due and did not start (concurrency: forbid, a missed deadline) */
+  skipped?: number;
+  /** runs that ended in success, and in failure */
+  succeeded?: number;
+  failed?: number;
+  /** when the last successful run ended (ISO 8601, UTC), or null */
+  lastSuccess?: string | null;
+  /** true while consecutiveFailures is at its failureThreshold or above */
+  unhealthy?: boolean;
+}
+
+/** A job's last run: when it started, how long it took, how it ended (null code and signal while it runs). */
+export interface JobRun {
+  start: string;
+  durationMs: number | null;
+  code: number | null;
+  signal: string | null;
 }
 
 /** The init's own phase, in STATE_DIR/init.json. */

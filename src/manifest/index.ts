@@ -4,7 +4,9 @@ import { sourceLocator, START } from './locate.js';
 import { parseFile, type Parsed, type ParseOptions } from './parse.js';
 import type { Problem } from './types.js';
 
-export type { Liveness, Logging, Manifest, Plan, Probe, Problem, Readiness, Service, ServiceType } from './types.js';
+export type { Job, Liveness, Logging, Manifest, Plan, Probe, Problem, Readiness, Service, ServiceType } from './types.js';
+export type { Schedule } from './schedule.js';
+export { isTimeZone } from './schedule.js';
 export { plan } from './plan.js';
 export type { Checked } from './check.js';
 export type { ParseOptions } from './parse.js';

@@ -5,7 +5,8 @@ import { parseDuration } from './duration.js';
 import type { RawService } from './schema.js';
 import { shellSplit } from './shell-split.js';
 import { parseSignal } from '../unix/signals.js';
-import type { Liveness, Logging, Probe, Readiness, Service } from './types.js';
+import { isTimeZone, parseSchedule, SCHEDULE_HINT } from './schedule.js';
+import type { Job, Liveness, Logging, Probe, Readiness, Service } from './types.js';
 
 const DEFAULT_READINESS_INTERVAL_MS = 1000;
 const DEFAULT_LIVENESS_INTERVAL_MS = 10_000;
@@ -38,6 +39,37 @@ export function toService(name: string, raw: RawService, after: string[], loggin
     tty: raw.tty,
     ...policies(raw, path, issues),
     logging: { ...logging, ...raw.logging },
+    ...(raw.type === 'scheduled' ? jobOf(raw, path, issues) : {}),
+  };
+}
+
+const JOB_FIELDS = ['schedule', 'timezone', 'concurrency', 'timeout', 'startingDeadline', 'failureThreshold'] as const;
+
+/** A scheduled job's fields, checked; on any other type they are a mistake. */
+function jobOf(raw: RawService, path: Path, issues: Issue[]): { job?: Job } {
+  if (raw.schedule === undefined) {
+    if (raw.enable) issues.push({ path, message: "missing 'schedule': a scheduled job needs one (for example \"0 2 * * *\", @hourly or \"@every 10m\")" });
+    return {};
+  }
+  const schedule = parseSchedule(raw.schedule);
+  if ('error' in schedule) {
+    issues.push({ path: [...path, 'schedule'], message: `${schedule.error}; a schedule is ${SCHEDULE_HINT}` });
+    return {};
+  }
+  if (raw.timezone !== undefined && !isTimeZone(raw.timezone)) {
+    issues.push({ path: [...path, 'timezone'], message: `unknown time zone '${raw.timezone}'; use an IANA name such as UTC, Europe/Paris or America/New_York` });
+  }
+  const ms = (v: number | string | undefined): number | undefined => (v === undefined ? undefined : parseDuration(v));
+  return {
+    job: {
+      schedule,
+      scheduleText: raw.schedule,
+      ...(raw.timezone === undefined ? {} : { timezone: raw.timezone }),
+      concurrency: raw.concurrency ?? 'forbid',
+      ...(raw.timeout === undefined ? {} : { timeoutMs: ms(raw.timeout) }),
+      ...(raw.startingDeadline === undefined ? {} : { startingDeadlineMs: ms(raw.startingDeadline) }),
+      ...(raw.failureThreshold === undefined ? {} : { failureThreshold: raw.failureThreshold }),
+    },
   };
 }
 
@@ -47,8 +79,15 @@ type Policies = Pick<Service, 'readiness' | 'liveness' | 'startTimeoutMs' | 'res
 function policies(raw: RawService, path: Path, issues: Issue[]): Policies {
   const ms = (field: 'startTimeout' | 'stopTimeout' | 'restartWindow'): number | undefined => (raw[field] === undefined ? undefined : parseDuration(raw[field]!));
   if (raw.type !== 'long-run') {
+    const why = raw.type === 'scheduled' ? 'a job is not restarted: its schedule runs it again' : `a ${raw.type} is done when it exits 0`;
     for (const field of ['readiness', 'liveness', 'startTimeout', 'restart', 'maxRestarts'] as const) {
-      if (raw[field] !== undefined) issues.push({ path: [...path, field], message: `applies to long-runs only: a ${raw.type} is done when it exits 0` });
+      if (raw[field] !== undefined) issues.push({ path: [...path, field], message: `applies to long-runs only: ${why}` });
+    }
+    if (raw.type === 'scheduled' && raw.restartOnFailure) issues.push({ path: [...path, 'restartOnFailure'], message: `applies to long-runs only: ${why}` });
+  }
+  if (raw.type !== 'scheduled') {
+    for (const field of JOB_FIELDS) {
+      if (raw[field] !== undefined) issues.push({ path: [...path, field], message: `applies to scheduled jobs only (type: scheduled); this service is a ${raw.type}` });
     }
   }
   if (raw.restart !== undefined && raw.restartOnFailure && raw.restart !== 'on-failure') {
@@ -70,7 +109,7 @@ function policies(raw: RawService, path: Path, issues: Issue[]): Policies {
     ...(raw.stopTimeout === undefined ? {} : { stopTimeoutMs: ms('stopTimeout') }),
     ...(raw.maxRestarts === undefined ? {} : { maxRestarts: raw.maxRestarts }),
     restartWindowMs: ms('restartWindow') ?? DEFAULT_RESTART_WINDOW_MS,
-    essential: raw.essential,
+    essential: raw.essential ?? raw.type !== 'scheduled',
   };
 }
 

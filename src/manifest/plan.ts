@@ -11,5 +11,5 @@ export function plan(manifest: Manifest): Plan {
     if (cycles.length) throw new Error(`cannot plan ${type} services: 'after' forms a cycle: ${cycles[0].join(' -> ')}`);
     return order;
   };
-  return { pre: stage('oneshot-pre'), longRuns: stage('long-run'), post: stage('oneshot-post') };
+  return { pre: stage('oneshot-pre'), longRuns: stage('long-run'), post: stage('oneshot-post'), jobs: enabled.filter((s) => s.type === 'scheduled') };
 }

@@ -22,7 +22,13 @@ const FORBIDDEN: Partial<Record<ServiceType, Partial<Record<ServiceType, string>
   'long-run': {
     'oneshot-post': 'oneshot-post services start only after every long-run has started',
   },
+  scheduled: {
+    'oneshot-post': "a job's runs wait for long-runs, and a oneshot-post runs only once",
+  },
 };
+
+/** A job runs on its schedule, again and again: nothing can wait for it to be done. */
+const AFTER_A_JOB = 'a scheduled job runs on its schedule, so nothing can start after it';
 
 /**
  * `nodes` holds the services whose `type`, `enable` and `after` are valid;
@@ -43,7 +49,7 @@ export function checkReferences(nodes: Map<string, ServiceRef>, names: string[],
       else if (!target?.enable) return; // disabled (ignored, as documented) or reported on its own
       else if (!node.enable) kept.add(name);
       else {
-        const why = FORBIDDEN[node.type]?.[target.type];
+        const why = target.type === 'scheduled' ? AFTER_A_JOB : FORBIDDEN[node.type]?.[target.type];
         if (why) issues.push({ path, message: `a ${node.type} cannot start after the ${target.type} '${name}': ${why}` });
         else kept.add(name);
       }

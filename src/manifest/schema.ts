@@ -76,12 +76,13 @@ export const loggingSchema = object({
 });
 
 export const serviceSchema = object({
-  type: enumOf(['long-run', 'oneshot-pre', 'oneshot-post'], {
+  type: enumOf(['long-run', 'oneshot-pre', 'oneshot-post', 'scheduled'], {
     default: 'long-run',
     description:
       '`long-run`: a daemon, kept running. `oneshot-pre`: runs to completion before any long-run starts. ' +
-      '`oneshot-post`: runs to completion once every long-run has been started. ' +
-      'Oneshots run one at a time and must exit 0.',
+      '`oneshot-post`: runs to completion once the long-runs it names in `after` are ready. ' +
+      'Oneshots run one at a time and must exit 0. ' +
+      '`scheduled`: a job, run on its `schedule` from the time the long-runs start; a failed run is reported and the next runs go on.',
   }),
   script: string({
     minLength: 1,
@@ -138,7 +139,8 @@ export const serviceSchema = object({
       'and naming another long-run makes it start once that long-run is ready (`up`: its `readiness` passed, or it started, where it has none), waiting through its restarts. ' +
       'A `oneshot-post` naming a long-run waits for it to be ready in the same way. Shutdown stops a service before what it names. ' +
       'A long-run may not name a `oneshot-post`, which only starts after every long-run. ' +
-      'A `oneshot-post` may name any service. Naming a disabled service is ignored; naming an unknown one, or forming a cycle, is an error.',
+      'A `oneshot-post` may name any service but a job. A `scheduled` job may name long-runs (each run waits until they are ready, within its `startingDeadline`) and oneshot-pre services; nothing may start after a job. ' +
+      'Naming a disabled service is ignored; naming an unknown one, or forming a cycle, is an error.',
     example: ['migrate'],
   }),
   enable: boolean({
@@ -172,8 +174,39 @@ export const serviceSchema = object({
   maxRestarts: integer({ minimum: 0, description: 'At most this many restarts within `restartWindow`; one more failure and the service is `failed`. Default: unlimited.', example: 5 }),
   restartWindow: duration('The window `maxRestarts` counts in. Default 60s.', '60s'),
   essential: boolean({
-    default: true,
-    description: 'When false, a failure of this service is reported and the rest goes on; when true (the default) it ends the run (unless `S6_DONT_TERMINATE_ON_ERROR` is set).',
+    description:
+      'When false, a failure of this service is reported and the rest goes on; when true it ends the run (unless `S6_DONT_TERMINATE_ON_ERROR` is set). ' +
+      'Default true, except for a `scheduled` job, whose failed runs never end the run unless it says `essential: true`.',
+  }),
+  schedule: string({
+    minLength: 1,
+    description:
+      'For `type: scheduled`: when it runs. Cron: 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first; ' +
+      '`*`, values, ranges (`1-5`), lists (`1,15`), steps (`*/15`), month and weekday names (`jan`, `mon`). ' +
+      'Or `@hourly`, `@daily`, `@weekly` (Sunday), `@monthly`, `@yearly`, or `@every DURATION` (`@every 30s`: every 30 s from the start).',
+    example: '0 2 * * *',
+  }),
+  timezone: string({
+    minLength: 1,
+    description:
+      "For `type: scheduled`: the IANA time zone its schedule is in. Default: the init's `TZ` when it names one, else UTC. " +
+      'On the day clocks go forward, a time that does not exist runs once, right after the jump; on the day they go back, a time that happens twice runs once.',
+    example: 'Europe/Paris',
+  }),
+  concurrency: enumOf(['forbid', 'allow', 'replace'], {
+    description:
+      'For `type: scheduled`: what a run that is due while the last one still runs does. `forbid` (the default): it is skipped, and counted. ' +
+      '`allow`: it starts beside it. `replace`: the running one is stopped (its stop signal, SIGKILL after its stop timeout), then the new one starts.',
+  }),
+  timeout: duration('For `type: scheduled`: a run still going this long after it started gets its stop signal, then SIGKILL after its stop timeout; it counts as failed. Default: no limit.', '30m'),
+  startingDeadline: duration(
+    'For `type: scheduled`: how late a run may still start (the init was busy, the clock jumped, a dependency was not ready); later than that it is skipped, and counted. Default: no limit (a late run starts once, never a burst of missed runs).',
+    '1m',
+  ),
+  failureThreshold: integer({
+    minimum: 1,
+    description: 'For `type: scheduled`: this many failed runs in a row make the job unhealthy: `/healthz` answers 503 and `berth check --live` exits 1 until a run succeeds. Default: never.',
+    example: 3,
   }),
   logging: serviceLoggingSchema,
 }, { title: 'Service' });

@@ -1,5 +1,6 @@
 // The normalised manifest the supervisor consumes: every default applied,
 // every command turned into argv, every reference checked.
+import type { Schedule } from './schedule.js';
 import type { LOG_FORMATS, RawService } from './schema.js';
 
 export type ServiceType = RawService['type'];
@@ -42,6 +43,21 @@ export interface Service {
   restartWindowMs: number;
   essential: boolean;
   logging: Logging;
+  /** set for `type: scheduled` */
+  job?: Job;
+}
+
+/** What makes a service a scheduled job. */
+export interface Job {
+  schedule: Schedule;
+  /** the text as written, for status and the log */
+  scheduleText: string;
+  /** IANA name; undefined: the init's TZ, else UTC (decided by the init, which knows its environment) */
+  timezone?: string;
+  concurrency: 'forbid' | 'allow' | 'replace';
+  timeoutMs?: number;
+  startingDeadlineMs?: number;
+  failureThreshold?: number;
 }
 
 /** One check a probe makes; exactly one kind. */
@@ -86,4 +102,6 @@ export interface Plan {
   pre: Service[];
   longRuns: Service[];
   post: Service[];
+  /** scheduled jobs, armed when the long-runs start */
+  jobs: Service[];
 }

@@ -9,7 +9,7 @@ import type { ServiceLog } from '../logs/index.js';
 import type { Plan } from '../manifest/index.js';
 import type { ResolvedUser } from '../launch/users.js';
 import { log } from '../logs/init-log.js';
-import { parseSignal } from '../unix/signals.js';
+import { exitCodeOf, parseSignal } from '../unix/signals.js';
 import { describeExit } from './describe.js';
 import { publicPhase } from './init-phase.js';
 import type { ServiceRunner } from './service.js';
@@ -56,7 +56,7 @@ export class ControlAnswers implements ControlHandler {
     // after a reload under way: it replaces the runners it changes, and an action on the old one would leave a process no runner owns
     await this.reloading;
     const action = (r: ServiceRunner): ServiceResult | Promise<ServiceResult> =>
-      op === 'signal' ? signalOne(r, signal ?? '') : op === 'start' ? this.startOne(r) : op === 'stop' ? stopOne(r) : this.restartOne(r);
+      op === 'signal' ? signalOne(r, signal ?? '') : op === 'run' ? this.runOne(r) : op === 'start' ? this.startOne(r) : op === 'stop' ? stopOne(r) : this.restartOne(r);
     return Promise.all(
       names.map((name) => {
         const runner = this.sup.runners.get(name);
@@ -69,7 +69,21 @@ export class ControlAnswers implements ControlHandler {
     return { pid: process.pid, phase: publicPhase(this.sup.phase) };
   }
 
+  /** `berth run JOB` (and `berth start JOB`): a run now, under its concurrency rule, answered once it ended. */
+  private async runOne(r: ServiceRunner): Promise<ServiceResult> {
+    if (r.svc.type !== 'scheduled') return result(r, false, `not a scheduled job (it is a ${r.svc.type}); use berth start`);
+    if (this.sup.shuttingDown) return result(r, false, 'the init is shutting down');
+    if (!this.sup.jobs?.isJob(r)) return result(r, false, 'not scheduled yet: its stage has not begun');
+    const ran = await this.sup.jobs.runNow(r.name);
+    if (!ran.ok) return result(r, false, ran.message);
+    const exit = { code: ran.code, signal: ran.signal as NodeJS.Signals | null };
+    const code = exitCodeOf(exit);
+    const ok = ran.signal === null && ran.code !== null && r.svc.successExitCodes.includes(ran.code);
+    return { ...result(r, ok, `ran: ${describeExit(exit)}`), code };
+  }
+
   private async startOne(r: ServiceRunner): Promise<ServiceResult> {
+    if (r.svc.type === 'scheduled') return this.runOne(r);
     if (r.state === 'down' && r.want === 'up') return result(r, false, 'not started yet: its stage has not begun');
     if (r.state === 'stopping') await r.idle();
     if (this.replacing.has(r)) {
@@ -113,7 +127,7 @@ export class ControlAnswers implements ControlHandler {
     if (!this.reloadManifest) throw new Error('this init cannot re-read its manifest');
     const loaded = await this.reloadManifest();
     if ('problems' in loaded) return loaded;
-    const next = [...loaded.plan.pre, ...loaded.plan.longRuns, ...loaded.plan.post];
+    const next = [...loaded.plan.pre, ...loaded.plan.longRuns, ...loaded.plan.post, ...loaded.plan.jobs];
     const wanted = new Map(next.map((svc) => [svc.name, svc]));
     const same = (r: ServiceRunner): boolean => JSON.stringify(r.svc) === JSON.stringify(wanted.get(r.name));
     const old = [...sup.runners.values()];
@@ -128,6 +142,7 @@ export class ControlAnswers implements ControlHandler {
       sup.opts.stateDir?.removeRecord(r.name);
     }
     for (const r of changed) sup.launcher.forget(r.name, false);
+    for (const r of [...removed, ...changed]) sup.jobs?.forget(r.name);
     const kept = new Map(old.filter((r) => wanted.has(r.name) && same(r)).map((r) => [r.name, r]));
     sup.runners.clear();
     const fresh: ServiceRunner[] = [];

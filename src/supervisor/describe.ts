@@ -23,8 +23,9 @@ function what(e: TransitionEvent): string {
     return e.to === 'stopped' ? `stopped, ${exit}` : exit;
   }
   if (e.to === 'up' && e.from === 'starting') return 'ready';
-  if (e.to === 'up' || e.to === 'starting') return `started (pid ${e.pid})`;
-  if (e.to === 'stopped') return e.from === 'backoff' ? 'restart cancelled, stopped' : 'stopped before it started';
+  if (e.to === 'up' || e.to === 'starting' || e.to === 'running') return `started (pid ${e.pid})`;
+  if (e.to === 'waiting') return 'waiting for its schedule';
+  if (e.to === 'stopped') return e.from === 'backoff' ? 'restart cancelled, stopped' : e.from === 'waiting' ? 'stopped: no more runs' : 'stopped before it started';
   return `${e.from} -> ${e.to}`;
 }
 

@@ -17,13 +17,15 @@ export const STATES = {
   stopped: 'stopped on request (an operator, or the init shutting down); not restarted',
   finished: 'exited successfully and is not restarted',
   failed: 'exited with a failure and will not be restarted',
+  waiting: 'a scheduled job between runs: its next run is due at `nextRun`',
+  running: "a scheduled job's run in progress",
 } as const;
 
 export type State = keyof typeof STATES;
 export type Want = 'up' | 'down';
 
 /** The runner's timers: each one's firing is an input of the table. */
-export type Timer = 'restart' | 'kill' | 'start';
+export type Timer = 'restart' | 'kill' | 'start' | 'run';
 
 /** Why the init is ending the current process as a failure. */
 export interface Condemned {
@@ -44,7 +46,10 @@ export type Input =
   | { kind: 'timer' } // its backoff delay is over
   | { kind: 'start-timeout' } // not ready within startTimeout
   | { kind: 'unhealthy'; cause: string } // failing its liveness check: stop it, as a failure, and restart it
-  | { kind: 'signal'; signal: NodeJS.Signals }; // for its main process alone (berth signal, a signal the init forwards)
+  | { kind: 'signal'; signal: NodeJS.Signals } // for its main process alone (berth signal, a signal the init forwards)
+  | { kind: 'schedule' } // a job's schedule is armed: it waits for its first run
+  | { kind: 'run-timeout' } // a job's run is past its timeout
+  | { kind: 'replace' }; // a job's next run is due and replaces this one (concurrency: replace)
 
 export type Action =
   | { do: 'spawn' }
@@ -57,7 +62,7 @@ export type Action =
 
 /** What decides an exit, and what the table needs to know of the service. */
 export interface Policy {
-  type: 'long-run' | 'oneshot-pre' | 'oneshot-post';
+  type: 'long-run' | 'oneshot-pre' | 'oneshot-post' | 'scheduled';
   restart: 'no' | 'on-failure' | 'always';
   successExitCodes: readonly number[];
   /** true when the service reports readiness: it is `starting` until it does */
@@ -72,6 +77,8 @@ export interface Policy {
   startTimeoutMs?: number;
   /** true when it has a liveness check, watched once it is up */
   liveness: boolean;
+  /** a job's run still going this long after it started is ended as a failure */
+  runTimeoutMs?: number;
 }
 
 /** What the table reads besides the input. */
@@ -119,8 +126,12 @@ type Rule = (ctx: Context, input: never) => Step | null;
 
 const spawn = (ctx: Context): Step => ({ to: ctx.state, want: 'up', actions: [{ do: 'spawn' }] });
 
-/** Up at once without a readiness check (then watched for liveness); else starting, against its start timeout. */
+/** Up at once without a readiness check (then watched for liveness); else starting, against its start timeout. A job's run is running, against its timeout. */
 const spawned = (ctx: Context): Step => {
+  if (ctx.policy.type === 'scheduled') {
+    const ms = ctx.policy.runTimeoutMs;
+    return { to: 'running', want: ctx.want, actions: ms === undefined ? [] : [{ do: 'arm-timer', timer: 'run', delayMs: ms }] };
+  }
   if (!ctx.policy.readiness) return { to: 'up', want: ctx.want, actions: ctx.policy.liveness ? [{ do: 'watch-liveness' }] : [] };
   const ms = ctx.policy.startTimeoutMs;
   return { to: 'starting', want: ctx.want, actions: ms === undefined ? [] : [{ do: 'arm-timer', timer: 'start', delayMs: ms }] };
@@ -136,9 +147,12 @@ const ready = (ctx: Context): Step => ({
 const exited = (ctx: Context, input: { exit: Exit; uptimeMs: number }): Step => {
   const exit = ctx.condemned ? { ...input.exit, ...ctx.condemned } : input.exit;
   const gone: Action[] = [{ do: 'cancel-timer', timer: 'kill' }, { do: 'cancel-timer', timer: 'start' }];
+  if (ctx.policy.type === 'scheduled') gone.push({ do: 'cancel-timer', timer: 'run' });
   const base = ctx.condemned ? { exit, condemned: null } : { exit };
   if (ctx.want === 'down') return { ...base, to: 'stopped', want: 'down', actions: gone };
   const outcome = decideExit(exit, ctx.policy, ctx.recentRestarts);
+  // a job's run is over either way: it waits for the next, its failure reported
+  if (ctx.policy.type === 'scheduled') return { ...base, to: 'waiting', want: ctx.want, actions: outcome === 'finished' ? gone : [...gone, { do: 'report-failure', code: exitCodeOf(exit) }] };
   if (outcome === 'finished') return { ...base, to: 'finished', want: ctx.want, actions: gone, streak: 0 };
   if (outcome !== 'restart') return { ...base, to: 'failed', want: ctx.want, actions: [...gone, { do: 'report-failure', code: exitCodeOf(exit) }], gaveUp: outcome === 'gave-up' };
   const { delayMs, streak } = restartDelay(ctx.streak, input.uptimeMs);
@@ -171,6 +185,13 @@ const unhealthy = (ctx: Context, input: { cause: string }): Step => condemn(ctx,
 
 const startTimeout = (ctx: Context): Step => condemn(ctx, { cause: `not ready within ${ctx.policy.startTimeoutMs} ms`, restartAnyway: false });
 
+const runTimeout = (ctx: Context): Step => condemn(ctx, { cause: `still running after its timeout (${ctx.policy.runTimeoutMs} ms)`, restartAnyway: false });
+
+const replace = (ctx: Context): Step => condemn(ctx, { cause: 'replaced by its next run (concurrency: replace)', restartAnyway: false });
+
+/** A job's schedule is armed: only a job, and only before anything ran it. */
+const schedule = (ctx: Context): Step | null => (ctx.policy.type === 'scheduled' && ctx.want === 'up' ? { to: 'waiting', want: 'up', actions: [] } : null);
+
 /** A stop while the init ends a service as a failure: the exit is now a stop, not a failure. */
 const stopCondemned = (ctx: Context): Step | null => (ctx.want === 'down' ? null : { to: 'stopping', want: 'down', actions: [] });
 
@@ -193,7 +214,7 @@ const stopWaiting = (): Step => ({ to: 'stopped', want: 'down', actions: [{ do: 
  * for a service with no process).
  */
 const TABLE: Record<State, Partial<Record<Input['kind'], Rule>>> = {
-  down: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }), hold: () => ({ to: 'stopped', want: 'down', actions: [] }) },
+  down: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }), hold: () => ({ to: 'stopped', want: 'down', actions: [] }), schedule },
   starting: { ready, exited, stop: stopRunning, unhealthy, 'start-timeout': startTimeout, hold, signal: signalMain },
   up: { exited, stop: stopRunning, unhealthy, hold, signal: signalMain },
   backoff: {
@@ -208,6 +229,8 @@ const TABLE: Record<State, Partial<Record<Input['kind'], Rule>>> = {
   stopped: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
   finished: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
   failed: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
+  waiting: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }), hold: () => ({ to: 'stopped', want: 'down', actions: [] }) },
+  running: { exited, stop: stopRunning, hold, signal: signalMain, 'run-timeout': runTimeout, replace },
 };
 
 /** The one place that decides what an input does: the next state, the operator's wish, and the actions to perform. */

@@ -61,6 +61,7 @@ export function policyOf(svc: Service, graceMs: number): Policy {
     stopTimeoutMs: svc.stopTimeoutMs ?? graceMs,
     ...(svc.readiness === undefined || svc.startTimeoutMs === undefined ? {} : { startTimeoutMs: svc.startTimeoutMs }),
     liveness: svc.liveness !== undefined,
+    ...(svc.job?.timeoutMs === undefined ? {} : { runTimeoutMs: svc.job.timeoutMs }),
   };
 }
 
@@ -84,6 +85,8 @@ export class ServiceRunner {
   /** the last exit as judged, to tell a repeat */
   private lastJudged?: Exit;
   private readonly waiters = new Set<() => void>();
+  /** what a record adds for this kind of service (a job's schedule and runs); the jobs room sets it */
+  recordExtras?: () => Partial<StatusRecord>;
 
   constructor(
     readonly svc: Service,
@@ -98,9 +101,19 @@ export class ServiceRunner {
     return this.svc.name;
   }
 
-  /** Running, or waiting to run again. */
+  /** Running, or waiting to run again (a restart, or a job's next run). */
   get active(): boolean {
-    return this.running !== undefined || this.timers.restart !== undefined;
+    return this.running !== undefined || this.timers.restart !== undefined || this.state === 'waiting';
+  }
+
+  /** A job from now on waits for its schedule's runs. */
+  schedule(): boolean {
+    return this.send({ kind: 'schedule' });
+  }
+
+  /** A job's run makes way for the next one: ended as a failure (its stop signal, SIGKILL after its stop timeout). */
+  replace(): boolean {
+    return this.send({ kind: 'replace' });
   }
 
   /** Wants it up: starts it unless it runs. False when its state takes no start (running, stopping). */
@@ -157,6 +170,7 @@ export class ServiceRunner {
       restarts: this.restarts,
       lastExit: this.lastExit,
       ready: this.policy.readiness ? this.state === 'up' : null,
+      ...this.recordExtras?.(),
     };
   }
 
@@ -255,4 +269,4 @@ function sameExit(a: Exit, b: Exit): boolean {
 }
 
 /** What each timer's firing is, as an input. */
-const TIMER_INPUTS: Record<Timer, Input> = { restart: { kind: 'timer' }, kill: { kind: 'kill' }, start: { kind: 'start-timeout' } };
+const TIMER_INPUTS: Record<Timer, Input> = { restart: { kind: 'timer' }, kill: { kind: 'kill' }, start: { kind: 'start-timeout' }, run: { kind: 'run-timeout' } };

@@ -4,6 +4,8 @@
 // ordered stop is shutdown.ts. The init's phase changes only through its
 // table (init-phase.ts), a service's only through its runner's.
 import type { Plan, Service } from '../manifest/index.js';
+import { isTimeZone } from '../manifest/index.js';
+import { Scheduler } from '../jobs/scheduler.js';
 import type { StateDir } from '../control/state-dir.js';
 import { flushLog, log } from '../logs/init-log.js';
 import { Launcher } from '../launch/launcher.js';
@@ -57,16 +59,18 @@ export class Supervisor implements Observer {
   /** the container's CMD, once it runs */
   private main?: MainCommand;
   private readonly shutdown: Shutdown;
+  /** runs the scheduled jobs; made when the first job is armed */
+  jobs?: Scheduler;
   private finish!: (code: number) => void;
   private readonly done = new Promise<number>((resolve) => (this.finish = resolve));
 
   constructor(readonly opts: SupervisorOptions) {
-    const { pre, longRuns, post } = opts.plan;
-    const services = [...pre, ...longRuns, ...post];
+    const { pre, longRuns, post, jobs } = opts.plan;
+    const services = [...pre, ...longRuns, ...post, ...jobs];
     this.launcher = new Launcher({ env: opts.env, users: opts.users, setpriv: opts.setpriv, services });
     for (const svc of services) this.adopt(svc);
     this.shutdown = new Shutdown({
-      runners: () => [...this.runners.values()],
+      runners: () => [...this.runners.values(), ...(this.jobs?.extras() ?? [])] as ServiceRunner[],
       main: () => this.main,
       launcher: this.launcher,
       graceMs: opts.graceMs,
@@ -107,6 +111,7 @@ export class Supervisor implements Observer {
   private enter(input: PhaseInput): boolean {
     const next = nextPhase(this.currentPhase, input);
     if (!next) return false;
+    if (isShuttingDown(next)) this.jobs?.stop();
     const shown = publicPhase(this.currentPhase);
     this.currentPhase = next;
     // the state dir is released on the way out: nothing to write for `exited`
@@ -119,10 +124,11 @@ export class Supervisor implements Observer {
   }
 
   private async stages(): Promise<void> {
-    const { pre, longRuns, post } = this.opts.plan;
+    const { pre, longRuns, post, jobs } = this.opts.plan;
     if (!(await this.oneshots('oneshot-pre', pre))) return;
     if (longRuns.length) log(`stage long-run: starting ${count(longRuns.length, 'service')}`);
-    const started = await this.burst(longRuns);
+    if (jobs.length) log(`scheduling ${count(jobs.length, 'job')}`);
+    const started = await this.burst([...longRuns, ...jobs]);
     if (!started) return;
     // a long-run that could not start reports it in a microtask: hear it before the post stage
     await new Promise((resolve) => setImmediate(resolve));
@@ -204,6 +210,8 @@ export class Supervisor implements Observer {
    * started (said once). An operator's stop in the meantime is kept.
    */
   startAfterDependencies(runner: ServiceRunner): Promise<void> | void {
+    // a job waits for its dependencies run by run, not once
+    if (runner.svc.type === 'scheduled') return this.arm(runner);
     // most services wait for nothing: they start now, without an async function's promise (1,000 of them: ~15 ms under --lite-mode)
     if (!runner.svc.after.length) return this.startWanted(runner);
     return this.startAfterEach(runner);
@@ -223,6 +231,18 @@ export class Supervisor implements Observer {
     this.startWanted(runner);
   }
 
+  private arm(runner: ServiceRunner): Promise<void> | void {
+    if (runner.want !== 'up' || this.shuttingDown) return;
+    this.jobs ??= new Scheduler({
+      extra: (svc) => new ServiceRunner(svc, this.launcher, this, this.opts.graceMs),
+      runner: (name) => this.runners.get(name),
+      shuttingDown: () => this.shuttingDown,
+      changed: (r) => this.opts.stateDir?.writeRecord(r as ServiceRunner),
+      timezone: this.opts.env.TZ && isTimeZone(this.opts.env.TZ) ? this.opts.env.TZ : 'UTC',
+    });
+    return this.jobs.arm(runner);
+  }
+
   private startWanted(runner: ServiceRunner): void {
     if (runner.want === 'up' && !this.shuttingDown) runner.start();
   }
@@ -235,18 +255,27 @@ export class Supervisor implements Observer {
 
   observe(event: TransitionEvent, runner: ServiceRunner): void {
     log(describeTransition(event), event.to === 'failed' ? 'error' : 'info');
+    if (runner.svc.type === 'scheduled') {
+      this.jobs?.observe(event.service, event, runner);
+      // a run beside the job's own (concurrency: allow) shows in the job's record
+      const own = this.runners.get(event.service);
+      if (own) this.opts.stateDir?.writeRecord(own);
+      return;
+    }
     this.opts.stateDir?.writeRecord(runner);
     if (event.to === 'finished' || event.to === 'stopped') this.exitIfFinished();
   }
 
   failed(runner: ServiceRunner, exitCode: number): void {
     if (this.shuttingDown) return;
+    // a job's failed run was said on its exit line; the next runs go on
+    if (runner.svc.type === 'scheduled' && !runner.svc.essential) return;
     if (!runner.svc.essential) {
       log(`${runner.name} failed; it is not essential (essential: false), so the rest goes on`);
       this.exitIfFinished();
       return;
     }
-    if (runner.svc.type !== 'long-run' && this.opts.oneshotFailures < 2) {
+    if ((runner.svc.type === 'oneshot-pre' || runner.svc.type === 'oneshot-post') && this.opts.oneshotFailures < 2) {
       if (this.opts.oneshotFailures === 1) log(`warning: ${runner.name} failed; S6_BEHAVIOUR_IF_STAGE2_FAILS=1, so the rest goes on`);
       this.exitIfFinished();
       return;

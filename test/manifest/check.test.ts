@@ -93,7 +93,7 @@ test('wrong types say what was expected and what was found', (t) => {
     },
     b: 'echo hi',
   }), {
-    'services.a.type': 'expected one of long-run, oneshot-pre, oneshot-post, got the string "daemon"',
+    'services.a.type': 'expected one of long-run, oneshot-pre, oneshot-post, scheduled, got the string "daemon"',
     'services.a.restartOnFailure': 'expected true or false, got the string "yes"',
     'services.a.environment.BAD': 'expected a string (or a number or true/false), got a mapping',
     'services.a.environment["A=B"]': "'A=B' is not a variable name (not empty, no '=')",

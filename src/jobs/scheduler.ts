@@ -1,0 +1,278 @@
+// Runs scheduled jobs: one timer for the soonest due run of all of them,
+// re-armed from the wall clock each time it fires. A run that is due goes
+// through the job's runner like any start (the lifecycle table decides); this
+// file decides only whether it starts now, waits for what it names in
+// `after`, or is skipped (concurrency, startingDeadline), and keeps the
+// counts that status, metrics and health report.
+import type { JobRun, StatusRecord } from '../control/state-dir.js';
+import { log } from '../logs/init-log.js';
+import type { Service } from '../manifest/index.js';
+import { loadCron, nextRunOf, type NextRun } from './next-run.js';
+
+/**
+ * The timer never sleeps longer than this: Node's timers follow the
+ * monotonic clock, so a wall-clock jump (an NTP step, a laptop that slept)
+ * is noticed within this long.
+ */
+const MAX_SLEEP_MS = 60_000;
+
+/** What the scheduler needs of a job's runner (the supervisor's ServiceRunner). */
+export interface JobRunner {
+  readonly svc: Service;
+  readonly state: string;
+  readonly want: string;
+  readonly pid: number | null;
+  readonly lastExit: { code: number | null; signal: string | null } | null;
+  recordExtras?: () => Partial<StatusRecord>;
+  start(): boolean;
+  schedule(): boolean;
+  replace(): boolean;
+  until(done: (r: JobRunner) => boolean): Promise<void>;
+  idle(): Promise<void>;
+}
+
+/** What a runner reported: the part of a transition the counts are made from. */
+export interface JobEvent {
+  from: string;
+  to: string;
+  exit: { code: number | null; signal: string | null; reason?: string; cause?: string } | null;
+  at: Date;
+}
+
+export interface SchedulerScope {
+  /** a new runner for one more run beside the running one (concurrency: allow); not in the supervisor's set */
+  extra(svc: Service): JobRunner;
+  /** another service's runner, for `after` */
+  runner(name: string): JobRunner | undefined;
+  shuttingDown(): boolean;
+  /** the job's record changed without a transition (a skipped run) */
+  changed(runner: JobRunner): void;
+  /** the init's TZ when it names a zone, else UTC */
+  timezone: string;
+}
+
+/** A run that `berth run` started, once it ended; or why it did not start. */
+export type RunResult = { ok: true; code: number | null; signal: string | null; reason?: string } | { ok: false; message: string };
+
+interface Entry {
+  runner: JobRunner;
+  next: NextRun;
+  /** ms since the epoch; null when the schedule has no next time */
+  dueAt: number | null;
+  extras: Set<JobRunner>;
+  /** a due run waiting for what the job names in `after` */
+  waiting?: Promise<boolean>;
+  runs: number;
+  /** runs that ended, per runner: `berth run` waits for its own */
+  ended: WeakMap<JobRunner, number>;
+  lastRun: JobRun | null;
+  lastSuccess: number | null;
+  consecutiveFailures: number;
+  failures: number;
+  successes: number;
+  skipped: number;
+}
+
+export class Scheduler {
+  private readonly jobs = new Map<string, Entry>();
+  private timer?: NodeJS.Timeout;
+  private rearmSoon = false;
+
+  constructor(private readonly scope: SchedulerScope) {}
+
+  /** From now on the job runs on its schedule. */
+  async arm(runner: JobRunner): Promise<void> {
+    const job = runner.svc.job!;
+    const Cron = await loadCron();
+    const now = Date.now();
+    const next = nextRunOf(Cron, job.schedule, job.timezone ?? this.scope.timezone, now);
+    const entry: Entry = {
+      runner,
+      next,
+      dueAt: next.after(now),
+      extras: new Set(),
+      runs: 0,
+      ended: new WeakMap(),
+      lastRun: null,
+      lastSuccess: null,
+      consecutiveFailures: 0,
+      failures: 0,
+      successes: 0,
+      skipped: 0,
+    };
+    this.jobs.set(runner.svc.name, entry);
+    runner.recordExtras = () => this.fields(entry);
+    runner.schedule();
+    this.rearmLater();
+  }
+
+  /** A reload removed or replaced the job: it is no longer scheduled. */
+  forget(name: string): void {
+    this.jobs.delete(name);
+  }
+
+  /** Runners of runs started beside a job's running one, for the shutdown to stop. */
+  extras(): JobRunner[] {
+    return [...this.jobs.values()].flatMap((e) => [...e.extras]);
+  }
+
+  isJob(runner: JobRunner): boolean {
+    return this.jobs.get(runner.svc.name)?.runner === runner;
+  }
+
+  /** Counts a run's start and end from the transitions of the job's runners. */
+  observe(name: string, event: JobEvent, runner: JobRunner): void {
+    const e = this.jobs.get(name);
+    if (!e) return;
+    if (event.to === 'running') {
+      e.runs++;
+      e.lastRun = { start: event.at.toISOString(), durationMs: null, code: null, signal: null };
+      return;
+    }
+    if (!event.exit) return;
+    e.ended.set(runner, (e.ended.get(runner) ?? 0) + 1);
+    const start = event.from === 'running' || event.from === 'stopping' ? e.lastRun?.start : undefined;
+    if (start === undefined) e.runs++; // it never ran: a failure to start is a run that failed
+    e.lastRun = {
+      start: start ?? event.at.toISOString(),
+      durationMs: start === undefined ? 0 : event.at.getTime() - Date.parse(start),
+      code: event.exit.code,
+      signal: event.exit.signal,
+    };
+    if (event.to === 'stopped') return; // stopped by an operator or the shutdown: neither a success nor a failure
+    const ok = event.exit.reason === undefined && event.exit.cause === undefined && event.exit.code !== null && runner.svc.successExitCodes.includes(event.exit.code);
+    if (ok) {
+      e.successes++;
+      e.consecutiveFailures = 0;
+      e.lastSuccess = event.at.getTime();
+    } else {
+      e.failures++;
+      e.consecutiveFailures++;
+    }
+  }
+
+  /** `berth run JOB`: a run now, under the job's concurrency rule; resolves once it ended. */
+  async runNow(name: string): Promise<RunResult> {
+    const e = this.jobs.get(name);
+    if (!e) return { ok: false, message: 'not a scheduled job' };
+    const started = await this.launch(e);
+    if (typeof started === 'string') return { ok: false, message: started };
+    const runner = started;
+    const before = e.ended.get(runner) ?? 0;
+    runner.start();
+    await runner.until((r) => (e.ended.get(r) ?? 0) > before);
+    return { ok: true, code: runner.lastExit?.code ?? null, signal: runner.lastExit?.signal ?? null };
+  }
+
+  /** The shutdown began: nothing more is started. */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private fields(e: Entry): Partial<StatusRecord> {
+    const threshold = e.runner.svc.job!.failureThreshold;
+    const beside = e.runner.state !== 'running' ? [...e.extras].find((x) => x.state === 'running') : undefined;
+    return {
+      schedule: e.runner.svc.job!.scheduleText,
+      nextRun: e.runner.want === 'down' || e.dueAt === null ? null : new Date(e.dueAt).toISOString(),
+      lastRun: e.lastRun,
+      runs: e.runs,
+      consecutiveFailures: e.consecutiveFailures,
+      skipped: e.skipped,
+      succeeded: e.successes,
+      failed: e.failures,
+      lastSuccess: e.lastSuccess === null ? null : new Date(e.lastSuccess).toISOString(),
+      unhealthy: threshold !== undefined && e.consecutiveFailures >= threshold,
+      ...(beside ? { state: 'running', pid: beside.pid } : {}),
+    };
+  }
+
+  /** Arming a thousand jobs re-arms the timer once, not a thousand times. */
+  private rearmLater(): void {
+    if (this.rearmSoon) return;
+    this.rearmSoon = true;
+    setImmediate(() => {
+      this.rearmSoon = false;
+      this.rearm();
+    });
+  }
+
+  private rearm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.scope.shuttingDown()) return;
+    let soonest = Infinity;
+    for (const e of this.jobs.values()) if (e.dueAt !== null && e.dueAt < soonest) soonest = e.dueAt;
+    if (soonest === Infinity) return;
+    this.timer = setTimeout(() => this.fire(), Math.min(Math.max(0, soonest - Date.now()), MAX_SLEEP_MS));
+  }
+
+  /** Every job due by the wall clock now: one run each, however late (never a burst of missed runs); the next time counts from now. */
+  private fire(): void {
+    this.timer = undefined;
+    if (this.scope.shuttingDown()) return;
+    const now = Date.now();
+    for (const e of this.jobs.values()) {
+      if (e.dueAt === null || e.dueAt > now) continue;
+      const dueAt = e.dueAt;
+      e.dueAt = e.next.after(now);
+      void this.due(e, dueAt, now);
+    }
+    this.rearm();
+  }
+
+  private async due(e: Entry, dueAt: number, now: number): Promise<void> {
+    if (e.runner.want === 'down') return; // stopped by an operator: no runs until it is started
+    const deadlineMs = e.runner.svc.job!.startingDeadlineMs;
+    const late = now - dueAt;
+    if (deadlineMs !== undefined && late > deadlineMs) {
+      return this.skip(e, dueAt, `it could start only ${seconds(late)} late, past its startingDeadline (${seconds(deadlineMs)})`);
+    }
+    if (e.waiting) return this.skip(e, dueAt, 'the run before it still waits for what it starts after');
+    if (!(await this.dependencies(e, dueAt, deadlineMs))) return;
+    const started = await this.launch(e);
+    if (typeof started === 'string') this.skip(e, dueAt, started);
+    else started.start();
+  }
+
+  /** True once what the job names in `after` is ready; false (the run skipped) when its deadline passes first. */
+  private async dependencies(e: Entry, dueAt: number, deadlineMs: number | undefined): Promise<boolean> {
+    const deps = e.runner.svc.after.map((n) => this.scope.runner(n)).filter((d): d is JobRunner => d?.svc.type === 'long-run' && d.state !== 'up');
+    if (!deps.length) return true;
+    const ready = Promise.all(deps.map((d) => d.until((x) => x.state === 'up'))).then(() => true);
+    const wait = deadlineMs === undefined ? ready : Promise.race([ready, new Promise<boolean>((r) => setTimeout(r, Math.max(0, dueAt + deadlineMs - Date.now()), false))]);
+    e.waiting = wait;
+    const ok = await wait;
+    e.waiting = undefined;
+    if (!ok) this.skip(e, dueAt, `${deps.filter((d) => d.state !== 'up').map((d) => `${d.svc.name} (${d.state})`).join(', ')} not ready within its startingDeadline (${seconds(deadlineMs!)})`);
+    return ok && !this.scope.shuttingDown() && e.runner.want === 'up';
+  }
+
+  /** The runner that takes the run (after a replaced run is gone), or why none does. */
+  private async launch(e: Entry): Promise<JobRunner | string> {
+    const busy = e.runner.state === 'running' || e.runner.state === 'stopping';
+    if (!busy) return e.runner;
+    const job = e.runner.svc.job!;
+    if (job.concurrency === 'forbid') return `the last run is still going (pid ${e.runner.pid}; concurrency: forbid)`;
+    if (job.concurrency === 'replace') {
+      e.runner.replace();
+      await e.runner.until((r) => r.state !== 'running' && r.state !== 'stopping');
+      return e.runner;
+    }
+    const extra = this.scope.extra(e.runner.svc);
+    e.extras.add(extra);
+    void extra.until((x) => (e.ended.get(x) ?? 0) > 0).then(() => e.extras.delete(extra));
+    return extra;
+  }
+
+  private skip(e: Entry, dueAt: number, why: string): void {
+    e.skipped++;
+    log(`${e.runner.svc.name}: skipped the run due at ${new Date(dueAt).toISOString()}: ${why}`);
+    this.scope.changed(e.runner);
+  }
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
+}
