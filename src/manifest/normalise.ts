@@ -51,13 +51,13 @@ function jobOf(raw: RawService, path: Path, issues: Issue[]): { job?: Job } {
     if (raw.enable) issues.push({ path, message: "missing 'schedule': a scheduled job needs one (for example \"0 2 * * *\", @hourly or \"@every 10m\")" });
     return {};
   }
+  if (raw.timezone !== undefined && !isTimeZone(raw.timezone)) {
+    issues.push({ path: [...path, 'timezone'], message: `unknown time zone '${raw.timezone}'; use an IANA name such as UTC, Europe/Paris or America/New_York` });
+  }
   const schedule = parseSchedule(raw.schedule);
   if ('error' in schedule) {
     issues.push({ path: [...path, 'schedule'], message: `${schedule.error}; a schedule is ${SCHEDULE_HINT}` });
     return {};
-  }
-  if (raw.timezone !== undefined && !isTimeZone(raw.timezone)) {
-    issues.push({ path: [...path, 'timezone'], message: `unknown time zone '${raw.timezone}'; use an IANA name such as UTC, Europe/Paris or America/New_York` });
   }
   const ms = (v: number | string | undefined): number | undefined => (v === undefined ? undefined : parseDuration(v));
   return {

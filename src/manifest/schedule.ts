@@ -6,8 +6,20 @@ import { parseDuration } from './duration.js';
 
 /** A schedule as the jobs room runs it. */
 export type Schedule =
-  | { kind: 'cron'; expression: string; seconds: boolean }
+  | { kind: 'cron'; expression: string; seconds: boolean; fields: CronFields }
   | { kind: 'every'; ms: number };
+
+/** The values each field allows, seconds first (0 when the expression has 5 fields); day-of-week 7 is folded into 0. */
+export interface CronFields {
+  second: number[];
+  minute: number[];
+  hour: number[];
+  dayOfMonth: number[];
+  month: number[];
+  dayOfWeek: number[];
+  /** whether day-of-month and day-of-week were both restricted: then either one matching is enough, as cron has it */
+  eitherDay: boolean;
+}
 
 interface Field {
   name: string;
@@ -56,7 +68,7 @@ export function parseSchedule(text: string): Schedule | { error: string } {
   if (trimmed.startsWith('@')) {
     const five = NICKNAMES[trimmed.toLowerCase()];
     if (!five) return { error: `unknown name '${trimmed}'; use @hourly, @daily, @weekly, @monthly, @yearly or "@every DURATION"` };
-    return { kind: 'cron', expression: five, seconds: false };
+    return parseSchedule(five);
   }
   const parts = trimmed.split(/\s+/);
   if (parts.length !== 5 && parts.length !== 6) {
@@ -68,6 +80,7 @@ export function parseSchedule(text: string): Schedule | { error: string } {
     const checked = checkField(parts[i], fields[i]);
     if ('error' in checked) return checked;
     values.push(checked.values);
+    parts[i] = checked.text;
   }
   const [dom, month] = values.slice(-3, -1);
   const dow = values[values.length - 1];
@@ -78,15 +91,33 @@ export function parseSchedule(text: string): Schedule | { error: string } {
   } else if (dow.size === 0) {
     return { error: 'never runs: no day of the week' };
   }
-  return { kind: 'cron', expression: parts.join(' '), seconds: parts.length === 6 };
+  const sorted = (set: Set<number>): number[] => [...set].sort((a, b) => a - b);
+  const [second, minute, hour] = parts.length === 6 ? values : [new Set([0]), ...values];
+  const restricted = (text: string): boolean => text !== '*' && text !== '?';
+  return {
+    kind: 'cron',
+    expression: parts.join(' '),
+    seconds: parts.length === 6,
+    fields: {
+      second: sorted(second),
+      minute: sorted(minute),
+      hour: sorted(hour),
+      dayOfMonth: sorted(dom),
+      month: sorted(month),
+      dayOfWeek: sorted(dow),
+      eitherDay: restricted(parts[parts.length - 3]) && restricted(parts[parts.length - 1]),
+    },
+  };
 }
 
 /** February counts 29: a schedule for the 29th runs in leap years. */
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-function checkField(text: string, field: Field): { values: Set<number> } | { error: string } {
+/** The values a field allows, and its text as croner takes it (`5/15`, which croner refuses, written `5-59/15`). */
+function checkField(text: string, field: Field): { values: Set<number>; text: string } | { error: string } {
   const values = new Set<number>();
-  for (const item of text.split(',')) {
+  const items = text.split(',');
+  for (const [index, item] of items.entries()) {
     const m = /^(\*|\?|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:\/(\d+))?$/.exec(item);
     if (!m) return { error: `${field.name} '${item}' is not a value, a range (1-5), a list (1,3) or a step (*/15)` };
     if (m[1] === '?' && field.name !== 'day-of-month' && field.name !== 'day-of-week') return { error: `'?' is only for day-of-month and day-of-week, not ${field.name}` };
@@ -107,11 +138,12 @@ function checkField(text: string, field: Field): { values: Set<number> } | { err
         to = last;
       } else if (m[2] !== undefined) {
         to = field.max; // 5/15: from 5, every 15
+        items[index] = `${a}-${field.max}/${m[2]}`;
       }
     }
     for (let v = from; v <= to; v += step) values.add(field.name === 'day-of-week' && v === 7 ? 0 : v);
   }
-  return { values };
+  return { values, text: items.join(',') };
 }
 
 function valueOf(text: string, field: Field): number | string {

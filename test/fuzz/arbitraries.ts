@@ -54,12 +54,53 @@ const command = fc.oneof(
   }),
 );
 
-const TYPES = ['oneshot-pre', 'long-run', 'oneshot-post'] as const;
+const TYPES = ['oneshot-pre', 'long-run', 'oneshot-post', 'scheduled'] as const;
 type Type = (typeof TYPES)[number];
 
 /** Whether a `from` service may name an enabled `to` in `after` (references.ts's FORBIDDEN, as the README states it). */
 export function mayWaitFor(from: Type, to: Type): boolean {
-  return from === 'oneshot-post' || (from === 'long-run' ? to !== 'oneshot-post' : to === 'oneshot-pre');
+  if (to === 'scheduled') return false;
+  if (from === 'oneshot-post') return true;
+  return from === 'long-run' || from === 'scheduled' ? to !== 'oneshot-post' : to === 'oneshot-pre';
+}
+
+/** One field of a cron expression within its range: *, a value, a range, a list, a step. */
+const cronField = (min: number, max: number): fc.Arbitrary<string> => {
+  const value = fc.integer({ min, max });
+  const item = fc.oneof(
+    fc.constant('*'),
+    value.map(String),
+    fc.tuple(value, value).map(([a, b]) => `${Math.min(a, b)}-${Math.max(a, b)}`),
+    fc.tuple(fc.constantFrom('*', String(min)), fc.integer({ min: 1, max })).map(([from, step]) => `${from}/${step}`),
+  );
+  return fc.array(item, { minLength: 1, maxLength: 3 }).map((items) => items.join(','));
+};
+
+/** A schedule Berth accepts: 5 or 6 cron fields (day-of-month at most 28, so every month has it), a name, or @every. */
+export const validSchedule: fc.Arbitrary<string> = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(fc.boolean(), cronField(0, 59), cronField(0, 59), cronField(0, 23), cronField(1, 28), cronField(1, 12), cronField(0, 7)).map(([sec, s, m, h, dom, mon, dow]) => [...(sec ? [s] : []), m, h, dom, mon, dow].join(' ')) },
+  fc.constantFrom('@hourly', '@daily', '@weekly', '@monthly', '@yearly', '@annually', '@midnight'),
+  fc.tuple(fc.integer({ min: 1, max: 999 }), fc.constantFrom('s', 'm', 'h')).map(([n, u]) => `@every ${n}${u}`),
+);
+
+export const timeZone = fc.constantFrom('UTC', 'Europe/Paris', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kolkata', 'America/Santiago', 'Pacific/Chatham', 'Europe/London');
+
+/** A job's own fields, valid together. */
+const jobFields: fc.Arbitrary<Record<string, unknown>> = fc.record(
+  {
+    schedule: validSchedule,
+    timezone: timeZone,
+    concurrency: fc.constantFrom('forbid', 'allow', 'replace'),
+    timeout: duration0(),
+    startingDeadline: duration0(),
+    failureThreshold: fc.integer({ min: 1, max: 10 }),
+  },
+  { requiredKeys: ['schedule'] },
+);
+const JOB_FIELDS = ['schedule', 'timezone', 'concurrency', 'timeout', 'startingDeadline', 'failureThreshold'] as const;
+
+function duration0(): fc.Arbitrary<number | string> {
+  return fc.oneof(fc.nat({ max: 100_000 }), fc.tuple(fc.nat({ max: 999 }), fc.constantFrom('ms', 's', 'm', 'h')).map(([n, u]) => `${n}${u}`));
 }
 
 /**
@@ -114,16 +155,18 @@ export const validManifest: fc.Arbitrary<GeneratedManifest> = fc
       fc.array(fc.nat(), { maxLength: 3 }),
       fc.boolean().chain((r) => longRunPolicies(r)),
       fc.option(fc.constantFrom('SIGTERM', 'INT', 'hup', 'SIGQUIT', 'usr1'), { nil: undefined }),
+      jobFields,
     ))),
     fc.array(fc.nat(), { minLength: names.length, maxLength: names.length }),
   ))
   .map(([names, specs, sortKeys]) => {
     const services: Record<string, Record<string, unknown>> = {};
     const built = names.map((name, i) => {
-      const [drawn, cmd, type, enabled, picks, policies, stopSignal] = specs[i];
-      const fields: Record<string, unknown> = Object.fromEntries(Object.entries(drawn).filter(([k]) => !(POLICY_FIELDS as readonly string[]).includes(k)));
+      const [drawn, cmd, type, enabled, picks, policies, stopSignal, job] = specs[i];
+      const fields: Record<string, unknown> = Object.fromEntries(Object.entries(drawn).filter(([k]) => !(POLICY_FIELDS as readonly string[]).includes(k) && !(JOB_FIELDS as readonly string[]).includes(k)));
       if (stopSignal !== undefined) fields.stopSignal = stopSignal;
       if (type === 'long-run') Object.assign(fields, policies, policies.restart === 'on-failure' ? {} : { restartOnFailure: false });
+      if (type === 'scheduled') Object.assign(fields, job, { restartOnFailure: false });
       const { script: _s, execStart: _e, after: _a, type: _t, enable: _en, ...rest } = fields;
       const candidates = names.slice(0, i).filter((_, j) => !specs[j][3] || mayWaitFor(type, specs[j][2]));
       const after = candidates.length ? picks.map((p) => candidates[p % candidates.length]) : [];

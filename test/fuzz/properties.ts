@@ -18,7 +18,10 @@ import { jsonTooDeepAt, MAX_NESTING, TOO_DEEP } from '../../src/manifest/nesting
 import { parseText } from '../../src/manifest/parse.js';
 import { shellSplit } from '../../src/manifest/shell-split.js';
 import { signalName, signalNumber } from '../../src/unix/signals.js';
-import { damage, manifestDocument, mutate, mutation, validManifest, valueOf } from './arbitraries.js';
+import { Cron } from 'croner';
+import { nextRunOf } from '../../src/jobs/next-run.js';
+import { parseSchedule, type CronFields } from '../../src/manifest/schedule.js';
+import { damage, manifestDocument, mutate, mutation, timeZone, validManifest, validSchedule, valueOf } from './arbitraries.js';
 
 export interface PropertySpec {
   name: string;
@@ -97,8 +100,8 @@ const planOrder: PropertySpec = {
     const parsed = parseText(text, 'json');
     const { manifest } = checkManifest(parsed.ok ? parsed.value : undefined, 'm.json', text);
     const stages = plan(manifest!);
-    const stageOf = { 'oneshot-pre': stages.pre, 'long-run': stages.longRuns, 'oneshot-post': stages.post };
-    const planned = [...stages.pre, ...stages.longRuns, ...stages.post].map((s) => s.name);
+    const stageOf = { 'oneshot-pre': stages.pre, 'long-run': stages.longRuns, 'oneshot-post': stages.post, scheduled: stages.jobs };
+    const planned = [...stages.pre, ...stages.longRuns, ...stages.post, ...stages.jobs].map((s) => s.name);
     const enabled = names.filter((n) => manifest!.services[n].enable);
     if (planned.length !== enabled.length || new Set(planned).size !== planned.length) throw new Error(`planned ${planned} for ${enabled}`);
     for (const [type, order] of Object.entries(stageOf)) {
@@ -457,7 +460,73 @@ const nesting: PropertySpec = {
   }),
 };
 
+const scheduleText: PropertySpec = {
+  name: 'parseSchedule: any text is a schedule or one reason, never a throw; every schedule the docs describe parses',
+  runs: 300,
+  property: () => fc.property(
+    fc.oneof(fc.string({ unit: fc.constantFrom('*', '/', ',', '-', ' ', '@', '0', '1', '5', '9', '3', 'a', 'm', 'o', 'n', '?', 'L', '#') }), validSchedule.map((v) => ({ valid: v }))),
+    (input) => {
+      const text = typeof input === 'string' ? input : input.valid;
+      const parsed = parseSchedule(text);
+      if (typeof input !== 'string' && 'error' in parsed) throw new Error(`${JSON.stringify(text)}: ${parsed.error}`);
+      if ('error' in parsed && (parsed.error.includes('\n') || !parsed.error)) throw new Error(`not one line: ${JSON.stringify(parsed.error)}`);
+      return true;
+    },
+  ),
+};
+
+/** The wall-clock fields of an instant in a zone. */
+function wallClock(zone: string): (ms: number) => { y: number; mo: number; d: number; h: number; mi: number; s: number; wd: number; text: string } {
+  const f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', weekday: 'short' });
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  return (ms) => {
+    const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+    const v = { y: +p.year, mo: +p.month, d: +p.day, h: +p.hour, mi: +p.minute, s: +p.second, wd: days.indexOf(p.weekday) };
+    return { ...v, text: `${v.y}-${v.mo}-${v.d} ${v.h}:${v.mi}:${v.s}` };
+  };
+}
+
+function matches(f: CronFields, w: ReturnType<ReturnType<typeof wallClock>>): boolean {
+  const dom = f.dayOfMonth.includes(w.d);
+  const dow = f.dayOfWeek.includes(w.wd);
+  const day = f.eitherDay ? dom || dow : dom && dow;
+  return f.second.includes(w.s) && f.minute.includes(w.mi) && f.hour.includes(w.h) && f.month.includes(w.mo) && day;
+}
+
+const nextRuns: PropertySpec = {
+  name: 'a job\'s next runs: each after the last, on a time its schedule names in its zone (or right after a DST gap swallowed it), a fixed wall time never twice on a fall-back day',
+  runs: 60,
+  property: () => fc.property(
+    validSchedule.filter((s) => !s.startsWith('@every')),
+    timeZone,
+    // 2020 to 2030, often within days of a DST change (late March, October, early November, April)
+    fc.oneof(fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2030, 0, 1) }), fc.tuple(fc.integer({ min: 2020, max: 2029 }), fc.constantFrom(2, 3, 9, 10), fc.integer({ min: 0, max: 30 * 24 * 3600_000 })).map(([y, m, off]) => Date.UTC(y, m, 1) + off)),
+    (text, zone, from) => {
+      const schedule = parseSchedule(text);
+      if ('error' in schedule || schedule.kind !== 'cron') throw new Error(`${text}: not a cron schedule`);
+      const next = nextRunOf(Cron, schedule, zone, from);
+      const wall = wallClock(zone);
+      const fixedTime = !/[*/-]/.test(schedule.expression.split(' ')[schedule.seconds ? 2 : 1]) && !schedule.expression.split(' ')[schedule.seconds ? 1 : 0].includes('*');
+      const seen = new Set<string>();
+      let t = from;
+      for (let i = 0; i < 12; i++) {
+        const n = next.after(t);
+        if (n === null) break;
+        if (n <= t) throw new Error(`${text} in ${zone}: next after ${new Date(t).toISOString()} is ${new Date(n).toISOString()}`);
+        const w = wall(n);
+        // a time the spring-forward gap swallowed runs at the first instant after it: the offset changed within the hour before
+        const gap = !matches(schedule.fields, w) && wall(n - 1000).h !== w.h && new Date(n).getUTCMinutes() === 0 && new Date(n).getUTCSeconds() === 0;
+        if (!matches(schedule.fields, w) && !gap) throw new Error(`${text} in ${zone}: ${new Date(n).toISOString()} is ${w.text} there, not a time it names`);
+        if (fixedTime && seen.has(w.text)) throw new Error(`${text} in ${zone}: ${w.text} twice (${new Date(n).toISOString()})`);
+        seen.add(w.text);
+        t = n;
+      }
+      return true;
+    },
+  ),
+};
+
 export const manifestProperties = [manifestLibrary, validManifests, planOrder, validateCli];
 export const imageProperties = [imageDefinitions];
-export const parserProperties = [shellWords, shellLikeSh, jsonOffsets, positions, paths, signals, nesting];
+export const parserProperties = [shellWords, shellLikeSh, jsonOffsets, positions, paths, signals, nesting, scheduleText, nextRuns];
 export const allProperties = [...manifestProperties, ...imageProperties, ...parserProperties];
