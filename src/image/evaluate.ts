@@ -85,7 +85,7 @@ export function evaluateImage(file: string): Evaluation {
   const second = moduleDefs.length ? mergeAndCheck([...fileDefs, ...moduleDefs]) : first;
   if (second.problems.length) return done(second.problems);
 
-  const systemd = translateSystemd(second.config.systemd.services, second.config.services, second.locations);
+  const systemd = translateSystemd(second.config.systemd, second.config.services, second.locations);
   warnings.push(...systemd.warnings);
   if (systemd.problems.length) return done(systemd.problems);
   const third = systemd.definition ? mergeAndCheck([...fileDefs, ...moduleDefs, plainDef(systemd.definition)]) : second;
