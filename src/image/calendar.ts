@@ -184,7 +184,7 @@ export function timeSpanToDuration(value: string | number): Result<string> {
     if (unit === undefined) return { error: `'${m[2]}' in '${text}' is not a time unit (ms, s, min, h, d, w)` };
     ms += Number(m[1]) * unit;
   }
-  if (!text || re.lastIndex < text.length) return { error: `'${text}' is not a time span (15min, 1h, 30s, 2h 30min)` };
+  if (!text || re.lastIndex < text.length) return { error: `'${text}' is not a time span` };
   ms = Math.round(ms * 1000) / 1000;
   if (!Number.isInteger(ms) || ms <= 0) return { error: `'${text}' is not a whole, positive number of milliseconds` };
   // Berth durations have at most 9 digits: the largest unit that divides the span exactly.

@@ -143,8 +143,8 @@ export function evaluateImage(file: string): Evaluation {
 
 interface Checked { config: ImageConfig; locations: Locations; problems: MergeProblem[] }
 
-/** Merges and validates against the declarations, filling in defaults. */
-function mergeAndCheck(defs: Def[]): Checked {
+/** Merges and validates against the declarations, filling in defaults. Exported for tests of one stage (the systemd translation). */
+export function mergeAndCheck(defs: Def[]): Checked {
   const merged = mergeDefinitions(imageSchema.node, defs);
   if (merged.problems.length) return { config: {} as ImageConfig, locations: merged.locations, problems: merged.problems };
   const { value, issues } = validate(imageSchema, withObjects(imageSchema.node, merged.value));
