@@ -129,11 +129,11 @@ function parseTime(text: string): Result<string[]> {
   return out;
 }
 
-/** One field: `*`, `5`, `1,15`, `1..5`, `0/15`, `*`/`1..20` with `/N`. */
+/** One field: `*`, `5`, `1,15`, `1..5`, `0/15`, `8..18/2` (systemd refuses a repetition of `*`). */
 function component(text: string, field: Field): Result<string> {
   const out: string[] = [];
   for (const item of text.split(',')) {
-    const m = /^(?:(\*)|(\d{1,4})(?:\.\.(\d{1,4}))?)(?:\/(\d{1,4}))?$/.exec(item);
+    const m = /^(?:(\*)|(\d{1,4})(?:\.\.(\d{1,4}))?(?:\/(\d{1,4}))?)$/.exec(item);
     if (!m) return { error: `${field.name} '${item}' is not *, a number, a range (1..5) or a repetition (0/15)` };
     const [, star, a, b, step] = m;
     for (const n of [a, b]) {
@@ -142,7 +142,12 @@ function component(text: string, field: Field): Result<string> {
       }
     }
     if (b !== undefined && Number(b) < Number(a)) return { error: `the ${field.name} range '${item}' runs backwards` };
+    if (star && text !== '*') return { error: `${field.name} '${text}': '*' stands alone, never in a list` };
     if (step !== undefined && Number(step) < 1) return { error: `the repetition in ${field.name} '${item}' must be at least 1` };
+    // as systemd: a repetition must repeat at least once
+    if (step !== undefined && b === undefined && Number(a) + Number(step) > field.max) {
+      return { error: `the ${field.name} repetition '${item}' never repeats (${Number(a)} + ${Number(step)} is past ${field.max})` };
+    }
     const base = star ? '*' : b !== undefined ? `${Number(a)}-${Number(b)}`
       // systemd's `5/15` is from 5 to the end, every 15
       : step !== undefined ? (Number(a) === field.min ? '*' : `${Number(a)}-${field.max}`) : String(Number(a));

@@ -199,6 +199,9 @@ test('OnCalendar forms cron cannot say are errors with the reason', (t) => {
     ['10:00 Mon', /'Mon' is not a weekday, date, time or time zone in its place/],
     ['daily Mars/Olympus', /'Mars\/Olympus', which is not a time zone/],
     ['*-*-* 5..1:00', /runs backwards/],
+    ['*:*/15', /minute '\*\/15' is not \*, a number, a range \(1..5\) or a repetition \(0\/15\)/],
+    ['*:*,30', /'\*' stands alone/],
+    ['*:50/10', /the minute repetition '50\/10' never repeats/],
     ['@1700000000', /not a weekday/],
     ['', /empty/],
   ];
