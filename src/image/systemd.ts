@@ -126,7 +126,7 @@ export function translateSystemd(
     }
     (unit.wantedBy ?? []).forEach((target, i) => {
       if (!START_TARGETS.has(target)) note(warnings, [...base, 'wantedBy', i], `unit ${name}: wantedBy ${target} is not supported (every enabled unit starts); ignored`);
-      else if (scheduled) note(warnings, [...base, 'wantedBy', i], `unit ${name}: wantedBy ${target} is ignored: a unit its ${scheduled.by} starts runs on its schedule only, not also at start`);
+      else if (scheduled) note(warnings, [...base, 'wantedBy', i], `unit ${name}: wantedBy ${target} is ignored: the unit runs on the schedule of its ${scheduled.by} only, not also at start`);
     });
 
     if (scheduled) {

@@ -328,7 +328,7 @@ test('every timer directive Berth does not keep gives a warning naming it and th
     "image.yaml:13:29: systemd.timers.backup.timerConfig.OnCalendar[1]: timer backup: OnCalendar '*-*-* 12:00' is ignored: a job has one schedule, and 'daily' is it",
     'image.yaml:19:39: systemd.timers.once.timerConfig.OnBootSec: timer once: OnBootSec= alone (one run, once after the start) is not supported: Berth jobs repeat; ' +
       'the timer is ignored and unit once is translated as a plain service. Add OnUnitActiveSec= to repeat it',
-    'image.yaml:4:18: systemd.services.backup.wantedBy[0]: unit backup: wantedBy multi-user.target is ignored: a unit its timer backup starts runs on its schedule only, not also at start',
+    'image.yaml:4:18: systemd.services.backup.wantedBy[0]: unit backup: wantedBy multi-user.target is ignored: the unit runs on the schedule of its timer backup only, not also at start',
     'image.yaml:6:33: systemd.services.backup.serviceConfig.Restart: unit backup: Restart=on-failure is ignored for a scheduled job: its schedule runs it again',
   ]);
 });
