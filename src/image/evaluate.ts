@@ -85,7 +85,7 @@ export function evaluateImage(file: string): Evaluation {
   const second = moduleDefs.length ? mergeAndCheck([...fileDefs, ...moduleDefs]) : first;
   if (second.problems.length) return done(second.problems);
 
-  const systemd = translateSystemd(second.config.systemd.services, second.config.services, second.locations);
+  const systemd = translateSystemd(second.config.systemd, second.config.services, second.locations);
   warnings.push(...systemd.warnings);
   if (systemd.problems.length) return done(systemd.problems);
   const third = systemd.definition ? mergeAndCheck([...fileDefs, ...moduleDefs, plainDef(systemd.definition)]) : second;
@@ -143,8 +143,8 @@ export function evaluateImage(file: string): Evaluation {
 
 interface Checked { config: ImageConfig; locations: Locations; problems: MergeProblem[] }
 
-/** Merges and validates against the declarations, filling in defaults. */
-function mergeAndCheck(defs: Def[]): Checked {
+/** Merges and validates against the declarations, filling in defaults. Exported for tests of one stage (the systemd translation). */
+export function mergeAndCheck(defs: Def[]): Checked {
   const merged = mergeDefinitions(imageSchema.node, defs);
   if (merged.problems.length) return { config: {} as ImageConfig, locations: merged.locations, problems: merged.problems };
   const { value, issues } = validate(imageSchema, withObjects(imageSchema.node, merged.value));

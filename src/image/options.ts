@@ -1,7 +1,7 @@
 // Every option an image definition may set, declared once with the manifest's
 // schema DSL: validation, merging (src/image/merge.ts), `berth options`,
 // docs/options.md and schema/image.schema.json all read this declaration.
-import { any, array, boolean, integer, object, record, string, type Infer } from '../schema-language/schema.js';
+import { any, array, boolean, integer, object, oneOf, record, string, type Infer } from '../schema-language/schema.js';
 import { loggingSchema, SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
 import { modules } from './modules/index.js';
 import { COPY_DESCRIPTION, copyEntrySchema } from './copy.js';
@@ -129,7 +129,12 @@ export const systemdServiceSchema = object({
   postStop: unsupported('Script run after stopping.'),
   reload: unsupported('Reload script.'),
   unitConfig: unsupported('The [Unit] section.'),
-  startAt: unsupported('Timers.'),
+  startAt: oneOf([string({ minLength: 1 }), array(string({ minLength: 1 }), { minItems: 1 })], {
+    description:
+      'When the unit runs, as systemd `OnCalendar=` text: shorthand for a timer of the same name. The unit becomes a `scheduled` job. ' +
+      'A job has one schedule: with a list, the first calendar is used and the others give a warning.',
+    example: 'daily',
+  }),
   restartIfChanged: unsupported('NixOS switch behaviour.'),
   restartTriggers: unsupported('NixOS switch behaviour.'),
   requiredBy: unsupported('Reverse hard dependencies.'),
@@ -139,6 +144,25 @@ export const systemdServiceSchema = object({
   onFailure: unsupported('Units started on failure.'),
   scriptArgs: unsupported('Arguments to `script`.'),
 }, { title: 'systemd unit', description: 'A systemd service in NixOS syntax, translated into a Berth service of the same name.' });
+
+export const systemdTimerSchema = object({
+  enable: boolean({ default: true, description: 'A disabled timer leaves its unit a disabled job: kept in the manifest, never run.' }),
+  description: string({ description: 'What the timer is for; documentation only.' }),
+  wantedBy: array(string(), { description: '`timers.target` (and `multi-user.target`, `default.target`) are accepted: every enabled timer runs; other targets give a warning.' }),
+  timerConfig: record(any(), {
+    description:
+      'The [Timer] section. It turns the unit it starts (`Unit`, default the timer\'s own name; `x.service` is the unit `x`) into a `scheduled` job. ' +
+      'Translated: `OnCalendar` (into a cron `schedule`, and `timezone` when it ends with one; see docs/images.md for the forms), ' +
+      'or else `OnUnitActiveSec` / `OnUnitInactiveSec` (into `@every DURATION`; `OnBootSec` beside them is accepted). ' +
+      'Every other directive (`Persistent`, `RandomizedDelaySec`, `AccuracySec`, `OnBootSec` alone, ...) gives a warning naming it and the timer.',
+    example: { OnCalendar: 'Mon..Fri 02:00 Europe/Paris', Unit: 'backup.service' },
+  }),
+  requires: unsupported('Hard dependencies.'),
+  wants: unsupported('Soft dependencies.'),
+  after: unsupported('Ordering.'),
+  before: unsupported('Reverse ordering.'),
+  unitConfig: unsupported('The [Unit] section.'),
+}, { title: 'systemd timer', description: 'A systemd timer in NixOS syntax: its unit becomes a scheduled Berth job.' });
 
 export const userSchema = object({
   isNormalUser: boolean({ default: false, description: 'A person: uid from 1000, group `users`, home /home/NAME created, shell /bin/bash. Set this or `isSystemUser`.' }),
@@ -204,6 +228,12 @@ const coreFields = {
       default: {},
       description: 'systemd units by name (without `.service`), translated into Berth services.',
     }),
+    timers: record(systemdTimerSchema, {
+      keyPattern: SERVICE_NAME,
+      keyHint: SERVICE_NAME_HINT,
+      default: {},
+      description: 'systemd timers by name (without `.timer`): each makes the unit it starts a scheduled Berth job.',
+    }),
   }, { description: 'systemd units, NixOS style.' }),
   users: object({
     users: record(userSchema, { default: {}, keyPattern: ACCOUNT_NAME, keyHint: ACCOUNT_HINT, description: 'User accounts by name.' }),
@@ -245,3 +275,4 @@ export type EtcFile = Infer<typeof etcFileSchema>;
 export type UserOptions = Infer<typeof userSchema>;
 export type GroupOptions = Infer<typeof groupSchema>;
 export type SystemdService = Infer<typeof systemdServiceSchema>;
+export type SystemdTimer = Infer<typeof systemdTimerSchema>;

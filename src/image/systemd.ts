@@ -1,4 +1,5 @@
-// Translates `systemd.services` (NixOS unit syntax) into Berth services.
+// Translates `systemd.services` (NixOS unit syntax) into Berth services, and
+// `systemd.timers` (and `startAt`) into the schedule of the unit they start.
 // The supported subset maps onto the manifest; everything else is reported
 // as a warning naming the directive and the unit — never silently dropped.
 import type { Path } from '../schema-language/validate.js';
@@ -7,15 +8,30 @@ import { shellSplit } from '../manifest/shell-split.js';
 import type { DefNode, Loc } from './definition.js';
 import type { Locations, MergeProblem } from './merge.js';
 import { toDefNode } from './merge.js';
-import type { SystemdService } from './options.js';
+import type { SystemdService, SystemdTimer } from './options.js';
 import { shellQuote } from './quote.js';
+import { CALENDAR_FORMS, calendarToCron, timeSpanToDuration } from './calendar.js';
 
 const TRANSLATED = new Set(['Type', 'ExecStart', 'ExecStartPre', 'WorkingDirectory', 'User', 'Group', 'Restart']);
 const UNIT_LEVEL_UNSUPPORTED = [
-  'requires', 'wants', 'before', 'postStart', 'preStop', 'postStop', 'reload', 'unitConfig', 'startAt', 'restartIfChanged',
+  'requires', 'wants', 'before', 'postStart', 'preStop', 'postStop', 'reload', 'unitConfig', 'restartIfChanged',
   'restartTriggers', 'requiredBy', 'partOf', 'bindsTo', 'conflicts', 'onFailure', 'scriptArgs',
 ] as const;
 const START_TARGETS = new Set(['multi-user.target', 'default.target']);
+const TIMER_TARGETS = new Set(['timers.target', ...START_TARGETS]);
+const TIMER_LEVEL_UNSUPPORTED = ['requires', 'wants', 'after', 'before', 'unitConfig'] as const;
+/** The [Timer] directives that can be a job's schedule, the first one set winning. */
+const TRIGGERS = ['OnCalendar', 'OnUnitActiveSec', 'OnUnitInactiveSec'] as const;
+/** Timers that fire once after a start; Berth jobs repeat. */
+const ONE_SHOT_TRIGGERS = new Set(['OnBootSec', 'OnStartupSec', 'OnActiveSec']);
+/** What is lost with an ignored [Timer] directive, where it is worth saying. */
+const TIMER_IGNORED_WHY: Record<string, string> = {
+  Persistent: 'runs missed while the container was stopped are not made up',
+  RandomizedDelaySec: 'runs start on time',
+  FixedRandomDelay: 'runs start on time',
+  AccuracySec: 'runs start on time',
+  WakeSystem: 'a container cannot wake the host',
+};
 
 export interface Translation {
   /** `{ services: { NAME: {...} } }` as a definition, each field located at the directive it came from. */
@@ -26,19 +42,34 @@ export interface Translation {
 
 interface ExecLine { argv: string[]; argv0?: string; ignoreFailure: boolean }
 
+type Note = (list: MergeProblem[], path: Path, message: string) => void;
+interface Reporter { note: Note; locOf: (path: Path) => Loc; warnings: MergeProblem[]; problems: MergeProblem[] }
+
+/** What a timer (or `startAt`) makes of the unit it starts. */
+interface Schedule {
+  schedule: string;
+  timezone?: string;
+  loc: Loc;
+  /** where a disabled timer says so */
+  disabledAt?: Loc;
+  /** `timer NAME` or `startAt`, for messages */
+  by: string;
+}
+
 /**
- * `units` are the merged systemd services; `services` the merged Berth
- * services (a oneshot after a long-run of either kind runs post).
+ * `systemd` holds the merged systemd services and timers; `services` the
+ * merged Berth services (a oneshot after a long-run of either kind runs post).
  */
 export function translateSystemd(
-  units: Record<string, SystemdService>,
+  systemd: { services: Record<string, SystemdService>; timers: Record<string, SystemdTimer> },
   services: Record<string, { type?: string }>,
   locations: Locations,
 ): Translation {
   const warnings: MergeProblem[] = [];
   const problems: MergeProblem[] = [];
+  const units = systemd.services;
   const names = Object.keys(units);
-  if (!names.length) return { warnings, problems };
+  if (!names.length && !Object.keys(systemd.timers).length) return { warnings, problems };
   const locOf = (path: Path): Loc => locations.locate({ path }) ?? { file: '?', line: 1, col: 1 };
   const note = (list: MergeProblem[], path: Path, message: string) => list.push({ loc: locOf(path), path: formatPath(path), message });
 
@@ -59,14 +90,16 @@ export function translateSystemd(
       note(problems, [...base, 'serviceConfig', 'Type'], `unit ${name}: unknown Type=${String(type)}; use simple, exec or oneshot`);
     }
   }
+  const schedules = collectSchedules(units, systemd.timers, { note, locOf, warnings, problems });
   const afterOf = new Map(names.map((name) => [name, cleanAfter(name, units[name].after ?? [], note, warnings)]));
   const post = new Set<string>();
-  const isLongRun = (n: string) => kinds.get(n) === 'long-run' || (!kinds.has(n) && (services[n]?.type ?? 'long-run') === 'long-run' && n in services);
+  const isLongRun = (n: string) => (kinds.get(n) === 'long-run' && !schedules.has(n)) ||
+    (!kinds.has(n) && (services[n]?.type ?? 'long-run') === 'long-run' && n in services);
   const isPost = (n: string) => post.has(n) || (!kinds.has(n) && services[n]?.type === 'oneshot-post');
   for (let changed = true; changed;) {
     changed = false;
     for (const name of names) {
-      if (kinds.get(name) !== 'oneshot' || post.has(name)) continue;
+      if (kinds.get(name) !== 'oneshot' || schedules.has(name) || post.has(name)) continue;
       if (afterOf.get(name)!.some(({ name: dep }) => isLongRun(dep) || isPost(dep))) {
         post.add(name);
         changed = true;
@@ -81,6 +114,7 @@ export function translateSystemd(
     const at = (...rest: Path) => locOf([...base, ...rest]);
     const sc = unit.serviceConfig ?? {};
     const kind = kinds.get(name)!;
+    const scheduled = schedules.get(name);
     const fields: { key: string; value: DefNode }[] = [];
     const field = (key: string, value: unknown, loc: Loc) => fields.push({ key, value: toDefNode(value, { ...loc, via: `systemd unit ${name}` }) });
 
@@ -92,10 +126,18 @@ export function translateSystemd(
     }
     (unit.wantedBy ?? []).forEach((target, i) => {
       if (!START_TARGETS.has(target)) note(warnings, [...base, 'wantedBy', i], `unit ${name}: wantedBy ${target} is not supported (every enabled unit starts); ignored`);
+      else if (scheduled) note(warnings, [...base, 'wantedBy', i], `unit ${name}: wantedBy ${target} is ignored: the unit runs on the schedule of its ${scheduled.by} only, not also at start`);
     });
 
-    field('type', kind === 'long-run' ? 'long-run' : post.has(name) ? 'oneshot-post' : 'oneshot-pre', at('serviceConfig', 'Type'));
+    if (scheduled) {
+      field('type', 'scheduled', scheduled.loc);
+      field('schedule', scheduled.schedule, scheduled.loc);
+      if (scheduled.timezone !== undefined) field('timezone', scheduled.timezone, scheduled.loc);
+    } else {
+      field('type', kind === 'long-run' ? 'long-run' : post.has(name) ? 'oneshot-post' : 'oneshot-pre', at('serviceConfig', 'Type'));
+    }
     if (!unit.enable) field('enable', false, at('enable'));
+    else if (scheduled?.disabledAt) field('enable', false, scheduled.disabledAt);
 
     // The commands: ExecStartPre, preStart, then ExecStart or script.
     const execStart = execLines(name, sc.ExecStart, [...base, 'serviceConfig', 'ExecStart'], note, warnings, problems);
@@ -145,7 +187,9 @@ export function translateSystemd(
     if (sc.Restart !== undefined) {
       const restart = String(sc.Restart);
       const restartPath = [...base, 'serviceConfig', 'Restart'];
-      if (kind === 'oneshot') {
+      if (scheduled) {
+        if (restart !== 'no') note(warnings, restartPath, `unit ${name}: Restart=${restart} is ignored for a scheduled job: its schedule runs it again`);
+      } else if (kind === 'oneshot') {
         if (restart !== 'no') note(warnings, restartPath, `unit ${name}: Restart=${restart} is ignored for a oneshot`);
       } else if (restart === 'no') {
         field('restartOnFailure', false, at('serviceConfig', 'Restart'));
@@ -188,6 +232,127 @@ export function translateSystemd(
     return out;
   }
 }
+
+/** The schedule of each unit a timer or `startAt` starts; one per unit, since a job has one schedule. */
+function collectSchedules(units: Record<string, SystemdService>, timers: Record<string, SystemdTimer>, r: Reporter): Map<string, Schedule> {
+  const out = new Map<string, Schedule>();
+  const add = (unit: string, schedule: Schedule | undefined, path: Path, who: string) => {
+    if (!schedule) return;
+    const earlier = out.get(unit);
+    if (!earlier) out.set(unit, schedule);
+    else r.note(r.warnings, path, `${who}: ignored: unit ${unit} already runs on the schedule of its ${earlier.by}, and a job has one schedule`);
+  };
+  for (const [name, unit] of Object.entries(units)) {
+    if (unit.startAt === undefined) continue;
+    const path = ['systemd', 'services', name, 'startAt'];
+    add(name, calendarSchedule(`unit ${name}`, 'startAt', unit.startAt, path, 'startAt', r), path, `unit ${name}: startAt`);
+  }
+  for (const [name, timer] of Object.entries(timers)) {
+    const unit = timerUnit(name, timer, units, r);
+    if (unit === undefined) continue;
+    const who = unit === name ? `timer ${name}` : `timer ${name} (unit ${unit})`;
+    add(unit, timerSchedule(name, who, unit, timer, r), ['systemd', 'timers', name], who);
+  }
+  return out;
+}
+
+/** The unit a timer starts: `Unit=` (`x.service` is `x`), else the timer's own name; undefined after a problem. */
+function timerUnit(name: string, timer: SystemdTimer, units: Record<string, SystemdService>, r: Reporter): string | undefined {
+  const raw = timer.timerConfig?.Unit;
+  const path: Path = raw === undefined ? ['systemd', 'timers', name] : ['systemd', 'timers', name, 'timerConfig', 'Unit'];
+  if (raw !== undefined && (typeof raw !== 'string' || !/^[^.\s]+(\.service)?$/.test(raw))) {
+    r.note(r.problems, path, `timer ${name}: Unit=${String(raw)} is not a service unit; name one such as backup.service`);
+    return undefined;
+  }
+  const unit = raw === undefined ? name : raw.replace(/\.service$/, '');
+  if (Object.hasOwn(units, unit)) return unit;
+  r.note(r.problems, path, `timer ${name}: starts unit ${unit}, which is not in systemd.services; define systemd.services.${unit}${raw === undefined ? ' or set timerConfig.Unit' : ''}`);
+  return undefined;
+}
+
+/** A timer's schedule from its first trigger; every other directive is warned about. Undefined when it schedules nothing. */
+function timerSchedule(name: string, who: string, unit: string, timer: SystemdTimer, r: Reporter): Schedule | undefined {
+  const base: Path = ['systemd', 'timers', name];
+  const config = timer.timerConfig ?? {};
+  (timer.wantedBy ?? []).forEach((target, i) => {
+    if (!TIMER_TARGETS.has(target)) r.note(r.warnings, [...base, 'wantedBy', i], `${who}: wantedBy ${target} is not supported (every enabled timer runs); ignored`);
+  });
+  for (const key of TIMER_LEVEL_UNSUPPORTED) {
+    if (timer[key] !== undefined) r.note(r.warnings, [...base, key], `${who}: '${key}' is not supported by Berth; ignored`);
+  }
+  const trigger = TRIGGERS.find((key) => config[key] !== undefined);
+  const everyBased = trigger === 'OnUnitActiveSec' || trigger === 'OnUnitInactiveSec';
+  for (const key of Object.keys(config)) {
+    const path = [...base, 'timerConfig', key];
+    if (key === 'Unit' || key === trigger || (key === 'OnBootSec' && everyBased)) continue;
+    if ((TRIGGERS as readonly string[]).includes(key)) {
+      r.note(r.warnings, path, `${who}: ${key}= is ignored: a job has one schedule, and ${trigger}= is it`);
+    } else if (ONE_SHOT_TRIGGERS.has(key) && !trigger) {
+      r.note(r.warnings, path, `${who}: ${key}= alone (one run, once after the start) is not supported: Berth jobs repeat; ` +
+        `the timer is ignored and unit ${unit} is translated as a plain service. Add OnUnitActiveSec= to repeat it`);
+    } else {
+      const why = TIMER_IGNORED_WHY[key];
+      r.note(r.warnings, path, `${who}: ${key}= is not supported by Berth; ignored${why ? `: ${why}` : ''}`);
+    }
+  }
+  const disabledAt = timer.enable ? {} : { disabledAt: r.locOf([...base, 'enable']) };
+  const by = `timer ${name}`;
+  if (trigger === 'OnCalendar') {
+    const schedule = calendarSchedule(who, 'OnCalendar', config.OnCalendar, [...base, 'timerConfig', 'OnCalendar'], by, r);
+    return schedule && { ...schedule, ...disabledAt };
+  }
+  if (trigger) {
+    const path: Path = [...base, 'timerConfig', trigger];
+    const every = spanOf(who, trigger, config[trigger], path, r);
+    if (every === undefined) return undefined;
+    const bootRaw = firstOf(config.OnBootSec);
+    const boot = typeof bootRaw === 'string' || typeof bootRaw === 'number' ? timeSpanToDuration(bootRaw) : undefined;
+    // @every counts from the start: an OnBootSec= of another length moves the first run, which Berth cannot.
+    if (boot !== undefined && boot !== every) {
+      r.note(r.warnings, [...base, 'timerConfig', 'OnBootSec'], `${who}: OnBootSec=${String(bootRaw)} is not kept: the first run comes one ${trigger}= period (${every}) after the start`);
+    }
+    return { schedule: `@every ${every}`, loc: r.locOf(path), by, ...disabledAt };
+  }
+  if (!Object.keys(config).some((key) => ONE_SHOT_TRIGGERS.has(key))) {
+    r.note(r.problems, [...base, 'timerConfig'], `${who}: nothing to schedule; set timerConfig.OnCalendar (such as "daily") or OnUnitActiveSec (such as "15min")`);
+  }
+  return undefined;
+}
+
+/** OnCalendar= or startAt: text or a list of them. A job has one schedule: the first, the others warned about. */
+function calendarSchedule(who: string, directive: string, raw: unknown, path: Path, by: string, r: Reporter): Schedule | undefined {
+  const list = Array.isArray(raw) ? raw : [raw];
+  const itemPath = (i: number): Path => (Array.isArray(raw) ? [...path, i] : path);
+  list.slice(1).forEach((value, i) => {
+    r.note(r.warnings, itemPath(i + 1), `${who}: ${directive} '${String(value)}' is ignored: a job has one schedule, and '${String(list[0])}' is it`);
+  });
+  const text = list[0];
+  if (typeof text !== 'string') {
+    r.note(r.problems, itemPath(0), `${who}: ${directive} must be calendar text such as "daily" or "*-*-* 02:00", not ${JSON.stringify(text)}`);
+    return undefined;
+  }
+  const cron = calendarToCron(text);
+  if ('error' in cron) {
+    r.note(r.problems, itemPath(0), `${who}: ${directive} '${text}' cannot be translated: ${cron.error}; supported: ${CALENDAR_FORMS}`);
+    return undefined;
+  }
+  return { ...cron, loc: r.locOf(itemPath(0)), by };
+}
+
+/** A time span directive as a Berth duration, or undefined after a problem. */
+function spanOf(who: string, directive: string, raw: unknown, path: Path, r: Reporter): string | undefined {
+  if (Array.isArray(raw)) {
+    raw.slice(1).forEach((value, i) => r.note(r.warnings, [...path, i + 1], `${who}: ${directive} '${String(value)}' is ignored: a job has one schedule`));
+    path = [...path, 0];
+  }
+  const value = firstOf(raw);
+  const duration = typeof value === 'string' || typeof value === 'number' ? timeSpanToDuration(value) : { error: `${JSON.stringify(value)} is not a time span` };
+  if (typeof duration === 'string') return duration;
+  r.note(r.problems, path, `${who}: ${directive}: ${duration.error}; use a systemd time span such as 30s, 15min, 1h or 2h 30min`);
+  return undefined;
+}
+
+const firstOf = (raw: unknown): unknown => (Array.isArray(raw) ? raw[0] : raw);
 
 /** Parses ExecStart/ExecStartPre: a string or a list of them, each with systemd's prefixes. */
 function execLines(

@@ -8,9 +8,13 @@ import { constants, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as yamlStringify, LineCounter } from 'yaml';
+import { calendarToCron } from '../../src/image/calendar.js';
 import { writeBuildContext } from '../../src/image/context.js';
 import { evaluateImage } from '../../src/image/evaluate.js';
+import { Locations } from '../../src/image/merge.js';
 import { imageSchema } from '../../src/image/options.js';
+import { translateSystemd } from '../../src/image/systemd.js';
+import { plain } from '../../src/image/definition.js';
 import { checkManifest, formatProblem, loadManifest, plan, type Problem } from '../../src/manifest/index.js';
 import { jsonErrorOffset } from '../../src/manifest/json-error.js';
 import { formatPath, positionAt, yamlLimitProblem } from '../../src/manifest/locate.js';
@@ -526,7 +530,97 @@ const nextRuns: PropertySpec = {
   ),
 };
 
+/** One OnCalendar= field of systemd's syntax in [min, max]: *, or a list of numbers, ranges and repetitions (that repeat, as systemd wants). */
+function calendarField(min: number, max: number): fc.Arbitrary<string> {
+  const n = fc.integer({ min, max });
+  const item = fc.oneof(
+    n.map((v) => String(v).padStart(2, '0')),
+    fc.tuple(n, n).map(([a, b]) => `${Math.min(a, b)}..${Math.max(a, b)}`),
+    fc.tuple(n, n, fc.integer({ min: 1, max })).map(([a, b, step]) => `${Math.min(a, b)}..${Math.max(a, b)}/${step}`),
+    fc.integer({ min, max: max - 1 }).chain((a) => fc.integer({ min: 1, max: max - a }).map((step) => `${a}/${step}`)),
+  );
+  return fc.oneof(fc.constant('*'), fc.array(item, { minLength: 1, maxLength: 3 }).map((items) => items.join(',')));
+}
+
+const DAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+const dayName = fc.tuple(fc.integer({ min: 0, max: 6 }), fc.boolean(), fc.constantFrom('lower', 'upper', 'as is')).map(([i, short, kase]) => {
+  const name = short ? DAY_NAMES[i].slice(0, 3) : DAY_NAMES[i];
+  return { i, text: kase === 'lower' ? name.toLowerCase() : kase === 'upper' ? name.toUpperCase() : name };
+});
+const weekdayList = fc.array(
+  fc.oneof(dayName.map((d) => d.text), fc.tuple(dayName, dayName, fc.constantFrom('..', '-')).map(([a, b, sep]) => (a.i <= b.i ? `${a.text}${sep}${b.text}` : `${b.text}${sep}${a.text}`))),
+  { minLength: 1, maxLength: 3 },
+).map((items) => items.join(','));
+
+/** OnCalendar= text in the forms docs/images.md says Berth translates. */
+const supportedCalendar: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom('minutely', 'hourly', 'daily', 'weekly', 'monthly', 'quarterly', 'semiannually', 'yearly', 'annually'),
+  fc.record({
+    weekdays: fc.option(weekdayList, { nil: undefined }),
+    date: fc.option(fc.tuple(fc.boolean(), calendarField(1, 12), calendarField(1, 31)), { nil: undefined }),
+    time: fc.option(fc.tuple(calendarField(0, 23), calendarField(0, 59), fc.option(calendarField(0, 59), { nil: undefined })), { nil: undefined }),
+  }).filter((c) => c.weekdays !== undefined || c.date !== undefined || c.time !== undefined).map(({ weekdays, date, time }) => [
+    weekdays,
+    // weekdays and days of the month together have no cron equivalent
+    date && `${date[0] ? '*-' : ''}${date[1]}-${weekdays === undefined ? date[2] : '*'}`,
+    time && [time[0], time[1], ...(time[2] === undefined ? [] : [time[2]])].join(':'),
+  ].filter((part) => part !== undefined).join(' ')),
+).chain((text) => fc.option(fc.constantFrom('UTC', 'Europe/Paris', 'America/New_York', 'Asia/Kolkata'), { nil: undefined })
+  .map((zone) => (zone === undefined ? text : `${text} ${zone}`)));
+
+/** Why Berth's own schedule check refuses a translated schedule, or undefined when it takes it. */
+function cronFault(schedule: string): string | undefined {
+  const parsed = parseSchedule(schedule);
+  return 'error' in parsed ? parsed.error : undefined;
+}
+
+const calendars: PropertySpec = {
+  name: 'OnCalendar= in the supported forms translates to a cron expression of 5 or 6 fields with values in range, and keeps its time zone',
+  runs: 300,
+  property: () => fc.property(supportedCalendar, (text) => {
+    const out = calendarToCron(text);
+    if ('error' in out) throw new Error(`${JSON.stringify(text)}: ${out.error}`);
+    const fault = cronFault(out.schedule);
+    if (fault) throw new Error(`${JSON.stringify(text)} -> ${JSON.stringify(out.schedule)}: ${fault}`);
+    const zone = /\s([A-Z][A-Za-z_]+(\/[A-Za-z_]+)?)$/.exec(text)?.[1];
+    if (out.timezone !== zone) throw new Error(`${JSON.stringify(text)}: time zone ${out.timezone}, written ${zone}`);
+    return true;
+  }),
+};
+
+/** Bits of systemd calendar syntax, well and badly put together. */
+const calendarText = fc.oneof(
+  supportedCalendar,
+  fc.array(fc.constantFrom('*', '-', ':', '..', '/', ',', '~', '.', ' ', '0', '1', '7', '25', '60', 'Mon', 'sun', 'Fri', 'daily', 'UTC', 'Mars/Base', '2026', '@'), { maxLength: 10 })
+    .map((bits) => bits.join('')),
+  fc.string({ maxLength: 20 }),
+);
+
+const timerCalendars: PropertySpec = {
+  name: 'a timer with any OnCalendar= text never throws: its unit is a job with a valid cron schedule, or there is one problem quoting the text',
+  runs: 300,
+  property: () => fc.property(calendarText, (text) => {
+    const translation = translateSystemd(
+      { services: { job: { enable: true, script: 'x' } }, timers: { job: { enable: true, timerConfig: { OnCalendar: text } } } },
+      {},
+      new Locations(),
+    );
+    if (translation.warnings.length) throw new Error(`${JSON.stringify(text)}: warnings ${JSON.stringify(translation.warnings)}`);
+    if (translation.problems.length) {
+      const [problem, ...more] = translation.problems;
+      if (more.length || !problem.message.startsWith(`timer job: OnCalendar '${text}' cannot be translated: `) || !problem.message.includes('; supported: ')) {
+        throw new Error(`${JSON.stringify(text)}: ${JSON.stringify(translation.problems)}`);
+      }
+      return true;
+    }
+    const job = (plain(translation.definition!) as { services: { job: { type: string; schedule: string } } }).services.job;
+    const fault = job.type === 'scheduled' ? cronFault(job.schedule) : `type ${job.type}`;
+    if (fault) throw new Error(`${JSON.stringify(text)} -> ${JSON.stringify(job)}: ${fault}`);
+    return true;
+  }),
+};
+
 export const manifestProperties = [manifestLibrary, validManifests, planOrder, validateCli];
-export const imageProperties = [imageDefinitions];
+export const imageProperties = [imageDefinitions, calendars, timerCalendars];
 export const parserProperties = [shellWords, shellLikeSh, jsonOffsets, positions, paths, signals, nesting, scheduleText, nextRuns];
 export const allProperties = [...manifestProperties, ...imageProperties, ...parserProperties];
