@@ -176,6 +176,11 @@ export class DocSession {
     const bg = this.background;
     if (!bg) return `${where}: Ctrl-C with no background command`;
     if (b.body[0] !== '^C') return `${where}: an interrupt block starts with ^C`;
+    // as a reader would, press Ctrl-C once the terminal is quiet: a line the session's last command caused may still be on its way
+    for (let seen = -1, quietSince = Date.now(), start = Date.now(); Date.now() - quietSince < 500 && Date.now() - start < 5000; ) {
+      if (bg.output.length !== seen) [seen, quietSince] = [bg.output.length, Date.now()];
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const from = bg.output.length;
     process.kill(-bg.proc.pid!, 'SIGINT');
     const timedOut = await Promise.race([bg.exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 30_000))]);
