@@ -116,6 +116,11 @@ export class Scheduler {
     return [...this.jobs.values()].flatMap((e) => [...e.extras]);
   }
 
+  /** The runs of one job started beside its own runner, still going: a stop or a reload of the job stops them too. */
+  extrasOf(name: string): JobRunner[] {
+    return [...(this.jobs.get(name)?.extras ?? [])];
+  }
+
   isJob(runner: JobRunner): boolean {
     return this.jobs.get(runner.svc.name)?.runner === runner;
   }
