@@ -488,7 +488,7 @@ const JOB_SCRIPT = (name: string): string => `echo "${name}-ran $(date -u +%Y-%m
 
 fakeTest('DST spring-forward: 02:30 Europe/Paris on 2026-03-29 (a time that does not exist) runs once, right after the jump to 03:00', async (t) => {
   const dir = tempDir();
-  const clock = fakeClock(dir, '2026-03-29T00:59:55.000Z'); // 01:59:55 CET
+  const clock = fakeClock(dir, '2026-03-29T00:59:52.000Z'); // 01:59:52 CET: time to start, on a loaded machine
   const init = startInit({
     dir,
     env: clock.env,
@@ -499,7 +499,7 @@ fakeTest('DST spring-forward: 02:30 Europe/Paris on 2026-03-29 (a time that does
   const armed = await record(init, 'dst');
   t.log(`armed at fake ${new Date(clock.now()).toISOString()}; next run ${armed.nextRun}`);
   t.is(armed.nextRun, '2026-03-29T01:00:00.000Z', '03:00 CEST, right after the jump');
-  await init.waitFor(/^dst-ran /m, 12_000);
+  await init.waitFor(/^dst-ran /m, 15_000);
   await waitUntil('the fake clock passes 01:00:04Z', () => clock.now() > Date.parse('2026-03-29T01:00:04Z'), { timeoutMs: 15_000, everyMs: 100 });
   const runs = ranAt(init.output(), 'dst');
   t.log(runs);
@@ -512,7 +512,7 @@ fakeTest('DST spring-forward: 02:30 Europe/Paris on 2026-03-29 (a time that does
 
 fakeTest('DST fall-back: 02:30 Europe/Paris on 2026-10-25 (a time that happens twice) runs once', async (t) => {
   const dir = tempDir();
-  const clock = fakeClock(dir, '2026-10-25T00:29:57.000Z'); // 02:29:57 CEST
+  const clock = fakeClock(dir, '2026-10-25T00:29:52.000Z'); // 02:29:52 CEST
   const init = startInit({
     dir,
     env: clock.env,
@@ -528,8 +528,9 @@ fakeTest('DST fall-back: 02:30 Europe/Paris on 2026-10-25 (a time that happens t
   });
   t.teardown(() => init.cleanup());
   await init.waitFor('scheduling 2 jobs');
+  t.log(`armed at fake ${new Date(clock.now()).toISOString()}`);
   t.is((await record(init, 'dst')).nextRun, '2026-10-25T00:30:00.000Z', '02:30 CEST');
-  await init.waitFor(/^dst-ran /m, 10_000);
+  await init.waitFor(/^dst-ran /m, 15_000);
   const first = await record(init, 'dst', (r) => r.runs === 1 && r.lastRun?.durationMs !== null);
   t.log(`first run ${first.lastRun!.start}; next run ${first.nextRun}`);
   // just before 02:30 CET
@@ -550,7 +551,7 @@ fakeTest('DST fall-back: 02:30 Europe/Paris on 2026-10-25 (a time that happens t
 
 fakeTest('wall-clock jumps: 3 h forward gives one late run, not a burst; 1 h back runs nothing twice', async (t) => {
   const dir = tempDir();
-  const clock = fakeClock(dir, '2026-06-01T10:59:57.000Z');
+  const clock = fakeClock(dir, '2026-06-01T10:59:53.000Z');
   const init = startInit({
     dir,
     env: clock.env,
@@ -565,7 +566,7 @@ fakeTest('wall-clock jumps: 3 h forward gives one late run, not a burst; 1 h bac
   });
   t.teardown(() => init.cleanup());
   await init.waitFor('scheduling 2 jobs');
-  await init.waitFor(/^hourly-ran /m, 10_000);
+  await init.waitFor(/^hourly-ran /m, 15_000);
   t.true(ranAt(init.output(), 'hourly')[0].startsWith('2026-06-01T11:00:00.'), 'on time');
   const beats = (): number => count(init.output(), /beat: started/);
 
