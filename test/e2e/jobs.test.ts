@@ -214,9 +214,9 @@ test('concurrency: allow: berth stop, and a reload that removes the job, stop th
 });
 
 test('concurrency: replace stops the running run with SIGTERM and starts the next', async (t) => {
-  const { init, seen, runs, out } = await overlap('replace', 4500);
+  const { init, seen, runs, out, rec } = await overlap('replace', 4500);
   t.teardown(() => init.cleanup());
-  t.log(`runs: ${JSON.stringify(runs)}; most at once: ${seen.most}`);
+  t.log(`runs: ${JSON.stringify(runs)}; most at once: ${seen.most}; record: runs ${rec.runs}, failed ${rec.failed}, last ${JSON.stringify(rec.lastRun)}`);
   t.true(count(out, /\[berth\] slow: replaced by its next run \(concurrency: replace\): sending SIGTERM$/) >= 2, out);
   t.regex(out, /slow: killed by SIGTERM/);
   t.is(seen.most, 1, 'the new run starts once the replaced one is gone');
@@ -402,8 +402,10 @@ test('status, metrics and health: every job field; failureThreshold makes it unh
 test('after: runs wait for the long-run to be ready; with startingDeadline the early due runs are skipped and counted', async (t) => {
   const dir = tempDir();
   const ready = join(dir, 'ready');
+  const p = port();
   const init = startInit({
     dir,
+    env: { BERTH_HTTP: `127.0.0.1:${p}` },
     manifest: {
       version: 1,
       services: {
@@ -429,6 +431,9 @@ test('after: runs wait for the long-run to be ready; with startingDeadline the e
   t.true(eager.skipped >= 2, `eager skipped ${eager.skipped}`);
   t.true(count(out, /\[berth\] eager: skipped the run due at \S+: dep \(starting\) not ready within its startingDeadline \(500 ms\)$/) >= 2, out);
   t.is(count(out, /eager: skipped/), eager.skipped);
+  const metrics = parsePrometheus((await curl(`http://127.0.0.1:${p}/metrics`)).body);
+  const skipped = metrics.find((f) => f.name === 'berth_job_runs_total')?.metrics.find((m) => m.labels?.service === 'eager' && m.labels.result === 'skipped');
+  t.is(Number(skipped?.value), (await record(init, 'eager')).skipped, 'berth_job_runs_total{result="skipped"}');
   // without a deadline the first due run waits for dep; those due while it waits are skipped
   const patient = await record(init, 'patient');
   t.log(patient);
