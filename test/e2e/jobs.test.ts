@@ -481,6 +481,16 @@ function faketimeProblem(): string | undefined {
   }
 }
 
+/**
+ * Kills the init, and removes what libfaketime left in /dev/shm: the first faked process (here the init: setpriv
+ * execs it) makes a semaphore and a segment named by its pid, removed only when it exits normally; a stale pair
+ * makes a later process with that pid fail to start.
+ */
+async function fakeCleanup(init: InitRun): Promise<void> {
+  await init.cleanup();
+  for (const f of [`/dev/shm/faketime_shm_${init.proc.pid}`, `/dev/shm/sem.faketime_sem_${init.proc.pid}`]) rmSync(f, { force: true });
+}
+
 const noFaketime = faketimeProblem();
 const fakeTest = (title: string, body: (t: ExecutionContext) => Promise<void>): void => {
   if (noFaketime) test.skip(`${title} (skipped: ${noFaketime})`, body);
@@ -499,7 +509,7 @@ fakeTest('DST spring-forward: 02:30 Europe/Paris on 2026-03-29 (a time that does
     env: clock.env,
     manifest: { version: 1, services: { keep: KEEP, dst: { type: 'scheduled', schedule: '0 30 2 * * *', timezone: 'Europe/Paris', script: JOB_SCRIPT('dst') } } },
   });
-  t.teardown(() => init.cleanup());
+  t.teardown(() => fakeCleanup(init));
   await init.waitFor('scheduling 1 job');
   const armed = await record(init, 'dst');
   t.log(`armed at fake ${new Date(clock.now()).toISOString()}; next run ${armed.nextRun}`);
@@ -531,7 +541,7 @@ fakeTest('DST fall-back: 02:30 Europe/Paris on 2026-10-25 (a time that happens t
       },
     },
   });
-  t.teardown(() => init.cleanup());
+  t.teardown(() => fakeCleanup(init));
   await init.waitFor('scheduling 2 jobs');
   t.log(`armed at fake ${new Date(clock.now()).toISOString()}`);
   t.is((await record(init, 'dst')).nextRun, '2026-10-25T00:30:00.000Z', '02:30 CEST');
@@ -569,7 +579,7 @@ fakeTest('wall-clock jumps: 3 h forward gives one late run, not a burst; 1 h bac
       },
     },
   });
-  t.teardown(() => init.cleanup());
+  t.teardown(() => fakeCleanup(init));
   await init.waitFor('scheduling 2 jobs');
   await init.waitFor(/^hourly-ran /m, 15_000);
   t.true(ranAt(init.output(), 'hourly')[0].startsWith('2026-06-01T11:00:00.'), 'on time');
