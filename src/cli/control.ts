@@ -37,7 +37,8 @@ export async function controlCommand(op: ActionOp, args: string[]): Promise<numb
     }
     const results = response.result as ServiceResult[];
     for (const r of results) (r.ok ? process.stdout : process.stderr).write(`${r.service}: ${r.message}\n`);
-    if (op === 'run') return results[0].ok ? results[0].code ?? 0 : 1;
+    // a run that ended carries its exit code, failed or not; a refused one has none
+    if (op === 'run') return results[0].code ?? (results[0].ok ? 0 : 1);
     return results.every((r) => r.ok) ? 0 : 1;
   } catch (err) {
     if (!(err instanceof NoInit)) throw err;

@@ -65,6 +65,8 @@ interface Entry {
   runs: number;
   /** runs that ended, per runner: `berth run` waits for its own */
   ended: WeakMap<JobRunner, number>;
+  /** when each runner's run started: with concurrency: allow, lastRun may be another run's */
+  started: WeakMap<JobRunner, string>;
   lastRun: JobRun | null;
   lastSuccess: number | null;
   consecutiveFailures: number;
@@ -93,6 +95,7 @@ export class Scheduler {
       extras: new Set(),
       runs: 0,
       ended: new WeakMap(),
+      started: new WeakMap(),
       lastRun: null,
       lastSuccess: null,
       consecutiveFailures: 0,
@@ -116,6 +119,11 @@ export class Scheduler {
     return [...this.jobs.values()].flatMap((e) => [...e.extras]);
   }
 
+  /** The runs of one job started beside its own runner, still going: a stop or a reload of the job stops them too. */
+  extrasOf(name: string): JobRunner[] {
+    return [...(this.jobs.get(name)?.extras ?? [])];
+  }
+
   isJob(runner: JobRunner): boolean {
     return this.jobs.get(runner.svc.name)?.runner === runner;
   }
@@ -126,12 +134,13 @@ export class Scheduler {
     if (!e) return;
     if (event.to === 'running') {
       e.runs++;
+      e.started.set(runner, event.at.toISOString());
       e.lastRun = { start: event.at.toISOString(), durationMs: null, code: null, signal: null };
       return;
     }
     if (!event.exit) return;
     e.ended.set(runner, (e.ended.get(runner) ?? 0) + 1);
-    const start = event.from === 'running' || event.from === 'stopping' ? e.lastRun?.start : undefined;
+    const start = event.from === 'running' || event.from === 'stopping' ? e.started.get(runner) : undefined;
     if (start === undefined) e.runs++; // it never ran: a failure to start is a run that failed
     e.lastRun = {
       start: start ?? event.at.toISOString(),

@@ -56,13 +56,18 @@ export class ControlAnswers implements ControlHandler {
     // after a reload under way: it replaces the runners it changes, and an action on the old one would leave a process no runner owns
     await this.reloading;
     const action = (r: ServiceRunner): ServiceResult | Promise<ServiceResult> =>
-      op === 'signal' ? signalOne(r, signal ?? '') : op === 'run' ? this.runOne(r) : op === 'start' ? this.startOne(r) : op === 'stop' ? stopOne(r) : this.restartOne(r);
+      op === 'signal' ? signalOne(r, signal ?? '') : op === 'run' ? this.runOne(r) : op === 'start' ? this.startOne(r) : op === 'stop' ? stopOne(r, this.extrasOf(r)) : this.restartOne(r);
     return Promise.all(
       names.map((name) => {
         const runner = this.sup.runners.get(name);
         return runner ? action(runner) : { service: name, ok: false, state: 'down', message: 'removed by a reload' };
       }),
     );
+  }
+
+  /** A job's runs beside its own (concurrency: allow): they belong to it, and stop with it. */
+  private extrasOf(r: ServiceRunner): ServiceRunner[] {
+    return (this.sup.jobs?.extrasOf(r.name) ?? []) as ServiceRunner[];
   }
 
   private init(): InitView {
@@ -104,7 +109,7 @@ export class ControlAnswers implements ControlHandler {
 
   private async restartOne(r: ServiceRunner): Promise<ServiceResult> {
     if (r.state === 'down' && r.want === 'up') return result(r, false, 'not started yet: its stage has not begun');
-    await stopOne(r);
+    await stopOne(r, this.extrasOf(r));
     return this.startOne(r);
   }
 
@@ -135,7 +140,7 @@ export class ControlAnswers implements ControlHandler {
     const changed = old.filter((r) => wanted.has(r.name) && !same(r));
     log(`reloading ${sup.opts.manifest}: ${removed.length} removed, ${changed.length} changed, ${next.length - old.length + removed.length} added`);
     for (const r of [...removed, ...changed]) this.replacing.add(r);
-    await Promise.all([...removed, ...changed].map((r) => (r.stop(), r.idle())));
+    await Promise.all([...removed, ...changed].flatMap((r) => [r, ...this.extrasOf(r)]).map((r) => (r.stop(), r.idle())));
     if (sup.shuttingDown) throw new Error('the init began shutting down during the reload');
     for (const r of removed) {
       sup.launcher.forget(r.name, true);
@@ -162,10 +167,10 @@ export class ControlAnswers implements ControlHandler {
   }
 }
 
-async function stopOne(r: ServiceRunner): Promise<ServiceResult> {
-  const running = r.active;
-  r.stop();
-  await r.idle();
+async function stopOne(r: ServiceRunner, extras: ServiceRunner[] = []): Promise<ServiceResult> {
+  const running = r.active || extras.some((x) => x.active);
+  for (const x of [r, ...extras]) x.stop();
+  await Promise.all([r, ...extras].map((x) => x.idle()));
   return result(r, true, running ? 'stopped' : 'not running');
 }
 
