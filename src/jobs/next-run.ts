@@ -24,7 +24,8 @@ export function loadCron(): Promise<CronClass> {
 export function nextRunOf(CronCtor: CronClass, schedule: Schedule, timezone: string, armedAt: number): NextRun {
   if (schedule.kind === 'every') {
     const { ms } = schedule;
-    return { after: (after) => armedAt + (Math.floor(Math.max(0, after - armedAt) / ms) + 1) * ms };
+    // before armedAt (the clock was set back since): a period from now
+    return { after: (after) => (after < armedAt ? after + ms : armedAt + (Math.floor((after - armedAt) / ms) + 1) * ms) };
   }
   // made for each question, not kept: a croner instance holds about 80 kB of heap (1,000 jobs: 80 MB), one made costs 0.2 ms
   return {

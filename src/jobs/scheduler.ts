@@ -79,6 +79,8 @@ export class Scheduler {
   private readonly jobs = new Map<string, Entry>();
   private timer?: NodeJS.Timeout;
   private rearmSoon = false;
+  /** the wall clock when the timer last fired: a later reading before it means the clock was set back */
+  private lastFired = Date.now();
 
   constructor(private readonly scope: SchedulerScope) {}
 
@@ -222,7 +224,12 @@ export class Scheduler {
     this.timer = undefined;
     if (this.scope.shuttingDown()) return;
     const now = Date.now();
+    const setBack = now < this.lastFired - 1000;
+    this.lastFired = now;
     for (const e of this.jobs.values()) {
+      // clock set back: a cron job keeps its planned run, so no time it already ran runs twice; `@every` is a period, not
+      // a time of day: it goes on a period from now
+      if (setBack && e.dueAt !== null && e.runner.svc.job!.schedule.kind === 'every') e.dueAt = Math.min(e.dueAt, e.next.after(now) ?? e.dueAt);
       if (e.dueAt === null || e.dueAt > now) continue;
       const dueAt = e.dueAt;
       e.dueAt = e.next.after(now);

@@ -564,7 +564,7 @@ fakeTest('DST fall-back: 02:30 Europe/Paris on 2026-10-25 (a time that happens t
   t.true(count(init.output(), /beat: exited with code 0/) >= 5, 'the clock kept running');
 });
 
-fakeTest('wall-clock jumps: 3 h forward gives one late run, not a burst; 1 h back runs nothing twice', async (t) => {
+fakeTest('wall-clock jumps: 3 h forward gives one late run, not a burst; 1 h back runs no cron time twice, and @every goes on', async (t) => {
   const dir = tempDir();
   const clock = fakeClock(dir, '2026-06-01T10:59:53.000Z');
   const init = startInit({
@@ -576,11 +576,12 @@ fakeTest('wall-clock jumps: 3 h forward gives one late run, not a burst; 1 h bac
         keep: KEEP,
         hourly: { type: 'scheduled', schedule: '0 0 * * * *', script: JOB_SCRIPT('hourly') },
         beat: { type: 'scheduled', schedule: '* * * * * *', script: 'true' },
+        period: { type: 'scheduled', schedule: '@every 2s', script: 'true' },
       },
     },
   });
   t.teardown(() => fakeCleanup(init));
-  await init.waitFor('scheduling 2 jobs');
+  await init.waitFor('scheduling 3 jobs');
   await init.waitFor(/^hourly-ran /m, 15_000);
   t.true(ranAt(init.output(), 'hourly')[0].startsWith('2026-06-01T11:00:00.'), 'on time');
   const beats = (): number => count(init.output(), /beat: started/);
@@ -600,6 +601,7 @@ fakeTest('wall-clock jumps: 3 h forward gives one late run, not a burst; 1 h bac
 
   // back 1 h: 13:00 comes round again; its (late) run is done, and the next due stays 15:00. (The every-second
   // beat is past its due time too: the timer armed before the jump fires once, then sleeps its 60 s cap.)
+  const periods = count(init.output(), /period: started/);
   clock.set('2026-06-01T12:59:57.000Z');
   await waitUntil('the fake clock passes 13:00:03Z', () => clock.now() > Date.parse('2026-06-01T13:00:03Z'), { timeoutMs: 15_000, everyMs: 100 });
   t.log(ranAt(init.output(), 'hourly'));
@@ -607,4 +609,6 @@ fakeTest('wall-clock jumps: 3 h forward gives one late run, not a burst; 1 h bac
   const rec = await record(init, 'hourly');
   t.is(rec.runs, 3);
   t.is(rec.nextRun, '2026-06-01T15:00:00.000Z');
+  // a period, not a time of day: it went on after the jump
+  t.true(count(init.output(), /period: started/) >= periods + 2, `@every 2s ran ${count(init.output(), /period: started/) - periods} times in the 6 s after the clock went back`);
 });
