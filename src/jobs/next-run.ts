@@ -27,8 +27,28 @@ export function nextRunOf(CronCtor: CronClass, schedule: Schedule, timezone: str
     // before armedAt (the clock was set back since): a period from now
     return { after: (after) => (after < armedAt ? after + ms : armedAt + (Math.floor((after - armedAt) / ms) + 1) * ms) };
   }
-  // made for each question, not kept: a croner instance holds about 80 kB of heap (1,000 jobs: 80 MB), one made costs 0.2 ms
-  return {
-    after: (after) => new CronCtor(schedule.expression, { timezone, paused: true, legacyMode: true }).nextRun(new Date(after))?.getTime() ?? null,
-  };
+  return { after: (after) => cronFor(CronCtor, schedule.expression, timezone).nextRun(new Date(after))?.getTime() ?? null };
+}
+
+/**
+ * A croner instance holds about 80 kB of heap (its year field is an array of
+ * 10,000), so one is not kept per job: jobs with the same schedule and zone
+ * share one, and at most CACHED are kept; the rest are made when asked
+ * (0.2 ms each) and collected.
+ */
+const CACHED = 16;
+const cache = new Map<string, Cron>();
+
+function cronFor(CronCtor: CronClass, expression: string, timezone: string): Cron {
+  const key = `${expression}\0${timezone}`;
+  let c = cache.get(key);
+  if (c) {
+    cache.delete(key); // most recently used last
+  } else {
+    // UTC as an offset: croner then computes without Intl's time-zone formatting, which grows the heap outside V8's
+    c = new CronCtor(expression, { ...(timezone === 'UTC' ? { utcOffset: 0 } : { timezone }), paused: true, legacyMode: true });
+    if (cache.size >= CACHED) cache.delete(cache.keys().next().value!);
+  }
+  cache.set(key, c);
+  return c;
 }
