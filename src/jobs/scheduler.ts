@@ -59,14 +59,11 @@ interface Entry {
   next: NextRun;
   /** ms since the epoch; null when the schedule has no next time */
   dueAt: number | null;
+  /** runs beside the job's own (concurrency: allow) */
   extras: Set<JobRunner>;
   /** a due run waiting for what the job names in `after` */
   waiting?: Promise<boolean>;
   runs: number;
-  /** runs that ended, per runner: `berth run` waits for its own */
-  ended: WeakMap<JobRunner, number>;
-  /** when each runner's run started: with concurrency: allow, lastRun may be another run's */
-  started: WeakMap<JobRunner, string>;
   lastRun: JobRun | null;
   lastSuccess: number | null;
   consecutiveFailures: number;
@@ -77,6 +74,10 @@ interface Entry {
 
 export class Scheduler {
   private readonly jobs = new Map<string, Entry>();
+  /** runs that ended, per runner: `berth run` waits for its own (one map for every job: a map each cost a job ~1 kB) */
+  private readonly ended = new WeakMap<JobRunner, number>();
+  /** when each runner's run under way started */
+  private readonly started = new WeakMap<JobRunner, string>();
   private timer?: NodeJS.Timeout;
   private rearmSoon = false;
   /** the wall clock when the timer last fired: a later reading before it means the clock was set back */
@@ -96,8 +97,6 @@ export class Scheduler {
       dueAt: next.after(now),
       extras: new Set(),
       runs: 0,
-      ended: new WeakMap(),
-      started: new WeakMap(),
       lastRun: null,
       lastSuccess: null,
       consecutiveFailures: 0,
@@ -136,13 +135,13 @@ export class Scheduler {
     if (!e) return;
     if (event.to === 'running') {
       e.runs++;
-      e.started.set(runner, event.at.toISOString());
+      this.started.set(runner, event.at.toISOString());
       e.lastRun = { start: event.at.toISOString(), durationMs: null, code: null, signal: null };
       return;
     }
     if (!event.exit) return;
-    e.ended.set(runner, (e.ended.get(runner) ?? 0) + 1);
-    const start = event.from === 'running' || event.from === 'stopping' ? e.started.get(runner) : undefined;
+    this.ended.set(runner, (this.ended.get(runner) ?? 0) + 1);
+    const start = event.from === 'running' || event.from === 'stopping' ? this.started.get(runner) : undefined;
     if (start === undefined) e.runs++; // it never ran: a failure to start is a run that failed
     e.lastRun = {
       start: start ?? event.at.toISOString(),
@@ -169,9 +168,9 @@ export class Scheduler {
     const started = await this.launch(e);
     if (typeof started === 'string') return { ok: false, message: started };
     const runner = started;
-    const before = e.ended.get(runner) ?? 0;
+    const before = this.ended.get(runner) ?? 0;
     runner.start();
-    await runner.until((r) => (e.ended.get(r) ?? 0) > before);
+    await runner.until((r) => (this.ended.get(r) ?? 0) > before);
     return { ok: true, code: runner.lastExit?.code ?? null, signal: runner.lastExit?.signal ?? null };
   }
 
@@ -278,7 +277,7 @@ export class Scheduler {
     }
     const extra = this.scope.extra(e.runner.svc);
     e.extras.add(extra);
-    void extra.until((x) => (e.ended.get(x) ?? 0) > 0).then(() => e.extras.delete(extra));
+    void extra.until((x) => (this.ended.get(x) ?? 0) > 0).then(() => e.extras.delete(extra));
     return extra;
   }
 
