@@ -30,14 +30,18 @@ const STAGES: Array<{ key: keyof Plan; title: string }> = [
   { key: 'pre', title: 'oneshot-pre, one at a time' },
   { key: 'longRuns', title: 'long-run, started together, then supervised' },
   { key: 'post', title: 'oneshot-post, one at a time, once every long-run has started' },
+  { key: 'jobs', title: 'scheduled jobs, armed when the long-runs start, each run on its schedule' },
 ];
+
+/** The stages a plan shows: the jobs' only when there are jobs. */
+const shown = (plan: Plan) => STAGES.filter(({ key }) => key !== 'jobs' || plan.jobs.length);
 
 export function renderText(manifest: Manifest, plan: Plan): string {
   const lines: string[] = [];
-  STAGES.forEach(({ key, title }, i) => {
+  shown(plan).forEach(({ key, title }, i) => {
     lines.push(`stage ${i + 1}: ${title}`);
     if (!plan[key].length) lines.push('  (none)');
-    plan[key].forEach((svc, n) => lines.push(`  ${key === 'longRuns' ? '-' : `${n + 1}.`} ${svc.name}${waits(manifest, svc)}`));
+    plan[key].forEach((svc, n) => lines.push(`  ${key === 'longRuns' || key === 'jobs' ? '-' : `${n + 1}.`} ${svc.name}${svc.job ? `  ${svc.job.scheduleText}${svc.job.timezone ? ` (${svc.job.timezone})` : ''}` : ''}${waits(manifest, svc)}`));
   });
   const disabled = Object.values(manifest.services).filter((s) => !s.enable);
   if (disabled.length) lines.push(`disabled (never started): ${disabled.map((s) => s.name).join(', ')}`);
@@ -48,18 +52,19 @@ export function renderText(manifest: Manifest, plan: Plan): string {
 function waits(manifest: Manifest, svc: Service): string {
   if (!svc.after.length) return '';
   const ready = svc.after.filter((n) => manifest.services[n].type === 'long-run');
-  return `  (after ${svc.after.join(', ')}${ready.length ? `; starts once ${ready.join(', ')} ${ready.length === 1 ? 'is' : 'are'} ready` : ''})`;
+  const when = svc.job ? 'each run waits until' : 'starts once';
+  return `  (after ${svc.after.join(', ')}${ready.length ? `; ${when} ${ready.join(', ')} ${ready.length === 1 ? 'is' : 'are'} ready` : ''})`;
 }
 
 export function renderDot(manifest: Manifest, plan: Plan): string {
   const q = (s: string): string => JSON.stringify(s);
   const lines = ['digraph berth {', '  rankdir=LR;', '  node [shape=box];'];
-  STAGES.forEach(({ key, title }, i) => {
+  shown(plan).forEach(({ key, title }, i) => {
     lines.push(`  subgraph cluster_${i} {`, `    label=${q(`stage ${i + 1}: ${title}`)};`);
     for (const svc of plan[key]) lines.push(`    ${q(svc.name)};`);
     lines.push('  }');
   });
-  const enabled: Service[] = [...plan.pre, ...plan.longRuns, ...plan.post];
+  const enabled: Service[] = [...plan.pre, ...plan.longRuns, ...plan.post, ...plan.jobs];
   for (const svc of enabled) {
     for (const dep of svc.after) lines.push(`  ${q(dep)} -> ${q(svc.name)}${manifest.services[dep].type === 'long-run' ? ' [label="ready"]' : ''};`);
   }

@@ -36,6 +36,31 @@ test('plan prints the stages in order with their after edges, and the disabled s
   );
 });
 
+test('plan shows scheduled jobs as a stage of their own, with their schedules and what each run waits for', async (t) => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'm.yaml'), `version: 1
+services:
+  db: { script: "exec sleep 100" }
+  backup: { type: scheduled, schedule: "0 2 * * *", timezone: Europe/Paris, after: [db], script: "true" }
+  tick: { type: scheduled, schedule: "@every 10m", script: "true" }
+`);
+  const r = await runBerth(['plan', join(dir, 'm.yaml')]);
+  t.is(r.code, 0, r.stderr);
+  t.true(
+    r.stdout.endsWith(
+      [
+        'stage 4: scheduled jobs, armed when the long-runs start, each run on its schedule',
+        '  - backup  0 2 * * * (Europe/Paris)  (after db; each run waits until db is ready)',
+        '  - tick  @every 10m',
+        '',
+      ].join('\n'),
+    ),
+    r.stdout,
+  );
+  const dot = await runBerth(['plan', join(dir, 'm.yaml'), '--format', 'dot']);
+  t.regex(dot.stdout, /"db" -> "backup" \[label="ready"\];/);
+});
+
 test('plan --format dot is a Graphviz digraph with a cluster per stage and an edge per after', async (t) => {
   const dir = tempDir();
   writeFileSync(join(dir, 'm.yaml'), manifest);
