@@ -52,7 +52,7 @@ export interface SchedulerScope {
 }
 
 /** A run that `berth run` started, once it ended; or why it did not start. */
-export type RunResult = { ok: true; code: number | null; signal: string | null; reason?: string } | { ok: false; message: string };
+export type RunResult = { ok: true; code: number | null; signal: string | null } | { ok: false; message: string };
 
 interface Entry {
   runner: JobRunner;
