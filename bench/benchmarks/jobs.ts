@@ -11,7 +11,8 @@
 //     machine's cores). A job is a tiny C program (perl without cc) that
 //     first reads CLOCK_REALTIME and appends it to a file; its delay is that
 //     time minus the minute. Every scheduler runs it through /bin/sh -c.
-//     Then Berth alone with JOBS `* * * * * *` jobs, for more samples.
+//     Then Berth alone with JOBS `* * * * * *` jobs, for more samples, and
+//     the C floor (FLOOR_C) spawning the same runs at each second.
 //   idle CPU with 1,000 jobs due far away (`0 3 1 1 *`), each scheduler over
 //     --cpu-seconds, the window centred on a minute boundary (cron and
 //     crond wake every minute).
@@ -52,12 +53,12 @@ const ZONE = 'Europe/Paris';
 const CRON = findProgram('cron');
 const BUSYBOX = findProgram('busybox');
 const MOUNT = findProgram('mount');
-/** Debian's `busybox` package has no crond applet; `busybox-static` has. */
-const HAS_CROND = ((): boolean => {
-  if (!BUSYBOX) return false;
-  const r = spawnSync(BUSYBOX, ['--list'], { encoding: 'utf8', timeout: 5000 });
-  return (r.stdout ?? '').split('\n').includes('crond');
-})();
+let hasCrond: boolean | undefined;
+/** Debian's `busybox` package has no crond applet; `busybox-static` has. Asked once, when this benchmark runs. */
+function busyboxHasCrond(): boolean {
+  hasCrond ??= !!BUSYBOX && (spawnSync(BUSYBOX, ['--list'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '').split('\n').includes('crond');
+  return hasCrond;
+}
 
 const KINDS = ['berth', 'cron', 'crond'] as const;
 type Kind = (typeof KINDS)[number];
@@ -68,7 +69,7 @@ function missing(kind: Kind): string | undefined {
   if (!MOUNT) return 'no mount(8) to give it a private /var/spool/cron';
   if (kind === 'cron') return CRON ? undefined : 'not installed (apt-get install -y cron)';
   if (!BUSYBOX) return 'not installed (apt-get install -y busybox-static)';
-  return HAS_CROND ? undefined : `not installed: ${BUSYBOX} has no crond applet (Debian's busybox has none: apt-get install -y busybox-static)`;
+  return busyboxHasCrond() ? undefined : `not installed: ${BUSYBOX} has no crond applet (Debian's busybox has none: apt-get install -y busybox-static)`;
 }
 
 const MEMORY_CASES = ['berth0', 'one', 'oneZone', 'identical', 'distinct', 'every', 'zone', 'cron0', 'cron', 'crond0', 'crond'] as const;
@@ -526,7 +527,7 @@ function report(r: JobsResult): Section {
   const lines = [
     `10. scheduled jobs: Berth beside Debian's cron (${present('cron') ?? version('cron')}) and busybox crond (${present('crond') ?? version('crond')}), each PID 1 of its own namespace`,
     `   due → exec: ${JOBS} identical '* * * * *' jobs in each, the three side by side over the same ${r.minutes} minute(s) (${3 * JOBS} runs due at each minute);`,
-    `   a job stamps its own start (${r.stamp}), through /bin/sh -c; delay = stamp − the minute. p99 by nearest rank (of 40 runs: the largest)`,
+    `   a job stamps its own start (${r.stamp}), through /bin/sh -c; delay = stamp − the minute. p99 by nearest rank (of ${JOBS * r.minutes} runs: the largest)`,
   ];
   for (const k of KINDS) {
     const d = r.delay[k];
