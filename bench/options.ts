@@ -9,6 +9,8 @@ export interface Options {
   zombies: number;
   zombieRuns: number;
   orphans: OrphanKind;
+  /** the jobs benchmark: minutes of every-minute runs */
+  jobMinutes: number;
   /** names of the benchmarks to run (see BENCHMARKS in run.ts) */
   only: Set<string>;
   peers: Set<PeerName>;
@@ -17,8 +19,8 @@ export interface Options {
 }
 
 export const USAGE = `usage: node dist/bench/run.js [--quick] [--runs N] [--cpu-seconds S] [--zombies N] [--zombie-runs N]
-                                [--orphans clone|fork] [--only start,restart,cpu,zombies,ready,probes,logs,first] [--peers berth,s6,tini]
-                                [--baseline DIR]`;
+                                [--orphans clone|fork] [--only start,restart,cpu,zombies,ready,probes,logs,first,jobs]
+                                [--peers berth,s6,tini] [--baseline DIR] [--job-minutes N]`;
 
 /** Parses argv; `names` are the benchmarks --only may pick from (all by default). */
 export function parseOptions(argv: string[], names: string[]): Options {
@@ -28,10 +30,11 @@ export function parseOptions(argv: string[], names: string[]): Options {
     zombies: 10_000,
     zombieRuns: 5,
     orphans: 'clone',
+    jobMinutes: 2,
     only: new Set(names),
     peers: new Set<PeerName>(['berth', 's6', 'tini', 'node', 'spawner']),
   };
-  if (argv.includes('--quick')) Object.assign(o, { runs: 3, cpuSeconds: 5, zombieRuns: 1 });
+  if (argv.includes('--quick')) Object.assign(o, { runs: 3, cpuSeconds: 5, zombieRuns: 1, jobMinutes: 1 });
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -49,6 +52,7 @@ export function parseOptions(argv: string[], names: string[]): Options {
     else if (a === '--cpu-seconds') o.cpuSeconds = count(1, 600);
     else if (a === '--zombies') o.zombies = count(1, 20_000);
     else if (a === '--zombie-runs') o.zombieRuns = count(1, 50);
+    else if (a === '--job-minutes') o.jobMinutes = count(1, 30);
     else if (a === '--orphans') {
       const v = value();
       if (v !== 'clone' && v !== 'fork') throw new Error('--orphans must be clone or fork');

@@ -6,7 +6,9 @@
 //   7. idle CPU with 10 HTTP-probed services
 //   8. the log relay: 1 GiB of lines, twenty writers, memory, idle CPU
 //   9. exec -> the first service running, beyond a bare node's start
-// 1-5 against s6 and tini too, 8 against supervisord.
+//  10. scheduled jobs: due -> exec, idle CPU and memory with 1,000 jobs
+// 1-5 against s6 and tini too, 8 against supervisord, 10 against Debian's
+// cron and busybox crond.
 //
 // One module per benchmark in benchmarks/ (a typed result, and the report
 // section and targets made from it); report.ts prints. A new benchmark is a
@@ -17,19 +19,22 @@
 // is killed (with its whole namespace) and removed afterwards. Method and
 // results: docs/PERFORMANCE.md; peers and options: bench/README.md.
 //
-// Peers come from Debian: `apt-get update && apt-get install -y s6 tini`.
+// Peers come from Debian: `apt-get update && apt-get install -y s6 tini`
+// (and supervisor for 8, cron busybox-static for 10).
 // A peer that is not installed is reported as "not installed".
 // Needs root (unshare, a pids cgroup), mkfifo, and cc or perl (the orphan maker).
 //
 // Options: --quick (5 s CPU window, 3 runs, 1 orphan run), --runs N,
 // --cpu-seconds S, --zombies N, --zombie-runs N, --orphans clone|fork,
-// --only start,restart,cpu,zombies,ready,probes,logs,first, --peers berth,s6,tini,
-// --baseline DIR (Berth built in another checkout, beside this one in 1-4 and 9).
+// --only start,restart,cpu,zombies,ready,probes,logs,first,jobs, --peers berth,s6,tini,
+// --baseline DIR (Berth built in another checkout, beside this one in 1-4 and 9),
+// --job-minutes N (minutes of every-minute jobs in 10; 2, --quick 1).
 // BERTH_BENCH_NODE_FLAGS adds node flags to Berth's own
 // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { performance } from 'node:perf_hooks';
 import { first } from './benchmarks/first.js';
 import { idle } from './benchmarks/idle.js';
+import { jobs } from './benchmarks/jobs.js';
 import { logs } from './benchmarks/logs.js';
 import { probes } from './benchmarks/probes.js';
 import { ready } from './benchmarks/ready.js';
@@ -44,7 +49,7 @@ import { parseOptions } from './options.js';
 import { out, printHeader, printSection, printSummary } from './report.js';
 
 /** In report order. */
-const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first)];
+const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first), runnable(jobs)];
 
 async function main(): Promise<void> {
   const o = parseOptions(

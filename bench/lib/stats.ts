@@ -15,6 +15,12 @@ export function summarise(values: number[]): Summary | undefined {
   return { median, min: v[0], max: v[v.length - 1], n: v.length };
 }
 
+/** The `q` quantile (0..1) of `values` by nearest rank: p99 of 40 samples is the largest. */
+export function quantile(values: number[], q: number): number | undefined {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return v.length ? v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))] : undefined;
+}
+
 /** Rounds to a sensible number of digits for a table. */
 export function num(x: number, digits?: number): string {
   if (!Number.isFinite(x)) return String(x);
