@@ -5,8 +5,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { STALL_MS } from '../../src/logs/relay.js';
 import { berth, isAlive, runBerth, sleep, startInit, tempDir, waitUntil } from '../helpers/init.js';
 
 /** The init on `manifest`, its stdout and stderr on pipes the test reads (or stops reading); killed at teardown. */
@@ -251,13 +252,19 @@ test('berth logs: the last N lines, -f follows, execLogger shows what the logger
 });
 
 test('an init whose own loop is late does not split a line: what the pipe holds is read before a stall is declared', async (t) => {
-  // the service writes half a line, then the rest a second later; meanwhile the init is stopped past its stall timer
-  const init = startInit({ manifest: { version: 1, services: { half: { script: "printf 'first-half-'; sleep 1; printf 'second-half\\n'; exec sleep 60" } } } });
+  // the service writes half a line, then the rest a second later; meanwhile the init is stopped past its stall timer.
+  // Marker files say when each half is written: on a loaded machine a fixed sleep is not enough to know
+  const dir = tempDir();
+  const init = startInit({
+    dir,
+    manifest: { version: 1, services: { half: { script: `printf 'first-half-'; : > ${dir}/first; sleep 1; printf 'second-half\\n'; : > ${dir}/second; exec sleep 60` } } },
+  });
   t.teardown(() => init.cleanup());
-  await init.waitFor('half: started');
-  await sleep(200);
+  await waitUntil('the first half is written', () => existsSync(join(dir, 'first')), { timeoutMs: 10_000 });
+  await sleep(200); // read by the init, its stall timer armed
   await init.signal('SIGSTOP');
-  await sleep(1500); // the rest of the line is in the pipe, and the stall timer is overdue
+  await waitUntil('the second half is written', () => existsSync(join(dir, 'second')), { timeoutMs: 10_000 });
+  await sleep(STALL_MS + 200); // the stall timer is overdue
   await init.signal('SIGCONT');
   await init.waitFor('second-half');
   t.regex(init.output(), /^first-half-second-half$/m, init.output());
