@@ -504,15 +504,20 @@ const fakeTest = (title: string, body: (t: ExecutionContext) => Promise<void>): 
 const ranAt = (out: string, job: string): string[] => [...out.matchAll(new RegExp(`^${job}-ran (\\S+)$`, 'gm'))].map((m) => m[1]);
 const JOB_SCRIPT = (name: string): string => `echo "${name}-ran $(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)"`;
 
-fakeTest('DST spring-forward: 02:30 Europe/Paris on 2026-03-29 (a time that does not exist) runs once, right after the jump to 03:00', async (t) => {
+/** An init under a fake clock starting at `at`, with `services` beside the long-run the jobs keep company; cleaned up after the test. */
+function fakeInit(t: ExecutionContext, at: string, services: Record<string, unknown>): { init: InitRun; clock: ReturnType<typeof fakeClock> } {
   const dir = tempDir();
-  const clock = fakeClock(dir, '2026-03-29T00:59:52.000Z'); // 01:59:52 CET: time to start, on a loaded machine
-  const init = startInit({
-    dir,
-    env: clock.env,
-    manifest: { version: 1, services: { keep: KEEP, dst: { type: 'scheduled', schedule: '0 30 2 * * *', timezone: 'Europe/Paris', script: JOB_SCRIPT('dst') } } },
-  });
+  const clock = fakeClock(dir, at);
+  const init = startInit({ dir, env: clock.env, manifest: { version: 1, services: { keep: KEEP, ...services } } });
   t.teardown(() => fakeCleanup(init));
+  return { init, clock };
+}
+
+fakeTest('DST spring-forward: 02:30 Europe/Paris on 2026-03-29 (a time that does not exist) runs once, right after the jump to 03:00', async (t) => {
+  // 01:59:52 CET: time to start, on a loaded machine
+  const { init, clock } = fakeInit(t, '2026-03-29T00:59:52.000Z', {
+    dst: { type: 'scheduled', schedule: '0 30 2 * * *', timezone: 'Europe/Paris', script: JOB_SCRIPT('dst') },
+  });
   await init.waitFor('scheduling 1 job');
   const armed = await record(init, 'dst');
   t.log(`armed at fake ${new Date(clock.now()).toISOString()}; next run ${armed.nextRun}`);
@@ -529,22 +534,12 @@ fakeTest('DST spring-forward: 02:30 Europe/Paris on 2026-03-29 (a time that does
 });
 
 fakeTest('DST fall-back: 02:30 Europe/Paris on 2026-10-25 (a time that happens twice) runs once', async (t) => {
-  const dir = tempDir();
-  const clock = fakeClock(dir, '2026-10-25T00:29:52.000Z'); // 02:29:52 CEST
-  const init = startInit({
-    dir,
-    env: clock.env,
-    manifest: {
-      version: 1,
-      services: {
-        keep: KEEP,
-        dst: { type: 'scheduled', schedule: '0 30 2 * * *', timezone: 'Europe/Paris', script: JOB_SCRIPT('dst') },
-        // keeps the scheduler's timer waking each second, so a clock jump is noticed at once
-        beat: { type: 'scheduled', schedule: '* * * * * *', script: 'true' },
-      },
-    },
+  // 02:29:52 CEST
+  const { init, clock } = fakeInit(t, '2026-10-25T00:29:52.000Z', {
+    dst: { type: 'scheduled', schedule: '0 30 2 * * *', timezone: 'Europe/Paris', script: JOB_SCRIPT('dst') },
+    // keeps the scheduler's timer waking each second, so a clock jump is noticed at once
+    beat: { type: 'scheduled', schedule: '* * * * * *', script: 'true' },
   });
-  t.teardown(() => fakeCleanup(init));
   await init.waitFor('scheduling 2 jobs');
   t.log(`armed at fake ${new Date(clock.now()).toISOString()}`);
   t.is((await record(init, 'dst')).nextRun, '2026-10-25T00:30:00.000Z', '02:30 CEST');
@@ -568,22 +563,11 @@ fakeTest('DST fall-back: 02:30 Europe/Paris on 2026-10-25 (a time that happens t
 });
 
 fakeTest('wall-clock jumps: 3 h forward gives one late run, not a burst; 1 h back runs no cron time twice, and @every goes on', async (t) => {
-  const dir = tempDir();
-  const clock = fakeClock(dir, '2026-06-01T10:59:53.000Z');
-  const init = startInit({
-    dir,
-    env: clock.env,
-    manifest: {
-      version: 1,
-      services: {
-        keep: KEEP,
-        hourly: { type: 'scheduled', schedule: '0 0 * * * *', script: JOB_SCRIPT('hourly') },
-        beat: { type: 'scheduled', schedule: '* * * * * *', script: 'true' },
-        period: { type: 'scheduled', schedule: '@every 2s', script: 'true' },
-      },
-    },
+  const { init, clock } = fakeInit(t, '2026-06-01T10:59:53.000Z', {
+    hourly: { type: 'scheduled', schedule: '0 0 * * * *', script: JOB_SCRIPT('hourly') },
+    beat: { type: 'scheduled', schedule: '* * * * * *', script: 'true' },
+    period: { type: 'scheduled', schedule: '@every 2s', script: 'true' },
   });
-  t.teardown(() => fakeCleanup(init));
   await init.waitFor('scheduling 3 jobs');
   await init.waitFor(/^hourly-ran /m, 15_000);
   t.true(ranAt(init.output(), 'hourly')[0].startsWith('2026-06-01T11:00:00.'), 'on time');
