@@ -5,7 +5,7 @@
 // `after`, or is skipped (concurrency, startingDeadline), and keeps the
 // counts that status, metrics and health report.
 import type { JobRun, StatusRecord } from '../control/state-dir.js';
-import { log } from '../logs/init-log.js';
+import { log, span } from '../logs/init-log.js';
 import type { Service } from '../manifest/index.js';
 import { loadCron, nextRunOf, type NextRun } from './next-run.js';
 
@@ -242,7 +242,7 @@ export class Scheduler {
     const deadlineMs = e.runner.svc.job!.startingDeadlineMs;
     const late = now - dueAt;
     if (deadlineMs !== undefined && late > deadlineMs) {
-      return this.skip(e, dueAt, `it could start only ${seconds(late)} late, past its startingDeadline (${seconds(deadlineMs)})`);
+      return this.skip(e, dueAt, `it could start only ${span(late)} late, past its startingDeadline (${span(deadlineMs)})`);
     }
     if (e.waiting) return this.skip(e, dueAt, 'the run before it still waits for what it starts after');
     if (!(await this.dependencies(e, dueAt, deadlineMs))) return;
@@ -260,7 +260,7 @@ export class Scheduler {
     e.waiting = wait;
     const ok = await wait;
     e.waiting = undefined;
-    if (!ok) this.skip(e, dueAt, `${deps.filter((d) => d.state !== 'up').map((d) => `${d.svc.name} (${d.state})`).join(', ')} not ready within its startingDeadline (${seconds(deadlineMs!)})`);
+    if (!ok) this.skip(e, dueAt, `${deps.filter((d) => d.state !== 'up').map((d) => `${d.svc.name} (${d.state})`).join(', ')} not ready within its startingDeadline (${span(deadlineMs!)})`);
     return ok && !this.scope.shuttingDown() && e.runner.want === 'up';
   }
 
@@ -286,8 +286,4 @@ export class Scheduler {
     log(`${e.runner.svc.name}: skipped the run due at ${new Date(dueAt).toISOString()}: ${why}`);
     this.scope.changed(e.runner);
   }
-}
-
-function seconds(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
 }

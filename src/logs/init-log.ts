@@ -21,3 +21,8 @@ export function log(message: string, level: keyof typeof LEVELS = message.starts
 export function flushLog(): void {
   flushInitLines();
 }
+
+/** A span of time as the init's lines say it: 100 ms, 1.6 s, 10 s. */
+export function span(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
+}

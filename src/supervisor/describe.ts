@@ -3,6 +3,7 @@
 import { exitCodeOf } from '../unix/signals.js';
 import type { TransitionEvent } from './service.js';
 import type { Exit } from '../launch/spawn.js';
+import { span } from '../logs/init-log.js';
 
 export function describeExit(exit: Exit): string {
   if (exit.reason) return `could not start: ${exit.reason} (code ${exit.code})`;
@@ -18,7 +19,7 @@ function what(e: TransitionEvent): string {
   if (e.signal) return e.cause ? `${e.cause}: sending ${e.signal}` : `sending ${e.signal}`;
   if (e.exit) {
     const exit = describeExit(e.exit);
-    if (e.to === 'backoff') return `${e.repeat ? `failed again the same way (${exit})` : exit}; restarting in ${delay(e.delayMs ?? 0)} (restart #${e.restarts})`;
+    if (e.to === 'backoff') return `${e.repeat ? `failed again the same way (${exit})` : exit}; restarting in ${span(e.delayMs ?? 0)} (restart #${e.restarts})`;
     if (e.limit) return `${exit}; not restarted: ${e.limit.maxRestarts} restarts within ${e.limit.windowMs} ms already (maxRestarts)`;
     return e.to === 'stopped' ? `stopped, ${exit}` : exit;
   }
@@ -32,9 +33,4 @@ function what(e: TransitionEvent): string {
 /** "1 service", "3 services". */
 export function count(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
-}
-
-/** A restart delay as a person reads it: 100 ms, 1.6 s, 10 s. */
-function delay(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Number((ms / 1000).toFixed(1))} s`;
 }
