@@ -256,9 +256,11 @@ export class Scheduler {
     const deps = e.runner.svc.after.map((n) => this.scope.runner(n)).filter((d): d is JobRunner => d?.svc.type === 'long-run' && d.state !== 'up');
     if (!deps.length) return true;
     const ready = Promise.all(deps.map((d) => d.until((x) => x.state === 'up'))).then(() => true);
-    const wait = deadlineMs === undefined ? ready : Promise.race([ready, new Promise<boolean>((r) => setTimeout(r, Math.max(0, dueAt + deadlineMs - Date.now()), false))]);
+    let deadline: NodeJS.Timeout | undefined;
+    const wait = deadlineMs === undefined ? ready : Promise.race([ready, new Promise<boolean>((r) => (deadline = setTimeout(r, Math.max(0, dueAt + deadlineMs - Date.now()), false)))]);
     e.waiting = wait;
     const ok = await wait;
+    clearTimeout(deadline); // ready first: its deadline's timer goes, not left to fire for nothing
     e.waiting = undefined;
     if (!ok) this.skip(e, dueAt, `${deps.filter((d) => d.state !== 'up').map((d) => `${d.svc.name} (${d.state})`).join(', ')} not ready within its startingDeadline (${span(deadlineMs!)})`);
     return ok && !this.scope.shuttingDown() && e.runner.want === 'up';
