@@ -10,6 +10,7 @@
         "src/native/fds.c",
         "src/native/relay.c",
         "src/native/early-stop.c",
+        "src/native/wall-timer.c",
         "src/native/v8-memory.cc"
       ],
       "defines": ["_GNU_SOURCE"],

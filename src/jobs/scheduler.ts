@@ -1,5 +1,5 @@
-// Runs scheduled jobs: one timer for the soonest due run of all of them,
-// re-armed from the wall clock each time it fires. A run that is due goes
+// Runs scheduled jobs: one timer on the wall clock for the soonest due run
+// of all of them, re-armed each time it fires. A run that is due goes
 // through the job's runner like any start (the lifecycle table decides); this
 // file decides only whether it starts now, waits for what it names in
 // `after`, or is skipped (concurrency, startingDeadline), and keeps the
@@ -7,14 +7,8 @@
 import type { JobRun, StatusRecord } from '../control/state-dir.js';
 import { log, span } from '../logs/init-log.js';
 import type { Service } from '../manifest/index.js';
+import { WallTimer } from '../native/wall-timer.js';
 import { loadCron, nextRunOf, type NextRun } from './next-run.js';
-
-/**
- * The timer never sleeps longer than this: Node's timers follow the
- * monotonic clock, so a wall-clock jump (an NTP step, a laptop that slept)
- * is noticed within this long.
- */
-const MAX_SLEEP_MS = 60_000;
 
 /** What the scheduler needs of a job's runner (the supervisor's ServiceRunner). */
 export interface JobRunner {
@@ -78,7 +72,12 @@ export class Scheduler {
   private readonly ended = new WeakMap<JobRunner, number>();
   /** when each runner's run under way started */
   private readonly started = new WeakMap<JobRunner, string>();
-  private timer?: NodeJS.Timeout;
+  /**
+   * Fires when the wall clock reads the soonest due time, to the
+   * microsecond, and when the clock is set (an NTP step, a laptop that
+   * slept): no periodic wake is needed to notice a jump.
+   */
+  private readonly timer = new WallTimer((clockSet) => this.fire(clockSet));
   private rearmSoon = false;
   /** the wall clock when the timer last fired: a later reading before it means the clock was set back */
   private lastFired = Date.now();
@@ -176,8 +175,7 @@ export class Scheduler {
 
   /** The shutdown began: nothing more is started. */
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer.close();
   }
 
   private fields(e: Entry): Partial<StatusRecord> {
@@ -209,35 +207,37 @@ export class Scheduler {
   }
 
   private rearm(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     if (this.scope.shuttingDown()) return;
     let soonest = Infinity;
     for (const e of this.jobs.values()) if (e.dueAt !== null && e.dueAt < soonest) soonest = e.dueAt;
-    if (soonest === Infinity) return;
-    this.timer = setTimeout(() => this.fire(), Math.min(Math.max(0, soonest - Date.now()), MAX_SLEEP_MS));
+    if (soonest === Infinity) this.timer.cancel();
+    else this.timer.at(soonest);
   }
 
-  /** Every job due by the wall clock now: one run each, however late (never a burst of missed runs); the next time counts from now. */
-  private fire(): void {
-    this.timer = undefined;
+  /**
+   * Every job due by the wall clock now: one run each, however late (never a burst of missed runs); the next time
+   * counts from now. `clockSet`: the clock was set while the timer was armed.
+   */
+  private fire(clockSet: boolean): void {
     if (this.scope.shuttingDown()) return;
     const now = Date.now();
-    const setBack = now < this.lastFired - 1000;
+    // (the second test sees a clock set back where the kernel says nothing of it: a faked clock)
+    const moved = clockSet || now < this.lastFired - 1000;
     this.lastFired = now;
+    const due: Array<[Entry, number]> = [];
     for (const e of this.jobs.values()) {
-      // clock set back: a cron job keeps its planned run, so no time it already ran runs twice; `@every` is a period, not
-      // a time of day: it goes on a period from now
-      if (setBack && e.dueAt !== null && e.runner.svc.job!.schedule.kind === 'every') e.dueAt = Math.min(e.dueAt, e.next.after(now) ?? e.dueAt);
-      if (e.dueAt === null || e.dueAt > now) continue;
-      const dueAt = e.dueAt;
-      e.dueAt = e.next.after(now);
-      void this.due(e, dueAt, now);
+      // the clock moved: a cron job keeps its planned run, so no time it already ran runs twice after a set back;
+      // `@every` is a period, not a time of day: it goes on a period from now (a run already due stays due)
+      if (moved && e.dueAt !== null && e.runner.svc.job!.schedule.kind === 'every') e.dueAt = Math.min(e.dueAt, e.next.after(now) ?? e.dueAt);
+      if (e.dueAt !== null && e.dueAt <= now) due.push([e, e.dueAt]);
     }
+    // the runs start before the next times are worked out: a run waits for no calendar arithmetic
+    for (const [e, dueAt] of due) this.due(e, dueAt, now);
+    for (const [e] of due) e.dueAt = e.next.after(now);
     this.rearm();
   }
 
-  private async due(e: Entry, dueAt: number, now: number): Promise<void> {
+  private due(e: Entry, dueAt: number, now: number): void {
     if (e.runner.want === 'down') return; // stopped by an operator: no runs until it is started
     const deadlineMs = e.runner.svc.job!.startingDeadlineMs;
     const late = now - dueAt;
@@ -245,16 +245,13 @@ export class Scheduler {
       return this.skip(e, dueAt, `it could start only ${span(late)} late, past its startingDeadline (${span(deadlineMs)})`);
     }
     if (e.waiting) return this.skip(e, dueAt, 'the run before it still waits for what it starts after');
-    if (!(await this.dependencies(e, dueAt, deadlineMs))) return;
-    const started = await this.launch(e);
-    if (typeof started === 'string') this.skip(e, dueAt, started);
-    else started.start();
+    const deps = e.runner.svc.after.map((n) => this.scope.runner(n)).filter((d): d is JobRunner => d?.svc.type === 'long-run' && d.state !== 'up');
+    if (deps.length) void this.afterDependencies(e, dueAt, deadlineMs, deps);
+    else this.begin(e, dueAt);
   }
 
-  /** True once what the job names in `after` is ready; false (the run skipped) when its deadline passes first. */
-  private async dependencies(e: Entry, dueAt: number, deadlineMs: number | undefined): Promise<boolean> {
-    const deps = e.runner.svc.after.map((n) => this.scope.runner(n)).filter((d): d is JobRunner => d?.svc.type === 'long-run' && d.state !== 'up');
-    if (!deps.length) return true;
+  /** The run, once `deps` are ready; skipped when the job's deadline passes first. */
+  private async afterDependencies(e: Entry, dueAt: number, deadlineMs: number | undefined, deps: JobRunner[]): Promise<void> {
     const ready = Promise.all(deps.map((d) => d.until((x) => x.state === 'up'))).then(() => true);
     let deadline: NodeJS.Timeout | undefined;
     const wait = deadlineMs === undefined ? ready : Promise.race([ready, new Promise<boolean>((r) => (deadline = setTimeout(r, Math.max(0, dueAt + deadlineMs - Date.now()), false)))]);
@@ -263,18 +260,26 @@ export class Scheduler {
     clearTimeout(deadline); // ready first: its deadline's timer goes, not left to fire for nothing
     e.waiting = undefined;
     if (!ok) this.skip(e, dueAt, `${deps.filter((d) => d.state !== 'up').map((d) => `${d.svc.name} (${d.state})`).join(', ')} not ready within its startingDeadline (${span(deadlineMs!)})`);
-    return ok && !this.scope.shuttingDown() && e.runner.want === 'up';
+    else if (!this.scope.shuttingDown() && e.runner.want === 'up') this.begin(e, dueAt);
+  }
+
+  /** The run starts at once when the job's runner is free (no promise between the timer and the spawn); else as its concurrency says. */
+  private begin(e: Entry, dueAt: number): void {
+    if (!busy(e.runner)) {
+      e.runner.start();
+      return;
+    }
+    void this.launch(e).then((started) => (typeof started === 'string' ? this.skip(e, dueAt, started) : started.start()));
   }
 
   /** The runner that takes the run (after a replaced run is gone), or why none does. */
   private async launch(e: Entry): Promise<JobRunner | string> {
-    const busy = e.runner.state === 'running' || e.runner.state === 'stopping';
-    if (!busy) return e.runner;
+    if (!busy(e.runner)) return e.runner;
     const job = e.runner.svc.job!;
     if (job.concurrency === 'forbid') return `the last run is still going (pid ${e.runner.pid}; concurrency: forbid)`;
     if (job.concurrency === 'replace') {
       e.runner.replace();
-      await e.runner.until((r) => r.state !== 'running' && r.state !== 'stopping');
+      await e.runner.until((r) => !busy(r));
       return e.runner;
     }
     const extra = this.scope.extra(e.runner.svc);
@@ -288,4 +293,8 @@ export class Scheduler {
     log(`${e.runner.svc.name}: skipped the run due at ${new Date(dueAt).toISOString()}: ${why}`);
     this.scope.changed(e.runner);
   }
+}
+
+function busy(runner: JobRunner): boolean {
+  return runner.state === 'running' || runner.state === 'stopping';
 }

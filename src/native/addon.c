@@ -3,7 +3,8 @@
 // registers them; each job has its own: spawn.c (starting a service),
 // reap.c (its exit, and orphans'), fds.c (descriptors), relay.c (the log
 // relay's I/O), early-stop.c (a stop before the supervisor listens),
-// v8-memory.cc (a GC), args.c (arguments).
+// wall-timer.c (the jobs' timer on the wall clock), v8-memory.cc (a GC),
+// args.c (arguments).
 #include "addon.h"
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -27,6 +28,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
     {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},
     {"exitOnStop", NULL, exit_on_stop, NULL, NULL, NULL, napi_default, NULL},
+    {"wallTimer", NULL, wall_timer, NULL, NULL, NULL, napi_default, NULL},
+    {"setWallTimer", NULL, set_wall_timer, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

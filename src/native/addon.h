@@ -70,6 +70,9 @@ napi_value read_via(napi_env env, napi_callback_info info);
 napi_value prefix_into(napi_env env, napi_callback_info info);
 // early-stop.c
 napi_value exit_on_stop(napi_env env, napi_callback_info info);
+// wall-timer.c
+napi_value wall_timer(napi_env env, napi_callback_info info);
+napi_value set_wall_timer(napi_env env, napi_callback_info info);
 // v8-memory.cc
 napi_value collect_startup_garbage(napi_env env, napi_callback_info info);
 

@@ -57,6 +57,10 @@ export interface Native {
   flock(fd: number, operation: number): number;
   becomeSubreaper(): number;
   exitOnStop(prefix: string, suffix: string): number;
+  /** a timerfd on CLOCK_REALTIME (wall-timer.c), or -errno */
+  wallTimer(): number;
+  /** arms it for `atMs` on the wall clock (< 0: disarms); 0 or -errno */
+  setWallTimer(fd: number, atMs: number): number;
 }
 
 // dist/src/native/addon.js → the package root's build/Release

@@ -587,7 +587,8 @@ fakeTest('wall-clock jumps: 3 h forward gives one late run, not a burst; 1 h bac
   t.is(forward.skipped, 0);
 
   // back 1 h: 13:00 comes round again; its (late) run is done, and the next due stays 15:00. (The every-second
-  // beat is past its due time too: the timer armed before the jump fires once, then sleeps its 60 s cap.)
+  // beat keeps its planned time too, an hour away. The kernel sees no clock set under libfaketime: the timer armed
+  // before the jump fires, the init sees the clock went back, and @every's next time, from now, is the soonest.)
   const periods = count(init.output(), /period: started/);
   clock.set('2026-06-01T12:59:57.000Z');
   await waitUntil('the fake clock passes 13:00:03Z', () => clock.now() > Date.parse('2026-06-01T13:00:03Z'), { timeoutMs: 15_000, everyMs: 100 });
