@@ -34,10 +34,12 @@ export interface SpawnRequest {
   deathSignal?: number;
   /** one more descriptor: our `source` as the child's `target` (a readiness notification pipe; target ≥ 3) */
   extraFd?: { source: number; target: number };
+  /** cgroup.procs files open for writing (at most 8): the child writes "0" to each before it does anything else, so all it forks is in them too */
+  cgroupProcs?: number[];
 }
 
 export interface Native {
-  /** the child's pid, or -errno when it could not exec (it is already reaped) */
+  /** the child's pid, or -errno when it could not exec (it is already reaped); -(errno | (1 + i) << 16) when it could not join cgroupProcs[i] */
   spawn(request: SpawnRequest): number;
   signalIfStarted(pid: number, startTicks: number, signal: number): number;
   pipe(nonBlocking?: boolean): [number, number] | number;

@@ -21,6 +21,7 @@
 
 #define CHILD_STACK_SIZE (256 * 1024)
 #define MAX_GROUPS 256
+#define MAX_CGROUPS 8
 
 // A child cloned with its own copy of the init's fd table pays for every
 // descriptor twice: the copy (in the parent, under vfork) and the close of
@@ -81,9 +82,12 @@ struct spawn_request {
   int ngroups;
   gid_t groups[MAX_GROUPS];
   int death_signal; // 0: none
+  int ncgroups;
+  int cgroup_fds[MAX_CGROUPS]; // cgroup.procs files, open for writing: the child joins each before anything else
   pid_t parent;
   sigset_t mask;    // the parent's mask, restored by no one in the child: services start with none blocked
   volatile int err; // set by the child before it _exits; shared memory (CLONE_VM)
+  volatile int failed_join; // 1 + the index of the cgroup the child could not join, with err
 };
 
 // Puts `fd` at `target`; dup2 onto itself would keep FD_CLOEXEC, so clear it then.
@@ -100,6 +104,18 @@ static int move_fd(int fd, int target) {
 // setresuid() would broadcast to the parent's threads (it shares their list).
 static int child_main(void *arg) {
   struct spawn_request *r = arg;
+  // The cgroups first: their fds are the init's, which the close_range below
+  // drops, and all the child does and forks from here on is counted there.
+  // "0" is the writer itself. (clone3's CLONE_INTO_CGROUP would do this in
+  // the kernel, but on cgroup v2 alone.)
+  for (int i = 0; i < r->ncgroups; i++) {
+    ssize_t n = write(r->cgroup_fds[i], "0", 1);
+    if (n != 1) {
+      if (n >= 0) errno = EIO;
+      r->failed_join = i + 1;
+      goto fail;
+    }
+  }
   // Until this returns the fd table is the init's: nothing may touch it. A
   // sandbox that passed the probe but refuses the call still gets a copy.
   if (slots.unshare && syscall(SYS_close_range, slots.end, INT_MAX, CLOSE_RANGE_UNSHARE) < 0 && syscall(SYS_unshare, CLONE_FILES) < 0) goto fail;
@@ -158,7 +174,8 @@ static int clone_child(struct spawn_request *r) {
   if (r->err) {
     // the child never ran the program: it is ours to reap, now
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-    return -r->err;
+    // a cgroup the child could not join: its index above the errno's 16 bits
+    return -(r->err | r->failed_join << 16);
   }
   spawned_add(pid);
   return pid;
@@ -180,10 +197,12 @@ static int int_field(napi_env env, napi_value object, const char *name, int abse
 
 /**
  * spawn({ file, argv, env, cwd?, input?, output, error?, user?: { uid, gid,
- * groups }, deathSignal?, extraFd?: { source, target } }) → pid, or -errno
- * when the child could not exec (reported synchronously, the child already
- * reaped). Absent (undefined or null) fields are not set: no input is
- * /dev/null, no error the output, no user the init's credentials.
+ * groups }, deathSignal?, extraFd?: { source, target }, cgroupProcs?: [fd]
+ * }) → pid, or -errno when the child could not exec (reported synchronously,
+ * the child already reaped); -(errno | (1 + i) << 16) when it could not join
+ * the cgroup of cgroupProcs[i]. Absent (undefined or null) fields are not
+ * set: no input is /dev/null, no error the output, no user the init's
+ * credentials, no cgroupProcs the init's cgroups.
  */
 napi_value spawn(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -237,6 +256,24 @@ napi_value spawn(napi_env env, napi_callback_info info) {
   r.extra_source = int_field(env, extra, "source", -1);
   r.extra_target = int_field(env, extra, "target", -1);
   r.error = int_field(env, request, "error", -1);
+  napi_value cgroups = field(env, request, "cgroupProcs", napi_object);
+  uint32_t ncgroups = 0;
+  if (cgroups) napi_get_array_length(env, cgroups, &ncgroups);
+  if (ncgroups > MAX_CGROUPS) {
+    result = -EINVAL;
+    goto out;
+  }
+  for (uint32_t i = 0; i < ncgroups; i++) {
+    napi_value fd;
+    napi_get_element(env, cgroups, i, &fd);
+    r.cgroup_fds[i] = int_arg(env, fd);
+    // not an open fd: EBADF here, not from the child
+    if (fcntl(r.cgroup_fds[i], F_GETFD) < 0) {
+      result = -EBADF;
+      goto out;
+    }
+  }
+  r.ncgroups = (int)ncgroups;
   r.parent = getpid();
   if (r.output < 0 || (r.extra_source >= 0 && r.extra_target < 3)) {
     result = r.output < 0 ? -EBADF : -EINVAL;

@@ -17,12 +17,18 @@ const DEATH_SIGNAL = constants.signals.SIGKILL;
 /** A spawn as callers ask for it: the parent-death signal is always DEATH_SIGNAL. */
 export type NativeSpawn = Omit<SpawnRequest, 'deathSignal'>;
 
-/** Spawns; returns the pid, or the errno of a failed exec (ENOENT, EACCES…), reported synchronously. */
-export function spawnNative(req: NativeSpawn): { pid: number } | { errno: number } {
+/**
+ * Spawns; returns the pid, or the errno of a failed exec (ENOENT, EACCES…),
+ * reported synchronously; with `cgroup`, the index in `cgroupProcs` of the
+ * cgroup the child could not join (it never ran the program).
+ */
+export function spawnNative(req: NativeSpawn): { pid: number } | { errno: number; cgroup?: number } {
   // a literal of one shape for every call: copying with { ...req, deathSignal } cost 2-4 us of CPU a spawn
-  const { file, argv, env, cwd, input, output, error, user, extraFd } = req;
-  const got = loadNative().spawn({ file, argv, env, cwd, input, output, error, user, deathSignal: DEATH_SIGNAL, extraFd });
-  return got > 0 ? { pid: got } : { errno: -got };
+  const { file, argv, env, cwd, input, output, error, user, extraFd, cgroupProcs } = req;
+  const got = loadNative().spawn({ file, argv, env, cwd, input, output, error, user, deathSignal: DEATH_SIGNAL, extraFd, cgroupProcs });
+  if (got > 0) return { pid: got };
+  // spawn.c puts 1 + the cgroup's index above the errno's 16 bits
+  return -got >> 16 ? { errno: -got & 0xffff, cgroup: (-got >> 16) - 1 } : { errno: -got };
 }
 
 /**

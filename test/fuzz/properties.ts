@@ -25,6 +25,7 @@ import { signalName, signalNumber } from '../../src/unix/signals.js';
 import { Cron } from 'croner';
 import { nextRunOf } from '../../src/jobs/next-run.js';
 import { parseSchedule, type CronFields } from '../../src/manifest/schedule.js';
+import { formatCpu, formatMemory, parseCpu, parseMemory } from '../../src/resources/quantity.js';
 import { damage, manifestDocument, mutate, mutation, timeZone, validManifest, validSchedule, valueOf } from './arbitraries.js';
 
 export interface PropertySpec {
@@ -622,5 +623,56 @@ const timerCalendars: PropertySpec = {
 
 export const manifestProperties = [manifestLibrary, validManifests, planOrder, validateCli];
 export const imageProperties = [imageDefinitions, calendars, timerCalendars];
-export const parserProperties = [shellWords, shellLikeSh, jsonOffsets, positions, paths, signals, nesting, scheduleText, nextRuns];
+const SUFFIX_BYTES: Record<string, number> = { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+/** Text near a quantity: a sign, digits, a point, a suffix from Kubernetes' list and beside it, in any order or none. */
+const quantityLike = fc.array(fc.constantFrom('+', '-', '.', ' ', 'e', '0', '1', '5', '9', '12', 'm', ...Object.keys(SUFFIX_BYTES), 'K', 'Pi', 'i'), { maxLength: 8 }).map((parts) => parts.join(''));
+
+/** A refusal is one line, and quotes a string it refuses. */
+const quotes = (error: string, input: unknown): boolean => error.length > 0 && !error.includes('\n') && (typeof input !== 'string' || input.includes('\n') || error.includes(`'${input}'`));
+
+const memoryQuantities: PropertySpec = {
+  name: 'memory quantities: never throws, a refusal quotes what it refuses, a whole amount with a suffix is exact, formatMemory round-trips',
+  runs: 300,
+  property: () => fc.property(
+    fc.oneof(quantityLike, fc.string(), fc.double(), fc.anything()),
+    fc.nat({ max: 2 ** 40 }), fc.constantFrom(...Object.keys(SUFFIX_BYTES)),
+    fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    (input, whole, suffix, bytes) => {
+      const got = parseMemory(input);
+      if (got.ok ? !(Number.isSafeInteger(got.value) && got.value > 0) : !quotes(got.error, input)) {
+        throw new Error(`${String(input)}: ${JSON.stringify(got)}`);
+      }
+      const exact = whole * SUFFIX_BYTES[suffix];
+      const scaled = parseMemory(`${whole}${suffix}`);
+      const want = exact === 0 || exact > Number.MAX_SAFE_INTEGER ? false : exact;
+      if ((scaled.ok ? scaled.value : false) !== want) throw new Error(`${whole}${suffix}: ${JSON.stringify(scaled)}, not ${want}`);
+      const back = parseMemory(formatMemory(bytes));
+      if (!back.ok || back.value !== bytes) throw new Error(`${bytes} → ${formatMemory(bytes)} → ${JSON.stringify(back)}`);
+      return true;
+    },
+  ),
+};
+
+const cpuAmounts: PropertySpec = {
+  name: 'cpu amounts: never throws, millicores, the same cores as a number, and formatCpu round-trip',
+  runs: 300,
+  property: () => fc.property(
+    fc.oneof(quantityLike, fc.string(), fc.double(), fc.anything()),
+    fc.integer({ min: 1, max: 10_000_000 }),
+    (input, millicores) => {
+      const got = parseCpu(input);
+      if (got.ok ? !(got.value >= 0.001 && Number.isSafeInteger(Math.round(got.value * 1000))) : !quotes(got.error, input)) {
+        throw new Error(`${String(input)}: ${JSON.stringify(got)}`);
+      }
+      const cores = millicores / 1000;
+      for (const form of [`${millicores}m`, cores, String(cores), formatCpu(cores)]) {
+        const p = parseCpu(form);
+        if (!p.ok || p.value !== cores) throw new Error(`${form}: ${JSON.stringify(p)}, not ${cores}`);
+      }
+      return true;
+    },
+  ),
+};
+
+export const parserProperties = [shellWords, shellLikeSh, jsonOffsets, positions, paths, signals, nesting, scheduleText, nextRuns, memoryQuantities, cpuAmounts];
 export const allProperties = [...manifestProperties, ...imageProperties, ...parserProperties];
