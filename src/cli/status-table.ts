@@ -39,7 +39,8 @@ export function renderTable(rows: StatusRow[], now: number, colour: boolean): st
       String(r.restarts),
       r.ready === null ? '-' : r.ready ? 'yes' : 'no',
       running ? `${r.cpu.toFixed(1)}%` : '-',
-      running ? formatBytes(r.memory) : '-',
+      // against its limit, where it has one: the amount the limit counts
+      running ? `${formatBytes(r.memory)}${r.limits?.memory === undefined ? '' : `/${formatBytes(r.limits.memory)}`}` : '-',
     ];
   });
   const services = aligned(header, cells, colour ? rows.map((r) => r.state) : undefined);

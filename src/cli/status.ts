@@ -56,7 +56,8 @@ async function rows(dir: string, sampler: StatsSampler): Promise<{ snapshot: Sna
     snapshot,
     rows: snapshot.services.map((s) => {
       const u = (s.pid !== null && usage.get(s.pid)) || none;
-      return { ...s, cpu: round(u.cpu), memory: u.memory };
+      // a limited service's record has the memory its limit counts (its cgroup's); others, the sum of RSS sampled here
+      return { ...s, cpu: round(u.cpu), memory: s.memory ?? u.memory };
     }),
   };
 }

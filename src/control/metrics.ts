@@ -47,6 +47,16 @@ export function renderMetrics(v: HealthView, totals: Map<number, Totals>, init: 
     'The service state: 1 for the current one.',
     v.services.flatMap((s) => STATE_NAMES.map((state): [string, number] => [`{service="${s.name}",state="${state}"}`, Number(s.state === state)])),
   );
+  const limited = v.services.filter((s) => s.enforcedBy !== undefined);
+  if (limited.length) {
+    const perLimited = (f: (s: StatusRecord) => number | undefined | null, of = limited): Array<[string, number]> => of.map((s) => [`{service="${s.name}"}`, f(s) ?? 0]);
+    family('berth_service_oom_kills_total', 'counter', "Exits of the service that were OOM kills at its memory limit (the kernel's, or the watcher's).", perLimited((s) => s.oomKills));
+    const withMemory = limited.filter((s) => s.limits?.memory !== undefined);
+    if (withMemory.length) {
+      family('berth_service_memory_limit_bytes', 'gauge', "The service's memory limit.", perLimited((s) => s.limits?.memory, withMemory));
+      family('berth_service_memory_charged_bytes', 'gauge', 'The memory its limit counts: its cgroup\'s usage (page cache included), or the watcher\'s sum of RSS.', perLimited((s) => s.memory, withMemory));
+    }
+  }
   const jobs = v.services.filter((s) => s.schedule !== undefined);
   if (jobs.length) {
     const seconds = (iso: string | null | undefined): number => (iso ? Date.parse(iso) / 1000 : 0);

@@ -17,6 +17,8 @@ export interface ExitInfo {
   code: number | null;
   signal: string | null;
   at: string;
+  /** `oom`: the kernel's OOM killer ended it, or the watcher at its memory limit; absent otherwise */
+  reason?: 'oom' | null;
 }
 
 /** What `berth status` and an operator's `cat` read for one service. */
@@ -32,6 +34,15 @@ export interface StatusRecord {
   lastExit: ExitInfo | null;
   /** true once ready, false until then; null for a service with no readiness check */
   ready: boolean | null;
+  // a service with `resources:`; absent for others:
+  /** its limits: memory in bytes, cpu in cores, pids a count; only those set */
+  limits?: { memory?: number; cpu?: number; pids?: number };
+  /** what keeps them */
+  enforcedBy?: 'cgroup-v2' | 'cgroup-v1' | 'watcher';
+  /** bytes it uses now: its cgroup's count, or the watcher's sum of RSS; null before it is known */
+  memory?: number | null;
+  /** its OOM kills since the init started */
+  oomKills?: number;
   /**
    * The session of the service's latest process, kept after it exits: what
    * it forked may outlive it, and the next init stops that if this one dies

@@ -25,7 +25,7 @@ export const INTERACTIVE_PACKAGES = ['bash', 'coreutils', 'findutils', 'grep', '
 export interface ImageBuild {
   config: ImageConfig;
   /** The manifest as written to manifest.json: defaults spelled out, services in definition order. */
-  manifest: { version: 1; services: Record<string, Record<string, unknown>>; logging: ImageConfig['logging'] };
+  manifest: { version: 1; services: Record<string, Record<string, unknown>>; logging: ImageConfig['logging']; resources?: ImageConfig['resources'] };
   etc: EtcOutput[];
   /** `copy:`, sorted by target. */
   copy: CopyOutput[];
@@ -99,8 +99,13 @@ export function evaluateImage(file: string): Evaluation {
   }
   config.warnings.forEach((message, i) => warnings.push({ loc: at(['warnings', i]), path: `warnings[${i}]`, message }));
 
-  // The services and logging are exactly a manifest's: let the manifest's own checks judge them.
-  const manifest = { version: 1 as const, services: config.services as Record<string, Record<string, unknown>>, logging: config.logging };
+  // The services, logging and resources are exactly a manifest's: let the manifest's own checks judge them.
+  const manifest = {
+    version: 1 as const,
+    services: config.services as Record<string, Record<string, unknown>>,
+    logging: config.logging,
+    ...(config.resources ? { resources: config.resources } : {}),
+  };
   const located = new Map<string, Loc>();
   const checked = checkValue(manifest, file, (issue) => {
     const loc = locations.locate(issue) ?? at([]);

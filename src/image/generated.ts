@@ -71,6 +71,7 @@ function typeName(node: Node): string {
     case 'string': return 'string';
     case 'boolean': return 'boolean';
     case 'integer': return 'integer';
+    case 'number': return 'number';
     case 'enum': return node.values.map((v) => JSON.stringify(v)).join(' | ');
     case 'array': return `list of ${typeName(node.item)}`;
     case 'record': return `map of ${typeName(node.value)}`;

@@ -6,8 +6,10 @@
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
+import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 import { parseDuration } from '../manifest/duration.js';
+import { parseCpu, parseMemory } from '../manifest/quantity.js';
 import type { ImageBuild } from './evaluate.js';
 
 export const PULL_POLICIES = ['IfNotPresent', 'Never', 'Always'] as const;
@@ -38,6 +40,8 @@ export interface KubeDeployment {
   graceWhy: string;
   /** image.user, which the pod keeps. */
   imageUser?: string;
+  /** How the container's resources were reached (or why it has none), for the file's comment. */
+  resourcesWhy: string;
 }
 
 export function kubeDeployment(build: ImageBuild, opts: KubeOptions): KubeDeployment {
@@ -47,6 +51,7 @@ export function kubeDeployment(build: ImageBuild, opts: KubeOptions): KubeDeploy
   const rootReasons = needsRoot(build);
   const nonRoot = rootReasons.length === 0;
   const { seconds, why } = terminationGrace(build);
+  const { resources, why: resourcesWhy } = containerResources(build);
 
   const ports: IContainerPort[] = Object.keys(image.exposedPorts)
     .map((spec) => {
@@ -85,6 +90,7 @@ export function kubeDeployment(build: ImageBuild, opts: KubeOptions): KubeDeploy
               livenessProbe: { exec: { command: ['berth', 'check', '--live'] }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
             } : {}),
             ...(nonRoot ? { securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } } } : {}),
+            ...(resources ? { resources } : {}),
             ...(mounts.length ? { volumeMounts: mounts } : {}),
           }],
           ...(volumes.length ? { volumes } : {}),
@@ -92,8 +98,63 @@ export function kubeDeployment(build: ImageBuild, opts: KubeOptions): KubeDeploy
       },
     },
   };
-  return { deployment, rootReasons, graceWhy: why, ...(image.user ? { imageUser: image.user } : {}) };
+  return { deployment, rootReasons, graceWhy: why, resourcesWhy, ...(image.user ? { imageUser: image.user } : {}) };
 }
+
+/**
+ * The init's own memory in the container's limit: 41-46 MB of RSS measured at
+ * rest with services and jobs (docs/PERFORMANCE.md), and room for the relay's
+ * buffers under a burst of output.
+ */
+const INIT_MEMORY = 64 * 1024 * 1024;
+/** The init's CPU at rest is 0; a start burst or a busy relay takes a share of a core. */
+const INIT_CPU = 0.1;
+
+/**
+ * The container's requests and limits from the services' `resources:`: what
+ * can run at once (the long-runs and jobs, and one oneshot-post beside them;
+ * the oneshot-pre tasks one at a time before them) plus the init's own. Only
+ * when every enabled service has the limit: one without it could take any
+ * amount, and a container limit would then only move the OOM kill to the
+ * whole pod. Requests equal limits, so the pod is scheduled for what it may use.
+ */
+export function containerResources(build: ImageBuild): { resources?: IResourceRequirements; why: string } {
+  const defaults = (build.manifest.resources ?? {}) as Record<string, unknown>;
+  const services = Object.entries(build.manifest.services).filter(([, s]) => s.enable !== false);
+  if (!services.length) return { why: 'no services' };
+  const amount = (field: 'memory' | 'cpu'): { total: number; parts: string[] } | string => {
+    const parse = field === 'memory' ? parseMemory : parseCpu;
+    const of = new Map<string, number>();
+    for (const [name, s] of services) {
+      const parsed = parse((s.resources as Record<string, unknown> | undefined)?.[field] ?? defaults[field]);
+      if (!parsed.ok) return `no ${field} limit: ${name} has none`;
+      of.set(name, parsed.value);
+    }
+    const typed = (type: string): number[] => services.filter(([, s]) => (s.type ?? 'long-run') === type).map(([name]) => of.get(name)!);
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+    const running = sum([...typed('long-run'), ...typed('scheduled')]) + Math.max(0, ...typed('oneshot-post'));
+    const total = Math.max(running, ...typed('oneshot-pre')) + (field === 'memory' ? INIT_MEMORY : INIT_CPU);
+    return { total, parts: [...of].map(([name, v]) => `${name} ${field === 'memory' ? mebibytes(v) : millicores(v)}`) };
+  };
+  const memory = amount('memory');
+  const cpu = amount('cpu');
+  const set: Record<string, string> = {};
+  const why: string[] = [];
+  if (typeof memory === 'string') why.push(memory);
+  else {
+    set.memory = mebibytes(memory.total);
+    why.push(`memory ${set.memory}: the services' limits (${memory.parts.join(', ')}) as they can run at once, and the init's ${mebibytes(INIT_MEMORY)}`);
+  }
+  if (typeof cpu === 'string') why.push(cpu);
+  else {
+    set.cpu = millicores(cpu.total);
+    why.push(`cpu ${set.cpu}: the services' (${cpu.parts.join(', ')}) as they can run at once, and the init's ${millicores(INIT_CPU)}`);
+  }
+  return Object.keys(set).length ? { resources: { requests: set, limits: set }, why: why.join('; ') } : { why: why.join('; ') };
+}
+
+const mebibytes = (bytes: number): string => `${Math.ceil(bytes / 1048576)}Mi`;
+const millicores = (cores: number): string => `${Math.ceil(Math.round(cores * 1e6) / 1000)}m`;
 
 /**
  * Why the image's services need root at run time; none means the pod runs as
@@ -195,6 +256,9 @@ export async function renderKube(kube: KubeDeployment, sourceName: string): Prom
   const keyOf = (map: { items: { key: { value: unknown; commentBefore?: string } }[] }, key: string) => map.items.find((i) => i.key.value === key)?.key;
   const grace = keyOf(podSpec, 'terminationGracePeriodSeconds');
   if (grace) grace.commentBefore = ` the init's longest ordered stop: ${kube.graceWhy}`;
+  const container = doc.getIn(['spec', 'template', 'spec', 'containers', 0], true) as { items: { key: { value: unknown; commentBefore?: string } }[] } | undefined;
+  const resources = container && keyOf(container, 'resources');
+  if (resources) resources.commentBefore = ` ${kube.resourcesWhy}`;
   const containers = keyOf(podSpec, kube.rootReasons.length ? 'containers' : 'securityContext');
   if (containers) {
     const who = kube.imageUser ? `image.user ${kube.imageUser}` : 'root';

@@ -2,7 +2,7 @@
 // schema DSL: validation, merging (src/image/merge.ts), `berth options`,
 // docs/options.md and schema/image.schema.json all read this declaration.
 import { any, array, boolean, integer, object, oneOf, record, string, type Infer } from '../schema-language/schema.js';
-import { loggingSchema, SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
+import { loggingSchema, resourcesSchema, SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
 import { modules } from './modules/index.js';
 import { COPY_DESCRIPTION, copyEntrySchema } from './copy.js';
 import type { AnySchema } from '../schema-language/schema.js';
@@ -117,7 +117,8 @@ export const systemdServiceSchema = object({
   serviceConfig: record(any(), {
     description:
       'The [Service] section. Translated: `Type` (simple, exec → long-run; oneshot → oneshot-pre, or oneshot-post when it runs after a long-run), ' +
-      '`ExecStart` (a leading `@` sets argv[0], `-` ignores failure), `ExecStartPre`, `WorkingDirectory`, `User`, `Group`, `Restart` (no, on-failure, always). ' +
+      '`ExecStart` (a leading `@` sets argv[0], `-` ignores failure), `ExecStartPre`, `WorkingDirectory`, `User`, `Group`, `Restart` (no, on-failure, always), ' +
+      '`MemoryMax`, `CPUQuota` and `TasksMax` (as `resources:` memory, cpu and pids; systemd sizes count in 1024s). ' +
       'Every other directive gives a warning naming it and the unit.',
     example: { Type: 'oneshot', ExecStart: '@/bin/echo echo second', Restart: 'no' },
   }),
@@ -221,6 +222,7 @@ const coreFields = {
     description: 'Berth services, exactly as in the manifest (see docs/manifest.md); merged field by field. With any service the entrypoint is `/init`.',
   }),
   logging: loggingSchema,
+  resources: resourcesSchema,
   systemd: object({
     services: record(systemdServiceSchema, {
       keyPattern: SERVICE_NAME,

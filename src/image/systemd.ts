@@ -12,7 +12,7 @@ import type { SystemdService, SystemdTimer } from './options.js';
 import { shellQuote } from './quote.js';
 import { CALENDAR_FORMS, calendarToCron, timeSpanToDuration } from './calendar.js';
 
-const TRANSLATED = new Set(['Type', 'ExecStart', 'ExecStartPre', 'WorkingDirectory', 'User', 'Group', 'Restart']);
+const TRANSLATED = new Set(['Type', 'ExecStart', 'ExecStartPre', 'WorkingDirectory', 'User', 'Group', 'Restart', 'MemoryMax', 'CPUQuota', 'TasksMax']);
 const UNIT_LEVEL_UNSUPPORTED = [
   'requires', 'wants', 'before', 'postStart', 'preStop', 'postStop', 'reload', 'unitConfig', 'restartIfChanged',
   'restartTriggers', 'requiredBy', 'partOf', 'bindsTo', 'conflicts', 'onFailure', 'scriptArgs',
@@ -206,6 +206,8 @@ export function translateSystemd(
         note(problems, restartPath, `unit ${name}: unknown Restart=${restart}; use no, on-failure or always`);
       }
     }
+    const resources = unitResources(name, sc, (key, message) => note(problems, [...base, 'serviceConfig', key], message));
+    if (Object.keys(resources).length) field('resources', resources, at('serviceConfig'));
     const after = afterOf.get(name)!;
     if (after.length) {
       fields.push({ key: 'after', value: { kind: 'seq', loc: at('after'), items: after.map((a) => toDefNode(a.name, { ...a.loc, via: `systemd unit ${name}` })) } });
@@ -403,4 +405,32 @@ function commandLine(line: ExecLine, last: boolean): string {
   if (line.ignoreFailure) return line.argv0 !== undefined ? `(${command}) || true` : `${command} || true`;
   if (line.argv0 !== undefined) return last ? command : `(${command})`;
   return last ? `exec ${command}` : command;
+}
+
+/**
+ * MemoryMax=, CPUQuota= and TasksMax= as `resources:`. systemd's sizes count
+ * in 1024s (`256M` is 256Mi); `infinity` is no limit. A percentage of the
+ * machine's memory or tasks depends on where the image runs: refused.
+ */
+function unitResources(name: string, sc: Record<string, unknown>, problem: (key: string, message: string) => void): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  const text = (key: string): string | undefined => (sc[key] === undefined || String(sc[key]).trim() === 'infinity' ? undefined : String(sc[key]).trim());
+  const memory = text('MemoryMax');
+  if (memory !== undefined) {
+    const m = /^(\d+(?:\.\d+)?)([KMGT]?)$/.exec(memory);
+    if (m) out.memory = m[2] ? `${m[1]}${m[2]}i` : Number(m[1]);
+    else problem('MemoryMax', `unit ${name}: MemoryMax=${memory} is not supported; use bytes with K, M, G or T (1024-based) or infinity`);
+  }
+  const quota = text('CPUQuota');
+  if (quota !== undefined) {
+    const m = /^(\d+(?:\.\d+)?)%$/.exec(quota);
+    if (m && Number(m[1]) > 0) out.cpu = Number(m[1]) / 100;
+    else problem('CPUQuota', `unit ${name}: CPUQuota=${quota} is not supported; use a percentage of one core (50%, 200%)`);
+  }
+  const tasks = text('TasksMax');
+  if (tasks !== undefined) {
+    if (/^\d+$/.test(tasks)) out.pids = Number(tasks);
+    else problem('TasksMax', `unit ${name}: TasksMax=${tasks} is not supported; use a number of tasks or infinity`);
+  }
+  return out;
 }

@@ -6,12 +6,14 @@ import { closeSync, openSync } from 'node:fs';
 import type { Service } from '../manifest/index.js';
 import type { RunCommand } from '../health/probe.js';
 import { serviceLogs, stdoutSink, type Capture, type ServiceLog, type Sink } from '../logs/index.js';
+import { log } from '../logs/init-log.js';
 import { makePipe } from '../native/fds.js';
+import type { Joined, Limiter, LimitFields, OomKill } from '../resources/limiter.js';
 import { signalGroup } from '../unix/signals.js';
 import { ExecLogger } from './exec-logger.js';
 import { buildLaunch, type Launch } from './launch.js';
 import type { RunSignal } from './run-signal.js';
-import { spawnProcess, spawnWithTerminal, type Running } from './spawn.js';
+import { spawnProcess, spawnWithTerminal, type Exit, type Running } from './spawn.js';
 import type { ResolvedUser } from './users.js';
 
 export interface LauncherOptions {
@@ -22,6 +24,8 @@ export interface LauncherOptions {
   setpriv?: string;
   /** every service of the manifest: the output kept of each */
   services: Service[];
+  /** makes what keeps the services' `resources:`; undefined when none has any (asked again at a reload) */
+  limits?: (services: Service[]) => Limiter | undefined;
 }
 
 export class Launcher {
@@ -30,14 +34,28 @@ export class Launcher {
   private users: Map<string, ResolvedUser>;
   private readonly loggers = new Map<string, ExecLogger>();
   private readonly kept: Map<string, ServiceLog>;
+  private limiter?: Limiter;
 
   constructor(private readonly opts: LauncherOptions) {
     this.env = snapshotEnv(opts.env);
     this.users = opts.users;
     this.kept = serviceLogs(opts.services);
+    this.limiter = opts.limits?.(opts.services);
   }
 
   spawn(svc: Service, run: RunSignal): Running {
+    const limiter = this.limiter;
+    const joined = limiter?.join(svc);
+    if (typeof joined === 'string') return { exited: Promise.resolve({ code: 126, signal: null, reason: `cannot make its cgroup: ${joined}` }) };
+    const running = this.start(svc, run, joined);
+    if (!limiter || running.pid === undefined) return running;
+    // node-pty forks and execs by itself: its process can only be moved in once it runs
+    const unmoved = limiter.started(svc, running.pid, svc.tty ? joined : undefined);
+    if (unmoved) log(`warning: ${svc.name}: cannot move its process into its cgroup (${unmoved}); its limits do not hold for this run`);
+    return { ...running, exited: running.exited.then((exit) => withOom(exit, limiter.ended(svc, joined, exit.signal))) };
+  }
+
+  private start(svc: Service, run: RunSignal, joined: Joined | undefined): Running {
     let capture: Capture | undefined;
     let notify: { read: number; write: number } | undefined;
     try {
@@ -56,7 +74,7 @@ export class Launcher {
       // s6's notification-fd: the service gets a pipe's write end as that fd, and writes a newline on it when ready
       const fd = svc.readiness?.kind === 'notification-fd' ? svc.readiness.fd : undefined;
       notify = fd === undefined ? undefined : makePipe();
-      const running = spawnProcess(launch, capture ?? logger?.input() ?? 1, undefined, notify ? { source: notify.write, target: fd! } : undefined);
+      const running = spawnProcess(launch, capture ?? logger?.input() ?? 1, undefined, notify ? { source: notify.write, target: fd! } : undefined, joined);
       capture?.spawned();
       if (notify) closeSync(notify.write);
       if (notify && running.pid === undefined) closeSync(notify.read);
@@ -87,6 +105,11 @@ export class Launcher {
     return logger;
   }
 
+  /** What the service's record says of its limits; empty when it has none. */
+  limitFields(svc: Service): Partial<LimitFields> {
+    return this.limiter?.fields(svc) ?? {};
+  }
+
   /** The output kept of a service, for `berth logs`. */
   logs(name: string): ServiceLog {
     return this.kept.get(name)!;
@@ -95,14 +118,22 @@ export class Launcher {
   /** A reload: the users of the new manifest, and the output kept anew for services that are new or changed. */
   renew(users: Map<string, ResolvedUser>, fresh: Service[]): void {
     this.users = users;
+    this.limiter ??= this.opts.limits?.(fresh);
     for (const [name, kept] of serviceLogs(fresh)) this.kept.set(name, kept);
   }
 
   /** A service that is gone or changed: its execLogger ends; `removed`: its kept output goes too. */
   forget(name: string, removed: boolean): void {
+    void this.limiter?.forget(name).then((problem) => problem && log(`warning: ${name}: its cgroup was not removed: ${problem}`));
     this.loggers.get(name)?.close();
     this.loggers.delete(name);
     if (removed) this.kept.delete(name);
+  }
+
+  /** The services' cgroups removed, at the end; says what could not be. */
+  async closeLimits(): Promise<void> {
+    const problem = await this.limiter?.close();
+    if (problem) log(`warning: cgroups left behind: ${problem}`);
   }
 
   /** Every execLogger gets EOF (its service is gone); resolves once they have all exited, having written what was left in their pipes. */
@@ -154,4 +185,8 @@ function snapshotEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
+}
+
+function withOom(exit: Exit, oom: OomKill | undefined): Exit {
+  return oom ? { ...exit, oom } : exit;
 }

@@ -14,6 +14,7 @@ import type { Launch } from './launch.js';
 import { errnoName } from '../unix/errno.js';
 import { signalName } from '../unix/signals.js';
 import type { ResolvedUser } from './users.js';
+import type { Joined, OomKill } from '../resources/limiter.js';
 
 export interface Exit {
   code: number | null;
@@ -23,6 +24,8 @@ export interface Exit {
   cause?: string;
   /** a liveness failure: restart it whatever its restart policy says */
   restartAnyway?: boolean;
+  /** the kernel's OOM killer ended it, or the watcher at its memory limit */
+  oom?: OomKill;
 }
 
 export interface Running {
@@ -32,16 +35,20 @@ export interface Running {
   ready?: Promise<void>;
 }
 
-/** Spawns `launch` with `output` (an fd: ours, a logger's pipe, or the relay's pipes) as its stdout and stderr, and `extraFd` as one more descriptor. */
-export function spawnProcess(launch: Launch, output: number | { stdout: number; stderr: number }, input?: number, extraFd?: NativeSpawn['extraFd']): Running {
+/**
+ * Spawns `launch` with `output` (an fd: ours, a logger's pipe, or the relay's pipes) as its stdout and stderr, `extraFd`
+ * as one more descriptor, and in the cgroup it `joined` from its first instruction.
+ */
+export function spawnProcess(launch: Launch, output: number | { stdout: number; stderr: number }, input?: number, extraFd?: NativeSpawn['extraFd'], joined?: Joined): Running {
   const program = programToExec(launch);
   if (typeof program !== 'string') return { exited: Promise.resolve(program) };
   const env = environmentList(launch.env);
   const fds = typeof output === 'number' ? { output } : { output: output.stdout, error: output.stderr };
-  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, input, user: launch.user, extraFd, ...fds };
+  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, input, user: launch.user, extraFd, cgroupProcs: joined?.procsFds, ...fds };
   let result = spawnNative(request);
   // execvp's rule, which execve lacks: a file with no #! line is a shell script
   if ('errno' in result && result.errno === osConstants.errno.ENOEXEC) result = spawnNative({ ...request, file: '/bin/sh', argv: ['/bin/sh', program, ...launch.args] });
+  if ('errno' in result && result.cgroup !== undefined) return { exited: Promise.resolve({ code: 126, signal: null, reason: joined!.joinFailure(result.cgroup, result.errno) }) };
   if ('errno' in result) {
     const why = findExecutable(launch); // the diagnosis execvp's callers get, asked only once exec failed
     return { exited: Promise.resolve(typeof why === 'string' ? cannotExec(result.errno, program) : why) };

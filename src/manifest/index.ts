@@ -6,6 +6,7 @@ import type { Problem } from './types.js';
 
 export type { Job, Liveness, Logging, Manifest, Plan, Probe, Problem, Readiness, Service, ServiceType } from './types.js';
 export type { Schedule } from './schedule.js';
+export type { Limits } from './limits.js';
 export { isTimeZone } from './schedule.js';
 export { plan } from './plan.js';
 export type { Checked } from './check.js';

@@ -6,6 +6,7 @@ import type { RawService } from './schema.js';
 import { shellSplit } from './shell-split.js';
 import { parseSignal } from '../unix/signals.js';
 import { isTimeZone, parseSchedule, SCHEDULE_HINT } from './schedule.js';
+import { resolveLimits, type Limits, type ResourcesSpec } from './limits.js';
 import type { Job, Liveness, Logging, Probe, Readiness, Service } from './types.js';
 
 const DEFAULT_READINESS_INTERVAL_MS = 1000;
@@ -14,8 +15,14 @@ const DEFAULT_PROBE_TIMEOUT_MS = 1000;
 const DEFAULT_RESTART_WINDOW_MS = 60_000;
 const PROBE_KINDS = ['exec', 'tcp', 'http'] as const;
 
-/** `after` is the checked list from checkReferences, not the one in the file; `logging` the top level's. */
-export function toService(name: string, raw: RawService, after: string[], logging: Logging, path: Path, issues: Issue[]): Service {
+/** What the top level gives every service: its logging, and its `resources:` as checked limits. */
+export interface Defaults {
+  logging: Logging;
+  limits: Limits;
+}
+
+/** `after` is the checked list from checkReferences, not the one in the file. */
+export function toService(name: string, raw: RawService, after: string[], defaults: Defaults, path: Path, issues: Issue[]): Service {
   const execStart = raw.execStart === undefined ? undefined : toArgv(raw.execStart, [...path, 'execStart'], issues);
   if (raw.script !== undefined && raw.execStart !== undefined) {
     issues.push({ path: [...path, 'execStart'], message: "both 'script' and 'execStart' are set; keep exactly one" });
@@ -38,9 +45,18 @@ export function toService(name: string, raw: RawService, after: string[], loggin
     enable: raw.enable,
     tty: raw.tty,
     ...policies(raw, path, issues),
-    logging: { ...logging, ...raw.logging },
+    logging: { ...defaults.logging, ...raw.logging },
+    limits: { ...defaults.limits, ...checkLimits(raw.resources, [...path, 'resources'], issues) },
     ...(raw.type === 'scheduled' ? jobOf(raw, path, issues) : {}),
   };
+}
+
+/** A `resources:` block's amounts in bytes, cores and a count; each field that is wrong is an issue at its path. */
+export function checkLimits(spec: ResourcesSpec | undefined, path: Path, issues: Issue[]): Limits {
+  const resolved = resolveLimits(spec, undefined);
+  if ('limits' in resolved) return resolved.limits;
+  for (const p of resolved.problems) issues.push({ path: [...path, p.field], message: p.message });
+  return {};
 }
 
 const JOB_FIELDS = ['schedule', 'timezone', 'concurrency', 'timeout', 'startingDeadline', 'failureThreshold'] as const;

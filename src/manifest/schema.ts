@@ -1,6 +1,7 @@
 // The manifest, version 1: the one declaration that validation, the JSON
 // Schema (schema/manifest.schema.json) and docs/manifest.md all come from.
-import { array, boolean, enumOf, integer, object, oneOf, record, string, type Infer } from '../schema-language/schema.js';
+import { MAX_PIDS } from './quantity.js';
+import { array, boolean, enumOf, integer, number, object, oneOf, record, string, type Infer } from '../schema-language/schema.js';
 import { DURATION_HINT, DURATION_PATTERN } from './duration.js';
 import { LISTEN_HINT, LISTEN_PATTERN } from './listen.js';
 
@@ -51,6 +52,28 @@ export const livenessSchema = object({
   timeout: duration('How long one check may take before it counts as failed. Default 1s.', '1s'),
   failureThreshold: integer({ minimum: 1, default: 3, description: 'Failed checks in a row that make the init restart the service.' }),
 }, { title: 'Liveness', description: 'A check the init runs on a ready service: exactly one of `exec`, `tcp`, `http`. `failureThreshold` failures in a row restart the service.' });
+
+export const resourcesSchema = object({
+  memory: oneOf([integer({ minimum: 1 }), string({ minLength: 1 })], {
+    description:
+      'Most memory the service may use, all its processes together: bytes, or a Kubernetes quantity (`256Mi`, `1Gi`, `500M`). ' +
+      "Past it the kernel's OOM killer ends the service (all of it, nothing else) and the exit says OOM; where the init cannot make cgroups, the init stops it instead.",
+    example: '256Mi',
+  }),
+  cpu: oneOf([number({ minimum: 0 }), string({ minLength: 1 })], {
+    description: 'Most CPU time the service may use, in cores (`0.5`: half of one core) or millicores (`"500m"`); enforced by cgroups only.',
+    example: 0.5,
+  }),
+  pids: integer({
+    minimum: 1,
+    maximum: MAX_PIDS,
+    description: 'Most processes and threads the service may have at once; a fork past it fails (with cgroups) or the service is stopped (without).',
+    example: 200,
+  }),
+}, {
+  title: 'Resources',
+  description: "Limits on a service's memory, CPU and processes, enforced by the kernel (cgroup v2 or v1) where the init can make cgroups, else by a watcher (docs/resources.md). At the top level: every service's default, field by field.",
+});
 
 /** How the init relays a service's output (docs/logging.md, "Formats"). */
 export const LOG_FORMATS = ['plain', 'prefix', 'json', 'passthrough'] as const;
@@ -208,6 +231,7 @@ export const serviceSchema = object({
     description: 'For `type: scheduled`: this many failed runs in a row make the job unhealthy: `/healthz` answers 503 and `berth check --live` exits 1 until a run succeeds. Default: never.',
     example: 3,
   }),
+  resources: resourcesSchema,
   logging: serviceLoggingSchema,
 }, { title: 'Service' });
 
@@ -233,6 +257,7 @@ export const manifestSchema = object({
     description: "Services by name. Names use letters, digits, '.', '_' and '-', and are not digits only. Services start in file order unless `after` says otherwise.",
   }),
   logging: loggingSchema,
+  resources: resourcesSchema,
 }, { description: 'The manifest `berth init` runs: which services to start, how, and in what order.' });
 
 export type RawManifest = Infer<typeof manifestSchema>;

@@ -1,5 +1,6 @@
 // The normalised manifest the supervisor consumes: every default applied,
 // every command turned into argv, every reference checked.
+import type { Limits } from './limits.js';
 import type { Schedule } from './schedule.js';
 import type { LOG_FORMATS, RawService } from './schema.js';
 
@@ -43,6 +44,8 @@ export interface Service {
   restartWindowMs: number;
   essential: boolean;
   logging: Logging;
+  /** `resources:` over the top-level default, in bytes, cores and a count; only the fields set */
+  limits: Limits;
   /** set for `type: scheduled` */
   job?: Job;
 }
@@ -85,6 +88,8 @@ export interface Manifest {
   services: Record<string, Service>;
   /** the top-level logging, which the init's own lines follow */
   logging: Logging;
+  /** the top-level `resources:`, every service's default (already in each service's `limits`) */
+  limits: Limits;
 }
 
 /** One thing wrong with a file, located for an editor: `FILE:LINE:COL: PATH: MESSAGE`. */

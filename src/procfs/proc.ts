@@ -26,8 +26,12 @@ export interface ProcStat {
   sid: number;
   /** utime + stime + cutime + cstime, in clock ticks */
   ticks: number;
+  /** threads (tasks): what the kernel's pids controller counts */
+  threads: number;
   /** start time, clock ticks after boot */
   start: number;
+  /** resident set size in pages (pageBytes() each) */
+  rssPages: number;
 }
 
 /** Fields of /proc/PID/stat, or undefined when it is gone; the name may hold spaces and ')'. */
@@ -38,8 +42,15 @@ export function readStat(pid: number): ProcStat | undefined {
   } catch {
     return undefined;
   }
+  return parseStat(pid, text);
+}
+
+/** The fields of a /proc/PID/stat line. */
+export function parseStat(pid: number, text: string): ProcStat {
+  // the name is the only field that may hold ')': the last one closes it
   const close = text.lastIndexOf(')');
-  // fields from 3 on: state (3) is [0], ppid (4) [1], session (6) [3], utime..cstime (14-17) [11-14], starttime (22) [19]
+  // fields from 3 on: state (3) is [0], ppid (4) [1], session (6) [3], utime..cstime (14-17) [11-14],
+  // num_threads (20) [17], starttime (22) [19], rss (24) [21]
   const f = text.slice(close + 2).split(' ');
   return {
     pid,
@@ -48,6 +59,17 @@ export function readStat(pid: number): ProcStat | undefined {
     ppid: Number(f[1]),
     sid: Number(f[3]),
     ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
+    threads: Number(f[17]),
     start: Number(f[19]),
+    rssPages: Number(f[21]),
   };
+}
+
+let pageSize: number | undefined;
+
+/** Bytes in a page (4096 on x86-64; 16 or 64 KiB on some arm64 kernels), read once. */
+export function pageBytes(): number {
+  // the first mapping's line: a normal one (the executable), so the base page size
+  pageSize ??= Number(/^KernelPageSize:\s+(\d+) kB/m.exec(readProc('/proc/self/smaps'))?.[1] ?? 4) * 1024;
+  return pageSize;
 }

@@ -4,7 +4,7 @@
 // runs only in the CLI; the init's /metrics reads /proc itself (serviceTotals).
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { readProc, readStat, type ProcStat } from './proc.js';
+import { pageBytes, readStat, type ProcStat } from './proc.js';
 
 export interface Usage {
   /** percent of one core over the sampling window */
@@ -15,35 +15,44 @@ export interface Usage {
   processes: number;
 }
 
-/** Every process's parent and session. */
+/** Every process's parent and session: one pass over /proc; one gone meanwhile is left out. */
 function processTable(): ProcStat[] {
   return readdirSync('/proc').flatMap((name) => (/^\d+$/.test(name) ? (readStat(Number(name)) ?? []) : []));
 }
 
-/** The processes that belong to each main pid. */
-export function serviceProcesses(mainPids: number[]): Map<number, number[]> {
+/** The processes that belong to each main pid: itself, whatever is in its session, and their descendants. */
+export function serviceProcesses(mainPids: number[]): Map<number, ProcStat[]> {
   const table = processTable();
-  const children = new Map<number, number[]>();
+  const byPid = new Map<number, ProcStat>();
+  const children = new Map<number, ProcStat[]>();
+  const sessions = new Map<number, ProcStat[]>();
   for (const p of table) {
-    const siblings = children.get(p.ppid);
-    if (siblings) siblings.push(p.pid);
-    else children.set(p.ppid, [p.pid]);
+    byPid.set(p.pid, p);
+    push(children, p.ppid, p);
+    push(sessions, p.sid, p);
   }
-  const result = new Map<number, number[]>();
+  const result = new Map<number, ProcStat[]>();
   for (const main of mainPids) {
-    const seen = new Set<number>([main]);
-    const queue = [main];
+    const leader = byPid.get(main);
+    const seen = new Set<ProcStat>(sessions.get(main));
+    if (leader) seen.add(leader);
+    const queue = [...seen];
     while (queue.length) {
-      for (const c of children.get(queue.pop()!) ?? []) {
+      for (const c of children.get(queue.pop()!.pid) ?? []) {
         if (seen.has(c)) continue;
         seen.add(c);
         queue.push(c);
       }
     }
-    for (const p of table) if (p.sid === main) seen.add(p.pid);
     result.set(main, [...seen]);
   }
   return result;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 type Pidusage = ((pid: number) => Promise<{ cpu: number; memory: number }>) & { clear(): void };
@@ -60,7 +69,7 @@ export class StatsSampler {
     const out = new Map<number, Usage>();
     await Promise.all(
       [...groups].map(async ([main, pids]) => {
-        const usages = await Promise.all(pids.map((pid) => this.pidusage(pid).catch(() => undefined)));
+        const usages = await Promise.all(pids.map((p) => this.pidusage(p.pid).catch(() => undefined)));
         const alive = usages.filter((u) => u !== undefined);
         out.set(main, {
           cpu: alive.reduce((sum, u) => sum + u.cpu, 0),
@@ -91,26 +100,14 @@ const TICKS_PER_SECOND = 100;
 
 export function serviceTotals(mainPids: number[]): Map<number, Totals> {
   const out = new Map<number, Totals>();
-  for (const [main, pids] of serviceProcesses(mainPids)) {
+  for (const [main, processes] of serviceProcesses(mainPids)) {
     let ticks = 0;
-    let memory = 0;
-    for (const pid of pids) {
-      const usage = processUsage(pid);
-      ticks += usage.ticks;
-      memory += usage.rss;
+    let pages = 0;
+    for (const p of processes) {
+      ticks += p.ticks;
+      pages += p.rssPages;
     }
-    out.set(main, { cpuSeconds: ticks / TICKS_PER_SECOND, memory });
+    out.set(main, { cpuSeconds: ticks / TICKS_PER_SECOND, memory: pages * pageBytes() });
   }
   return out;
-}
-
-/** CPU ticks and VmRSS of one process; zero once it is gone. */
-function processUsage(pid: number): { ticks: number; rss: number } {
-  try {
-    const ticks = readStat(pid)?.ticks ?? 0;
-    const rssKb = /^VmRSS:\s+(\d+) kB/m.exec(readProc(`/proc/${pid}/status`))?.[1];
-    return { ticks, rss: Number(rssKb ?? 0) * 1024 };
-  } catch {
-    return { ticks: 0, rss: 0 };
-  }
 }

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { attempt, CgroupFsError, realFs, type CgroupFs, type Result } from './cgroup-fs.js';
 import { errnoName } from '../unix/errno.js';
 import type { Controller, Detection } from './detect.js';
-import type { Limits } from './limits.js';
+import type { Limits } from '../manifest/limits.js';
 
 /** cpu.max's period, as Kubernetes and systemd use: 100 ms */
 export const CPU_PERIOD_US = 100_000;

@@ -36,7 +36,8 @@ function shape(node: Node): JsonSchema {
     case 'boolean':
       return { type: 'boolean' };
     case 'integer':
-      return { type: 'integer', ...(node.minimum === undefined ? {} : { minimum: node.minimum }), ...(node.maximum === undefined ? {} : { maximum: node.maximum }) };
+    case 'number':
+      return { type: node.kind, ...(node.minimum === undefined ? {} : { minimum: node.minimum }), ...(node.maximum === undefined ? {} : { maximum: node.maximum }) };
     case 'enum':
       return { enum: [...node.values] };
     case 'array':

@@ -49,6 +49,7 @@ function typeName(node: Node, at: string): string {
     case 'string': return node.coerceScalars ? 'string (numbers and booleans are turned into strings)' : 'string';
     case 'boolean': return 'boolean';
     case 'integer': return 'integer';
+    case 'number': return 'number';
     case 'enum': return node.values.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
     case 'array': return `list of ${typeName(node.item, at)}`;
     case 'record': return `map of ${typeName(node.value, at)}`;

@@ -39,6 +39,7 @@ export type Node =
   | ({ kind: 'string' } & Meta & StringRules)
   | ({ kind: 'boolean' } & Meta)
   | ({ kind: 'integer' } & Meta & IntegerRules)
+  | ({ kind: 'number' } & Meta & IntegerRules)
   | ({ kind: 'enum'; values: readonly (string | number)[] } & Meta)
   | ({ kind: 'array'; item: Node } & Meta & ArrayRules)
   | ({ kind: 'record'; value: Node } & Meta & RecordRules)
@@ -80,6 +81,11 @@ export function boolean<O extends Meta<boolean> = {}>(opts?: O) {
 
 export function integer<O extends Meta<number> & IntegerRules = {}>(opts?: O) {
   return make<number, PresenceOf<O>>({ kind: 'integer', ...opts });
+}
+
+/** Any finite number, fractions included (a CPU amount in cores). */
+export function number<O extends Meta<number> & IntegerRules = {}>(opts?: O) {
+  return make<number, PresenceOf<O>>({ kind: 'number', ...opts });
 }
 
 export function enumOf<const V extends readonly (string | number)[], O extends Meta<V[number]> = {}>(

@@ -55,6 +55,7 @@ function check(node: Node, value: unknown, path: Path, issues: Issues): unknown 
     case 'any':
       return value;
     case 'integer':
+    case 'number':
       if (node.minimum !== undefined && (value as number) < node.minimum) {
         issues.push({ path: [...path], message: `must be at least ${node.minimum}, got ${value}` });
       } else if (node.maximum !== undefined && (value as number) > node.maximum) {
@@ -160,6 +161,7 @@ function fits(node: Node, value: unknown): boolean {
       return typeof value === 'string' || (!!node.coerceScalars && (typeof value === 'number' || typeof value === 'boolean'));
     case 'boolean': return typeof value === 'boolean';
     case 'integer': return Number.isInteger(value);
+    case 'number': return typeof value === 'number' && Number.isFinite(value);
     case 'enum': return node.values.some((v) => typeof v === typeof value);
     case 'array': return Array.isArray(value);
     case 'record':
@@ -179,6 +181,7 @@ function expected(node: Node): string {
     case 'string': return node.coerceScalars ? 'a string (or a number or true/false)' : 'a string';
     case 'boolean': return 'true or false';
     case 'integer': return 'a whole number';
+    case 'number': return 'a number';
     case 'enum': return node.values.length === 1 ? String(node.values[0]) : `one of ${node.values.join(', ')}`;
     case 'array': return 'a list';
     case 'record':

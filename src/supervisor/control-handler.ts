@@ -104,7 +104,7 @@ export class ControlAnswers implements ControlHandler {
     await r.until((x) => (longRun && x.state === 'up') || !x.active);
     if (r.state === 'up') return result(r, true, `started (pid ${r.pid})`);
     if (r.state === 'finished') return result(r, true, longRun ? 'started and already finished' : 'ran to the end');
-    return result(r, false, r.lastExit ? describeExit({ ...r.lastExit, signal: r.lastExit.signal as NodeJS.Signals | null }) : r.state);
+    return result(r, false, r.judgedExit ? describeExit(r.judgedExit) : r.state);
   }
 
   private async restartOne(r: ServiceRunner): Promise<ServiceResult> {

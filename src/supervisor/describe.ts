@@ -4,11 +4,18 @@ import { exitCodeOf } from '../unix/signals.js';
 import type { TransitionEvent } from './service.js';
 import type { Exit } from '../launch/spawn.js';
 import { span } from '../logs/init-log.js';
+import { formatMemory } from '../manifest/quantity.js';
 
 export function describeExit(exit: Exit): string {
   if (exit.reason) return `could not start: ${exit.reason} (code ${exit.code})`;
+  if (exit.oom?.by === 'kernel') return `killed by the kernel's OOM killer (SIGKILL, code ${exitCodeOf(exit)}): OOM, ${oomLimit(exit.oom.limit)}`;
   const how = exit.signal ? `killed by ${exit.signal} (code ${exitCodeOf(exit)})` : `exited with code ${exit.code}`;
+  if (exit.oom) return `${how} after ${exit.cause}: OOM, stopped by the watcher`;
   return exit.cause ? `${how} after ${exit.cause}` : how;
+}
+
+function oomLimit(limit: number | null): string {
+  return limit === null ? 'a memory limit above its own (the container\'s)' : `its memory limit (${formatMemory(limit)}) reached`;
 }
 
 export function describeTransition(e: TransitionEvent): string {

@@ -32,6 +32,8 @@ export interface Condemned {
   cause: string;
   /** a liveness failure: restart it whatever its restart policy says */
   restartAnyway: boolean;
+  /** the watcher ended it at its memory limit: its exit is an OOM kill */
+  oom?: Exit['oom'];
 }
 
 /** What can happen to a service. */
@@ -46,6 +48,7 @@ export type Input =
   | { kind: 'timer' } // its backoff delay is over
   | { kind: 'start-timeout' } // not ready within startTimeout
   | { kind: 'unhealthy'; cause: string } // failing its liveness check: stop it, as a failure, and restart it
+  | { kind: 'over-limit'; cause: string; oom?: Exit['oom'] } // past a limit the watcher keeps: stop it, as a failure (its restart policy applies)
   | { kind: 'signal'; signal: NodeJS.Signals } // for its main process alone (berth signal, a signal the init forwards)
   | { kind: 'schedule' } // a job's schedule is armed: it waits for its first run
   | { kind: 'run-timeout' } // a job's run is past its timeout
@@ -183,6 +186,9 @@ const condemn = (ctx: Context, condemned: Condemned): Step => ({
 
 const unhealthy = (ctx: Context, input: { cause: string }): Step => condemn(ctx, { cause: input.cause, restartAnyway: true });
 
+const overLimit = (ctx: Context, input: { cause: string; oom?: Exit['oom'] }): Step =>
+  condemn(ctx, { cause: input.cause, restartAnyway: false, ...(input.oom ? { oom: input.oom } : {}) });
+
 const startTimeout = (ctx: Context): Step => condemn(ctx, { cause: `not ready within ${ctx.policy.startTimeoutMs} ms`, restartAnyway: false });
 
 const runTimeout = (ctx: Context): Step => condemn(ctx, { cause: `still running after its timeout (${ctx.policy.runTimeoutMs} ms)`, restartAnyway: false });
@@ -215,8 +221,8 @@ const stopWaiting = (): Step => ({ to: 'stopped', want: 'down', actions: [{ do: 
  */
 const TABLE: Record<State, Partial<Record<Input['kind'], Rule>>> = {
   down: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }), hold: () => ({ to: 'stopped', want: 'down', actions: [] }), schedule },
-  starting: { ready, exited, stop: stopRunning, unhealthy, 'start-timeout': startTimeout, hold, signal: signalMain },
-  up: { exited, stop: stopRunning, unhealthy, hold, signal: signalMain },
+  starting: { ready, exited, stop: stopRunning, unhealthy, 'over-limit': overLimit, 'start-timeout': startTimeout, hold, signal: signalMain },
+  up: { exited, stop: stopRunning, unhealthy, 'over-limit': overLimit, hold, signal: signalMain },
   backoff: {
     start: () => ({ to: 'backoff', want: 'up', actions: [{ do: 'cancel-timer', timer: 'restart' }, { do: 'spawn' }] }),
     timer: spawn,
@@ -230,7 +236,7 @@ const TABLE: Record<State, Partial<Record<Input['kind'], Rule>>> = {
   finished: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
   failed: { start: spawn, spawned, exited, stop: wantDown, hold: wantDown },
   waiting: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }), hold: () => ({ to: 'stopped', want: 'down', actions: [] }) },
-  running: { exited, stop: stopRunning, hold, signal: signalMain, 'run-timeout': runTimeout, replace },
+  running: { exited, stop: stopRunning, hold, signal: signalMain, 'over-limit': overLimit, 'run-timeout': runTimeout, replace },
 };
 
 /** The one place that decides what an input does: the next state, the operator's wish, and the actions to perform. */

@@ -41,6 +41,8 @@ export interface Processes {
   /** starts the service's liveness checks, once it is up; they stop when `signal` aborts */
   watchLiveness(svc: Service, signal: AbortSignal, onUnhealthy: (why: string) => void): void;
   logger(svc: Service): ExecLogger | undefined;
+  /** what a record says of the service's limits (absent: it has none) */
+  limitFields(svc: Service): Partial<StatusRecord>;
 }
 
 /** Who hears what happened to a runner's service (the supervisor). */
@@ -101,6 +103,11 @@ export class ServiceRunner {
     return this.svc.name;
   }
 
+  /** its last exit as the table judged it (why the init ended it, an OOM kill), for the words an operator reads */
+  get judgedExit(): Exit | undefined {
+    return this.lastJudged;
+  }
+
   /** Running, or waiting to run again (a restart, or a job's next run). */
   get active(): boolean {
     return this.running !== undefined || this.timers.restart !== undefined || this.state === 'waiting';
@@ -109,6 +116,11 @@ export class ServiceRunner {
   /** A job from now on waits for its schedule's runs. */
   schedule(): boolean {
     return this.send({ kind: 'schedule' });
+  }
+
+  /** Past a limit the watcher keeps: ended as a failure (its stop signal, SIGKILL after its stop timeout); its restart policy applies. */
+  overLimit(cause: string, oom?: Exit['oom']): boolean {
+    return this.send({ kind: 'over-limit', cause, ...(oom ? { oom } : {}) });
   }
 
   /** A job's run makes way for the next one: ended as a failure (its stop signal, SIGKILL after its stop timeout). */
@@ -170,6 +182,7 @@ export class ServiceRunner {
       restarts: this.restarts,
       lastExit: this.lastExit,
       ready: this.policy.readiness ? this.state === 'up' : null,
+      ...this.processes.limitFields(this.svc),
       ...this.recordExtras?.(),
     };
   }
@@ -185,7 +198,9 @@ export class ServiceRunner {
     const pid = this.pid;
     if (input.kind === 'exited') {
       this.pid = null;
-      this.lastExit = { code: input.exit.code, signal: input.exit.signal, at: new Date().toISOString() };
+      // the watcher's OOM kill is known from why the init ended it (the table's exit), the kernel's from the exit itself
+      const oom = (next.exit ?? input.exit).oom;
+      this.lastExit = { code: input.exit.code, signal: input.exit.signal, at: new Date().toISOString(), ...(oom ? { reason: 'oom' as const } : {}) };
       if (next.to === 'backoff') {
         this.restarts++;
         this.restartTimes.push(now);

@@ -9,6 +9,9 @@ import { Scheduler } from '../jobs/scheduler.js';
 import type { StateDir } from '../control/state-dir.js';
 import { flushLog, log } from '../logs/init-log.js';
 import { Launcher } from '../launch/launcher.js';
+import { formatMemory } from '../manifest/quantity.js';
+import { Limiter, mebibytes } from '../resources/limiter.js';
+import type { Overrun } from '../resources/watcher.js';
 import type { MainCommand } from '../launch/main-command.js';
 import type { ResolvedUser } from '../launch/users.js';
 import { within } from './deadline.js';
@@ -67,7 +70,7 @@ export class Supervisor implements Observer {
   constructor(readonly opts: SupervisorOptions) {
     const { pre, longRuns, post, jobs } = opts.plan;
     const services = [...pre, ...longRuns, ...post, ...jobs];
-    this.launcher = new Launcher({ env: opts.env, users: opts.users, setpriv: opts.setpriv, services });
+    this.launcher = new Launcher({ env: opts.env, users: opts.users, setpriv: opts.setpriv, services, limits: (all) => this.limits(all) });
     for (const svc of services) this.adopt(svc);
     this.shutdown = new Shutdown({
       runners: () => [...this.runners.values(), ...(this.jobs?.extras() ?? [])] as ServiceRunner[],
@@ -78,9 +81,11 @@ export class Supervisor implements Observer {
       enter: (input) => this.enter(input),
       shuttingDown: () => this.shuttingDown,
       release: () => opts.stateDir?.release(),
-      exit: (code) => {
-        if (this.enter({ kind: 'stopped' })) this.finish(code);
-      },
+      // every service is gone: their cgroups go too (bounded: a cgroup still busy is given 2 s, then named)
+      exit: (code) =>
+        void this.launcher.closeLimits().then(() => {
+          if (this.enter({ kind: 'stopped' })) this.finish(code);
+        }),
     });
     this.writePhase();
   }
@@ -97,6 +102,19 @@ export class Supervisor implements Observer {
   run(): Promise<number> {
     void this.stages();
     return this.done;
+  }
+
+  /** What keeps the services' limits, when any has some; it says once how each is kept. */
+  private limits(services: Service[]): Limiter | undefined {
+    const limiter = Limiter.open(services, this.opts.env, (name, overrun) => this.overrun(name, overrun));
+    if (limiter) log(limiter.describe(services), limiter.noCgroups ? 'warning' : 'info');
+    return limiter;
+  }
+
+  /** The watcher found a service past a limit: it is ended as a failure (its restart policy applies); past its memory, as an OOM kill. */
+  private overrun(name: string, o: Overrun): void {
+    const what = o.kind === 'memory' ? `over its memory limit (${mebibytes(o.usage)} of ${formatMemory(o.limit)})` : `over its pids limit (${o.usage} processes and threads, limit ${o.limit})`;
+    this.runners.get(name)?.overLimit(what, o.kind === 'memory' ? { by: 'watcher', limit: o.limit } : undefined);
   }
 
   /** A runner for `svc`, in the runner set, its record written. */

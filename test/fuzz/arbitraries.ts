@@ -26,6 +26,7 @@ export function valueOf(node: Node): fc.Arbitrary<unknown> {
     }
     case 'boolean': return fc.boolean();
     case 'integer': return fc.integer({ min: node.minimum ?? -1000, max: node.maximum ?? 100_000 });
+    case 'number': return fc.double({ min: node.minimum ?? -1000, max: node.maximum ?? 100_000, noNaN: true });
     case 'enum': return fc.constantFrom(...node.values);
     case 'array': return fc.array(valueOf(node.item), { minLength: node.minItems ?? 0, maxLength: 3 });
     case 'record': return fc.dictionary(node.keyPattern ? matching(node.keyPattern) : fc.string(SMALL), valueOf(node.value), { maxKeys: 3 });

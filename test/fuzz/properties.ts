@@ -25,7 +25,7 @@ import { signalName, signalNumber } from '../../src/unix/signals.js';
 import { Cron } from 'croner';
 import { nextRunOf } from '../../src/jobs/next-run.js';
 import { parseSchedule, type CronFields } from '../../src/manifest/schedule.js';
-import { formatCpu, formatMemory, parseCpu, parseMemory } from '../../src/resources/quantity.js';
+import { formatCpu, formatMemory, parseCpu, parseMemory } from '../../src/manifest/quantity.js';
 import { damage, manifestDocument, mutate, mutation, timeZone, validManifest, validSchedule, valueOf } from './arbitraries.js';
 
 export interface PropertySpec {

@@ -130,3 +130,27 @@ test('property: for any services with stop timeouts and `after` chains, the Depl
   }), params);
   t.pass();
 });
+
+test("the container's requests and limits are the services' limits as they can run at once, plus the init's own; none when a service has none", async (t) => {
+  const { build } = await evaluate(t, {
+    'image.yaml': [
+      'resources: { memory: 128Mi }',
+      'services:',
+      '  migrate: { type: oneshot-pre, script: "true", resources: { memory: 512Mi, cpu: 1 } }',
+      '  web: { script: "true", resources: { memory: 256Mi, cpu: 0.5 } }',
+      '  worker: { script: "true", resources: { cpu: 250m } }',
+      '  report: { type: oneshot-post, script: "true", resources: { cpu: 0.1 } }',
+      '',
+    ].join('\n'),
+  });
+  const kube = kubeDeployment(build!, { name: 'x', image: 'x:latest', pullPolicy: 'IfNotPresent' });
+  // memory: the oneshot-pre's 512Mi alone, or 256 + 128 (long-runs) + 128 (the post, by the default) = 512Mi; + the init's 64Mi
+  // cpu: max(1, 0.5 + 0.25 + 0.1) + 0.1
+  t.deepEqual(container(kube.deployment).resources, { requests: { memory: '576Mi', cpu: '1100m' }, limits: { memory: '576Mi', cpu: '1100m' } });
+  t.regex(kube.resourcesWhy, /memory 576Mi: the services' limits \(migrate 512Mi, web 256Mi, worker 128Mi, report 128Mi\) as they can run at once, and the init's 64Mi/);
+  t.deepEqual(await validateDeployment(kube.deployment), []);
+  const open = await evaluate(t, { 'image.yaml': 'services:\n  web: { script: "true", resources: { memory: 256Mi } }\n  free: { script: "true" }\n' });
+  const none = kubeDeployment(open.build!, { name: 'x', image: 'x:latest', pullPolicy: 'IfNotPresent' });
+  t.is(container(none.deployment).resources, undefined);
+  t.is(none.resourcesWhy, 'no memory limit: free has none; no cpu limit: web has none');
+});

@@ -378,3 +378,28 @@ test('timer errors stop the build: a missing unit, a Unit= that is not a service
     "image.yaml:12:45: systemd.timers.fast.timerConfig.OnUnitActiveSec: timer fast (unit poll): OnUnitActiveSec: 'soon' is not a time span; use a systemd time span such as 30s, 15min, 1h or 2h 30min",
   ]);
 });
+
+test('MemoryMax=, CPUQuota= and TasksMax= become resources (systemd sizes count in 1024s; infinity is no limit); other forms are errors', async (t) => {
+  const { build, warnings } = await evaluate(t, {
+    'image.yaml': [
+      'systemd:',
+      '  services:',
+      '    web:',
+      '      serviceConfig: { ExecStart: /bin/web, MemoryMax: 256M, CPUQuota: "50%", TasksMax: 100 }',
+      '    db:',
+      '      serviceConfig: { ExecStart: /bin/db, MemoryMax: infinity, CPUQuota: "200%" }',
+      '',
+    ].join('\n'),
+  });
+  t.deepEqual(warnings, []);
+  t.deepEqual(build!.manifest.services.web.resources, { memory: '256Mi', cpu: 0.5, pids: 100 });
+  t.deepEqual(build!.manifest.services.db.resources, { cpu: 2 });
+  const bad = await evaluate(t, {
+    'image.yaml': 'systemd:\n  services:\n    web:\n      serviceConfig: { ExecStart: /bin/web, MemoryMax: "50%", CPUQuota: "1.5", TasksMax: "10%" }\n',
+  });
+  t.deepEqual(bad.problems.map((p) => p.replace(/^image\.yaml:\d+:\d+: systemd\.services\.web\.serviceConfig\.\w+: /, '')), [
+    'unit web: MemoryMax=50% is not supported; use bytes with K, M, G or T (1024-based) or infinity',
+    'unit web: CPUQuota=1.5 is not supported; use a percentage of one core (50%, 200%)',
+    'unit web: TasksMax=10% is not supported; use a number of tasks or infinity',
+  ]);
+});

@@ -2,8 +2,8 @@
 // Kubernetes' rounding, and the words for what is refused. The round-trip
 // and never-throws properties are in test/fuzz/properties.ts.
 import test from 'ava';
-import { formatCpu, formatMemory, MAX_PIDS, parseCpu, parseMemory, parsePids } from '../../src/resources/quantity.js';
-import { resolveLimits } from '../../src/resources/limits.js';
+import { formatCpu, formatMemory, MAX_PIDS, parseCpu, parseMemory, parsePids } from '../../src/manifest/quantity.js';
+import { resolveLimits } from '../../src/manifest/limits.js';
 
 const value = <T>(p: { ok: true; value: T } | { ok: false; error: string }): T | string => (p.ok ? p.value : p.error);
 
