@@ -7,6 +7,7 @@
 //   8. the log relay: 1 GiB of lines, twenty writers, memory, idle CPU
 //   9. exec -> the first service running, beyond a bare node's start
 //  10. scheduled jobs: due -> exec, idle CPU and memory with 1,000 jobs
+//  11. resource limits: 100 services up, memory and idle CPU, without limits, with cgroups, with the watcher
 // 1-5 against s6 and tini too, 8 against supervisord, 10 against Debian's
 // cron and busybox crond.
 //
@@ -26,7 +27,7 @@
 //
 // Options: --quick (5 s CPU window, 3 runs, 1 orphan run), --runs N,
 // --cpu-seconds S, --zombies N, --zombie-runs N, --orphans clone|fork,
-// --only start,restart,cpu,zombies,ready,probes,logs,first,jobs, --peers berth,s6,tini,
+// --only start,restart,cpu,zombies,ready,probes,logs,first,jobs,limits, --peers berth,s6,tini,
 // --baseline DIR (Berth built in another checkout, beside this one in 1-4 and 9),
 // --job-minutes N (minutes of every-minute jobs in 10; 2, --quick 1).
 // BERTH_BENCH_NODE_FLAGS adds node flags to Berth's own
@@ -35,6 +36,7 @@ import { performance } from 'node:perf_hooks';
 import { first } from './benchmarks/first.js';
 import { idle } from './benchmarks/idle.js';
 import { jobs } from './benchmarks/jobs.js';
+import { limits } from './benchmarks/limits.js';
 import { logs } from './benchmarks/logs.js';
 import { probes } from './benchmarks/probes.js';
 import { ready } from './benchmarks/ready.js';
@@ -49,7 +51,7 @@ import { parseOptions } from './options.js';
 import { out, printHeader, printSection, printSummary } from './report.js';
 
 /** In report order. */
-const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first), runnable(jobs)];
+const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first), runnable(jobs), runnable(limits)];
 
 async function main(): Promise<void> {
   const o = parseOptions(

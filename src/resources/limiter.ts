@@ -74,17 +74,19 @@ export class Limiter {
 
   /** The line the init says at start: which way each limited service's limits are kept, and what cannot be. */
   describe(services: Service[]): string {
-    const by = new Map<string, string[]>();
+    // services with the same limits kept the same way are said together: a hundred alike make one short clause
+    const groups = new Map<string, string[]>();
     const uncapped: string[] = [];
     for (const svc of services.filter(hasLimits)) {
       const way = this.enforcedBy(svc)!;
-      by.set(way, [...(by.get(way) ?? []), `${svc.name} (${limitsText(svc.limits)})`]);
+      const key = `(${limitsText(svc.limits)}) by ${way === 'watcher' ? 'the watcher' : way.replace('-', ' ')}`;
+      groups.set(key, [...(groups.get(key) ?? []), svc.name]);
       if (way === 'watcher' && svc.limits.cpu !== undefined) uncapped.push(svc.name);
     }
-    const ways = [...by].map(([way, names]) => `${names.join(', ')} by ${way === 'watcher' ? 'the watcher' : way.replace('-', ' ')}`);
+    const clauses = [...groups].map(([key, names]) => `${someOf(names)} ${key}`);
     const why = this.noCgroups ? `; no cgroups: ${this.noCgroups}` : '';
-    const cpu = uncapped.length ? `; the cpu limit of ${uncapped.join(', ')} is not enforced: only cgroups can cap CPU` : '';
-    return `resource limits: ${ways.join('; ')}${why}${cpu}`;
+    const cpu = uncapped.length ? `; the cpu limit of ${someOf(uncapped)} is not enforced: only cgroups can cap CPU` : '';
+    return `resource limits: ${clauses.join('; ')}${why}${cpu}`;
   }
 
   /** Before a spawn of `svc`: its cgroup (made at its first start) to join; undefined when the kernel does not keep its limits; a string says why it cannot be made. */
@@ -175,6 +177,11 @@ export function mebibytes(bytes: number): string {
 
 export function hasLimits(svc: Service): boolean {
   return svc.limits.memory !== undefined || svc.limits.cpu !== undefined || svc.limits.pids !== undefined;
+}
+
+/** "a, b, c", or "a, b, c and 97 more" */
+function someOf(names: string[]): string {
+  return names.length <= 4 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 
 /** "memory 256Mi, cpu 0.5, pids 200" */

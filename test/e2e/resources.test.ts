@@ -126,9 +126,10 @@ cgroupTest(`a fork bomb stops at its pids limit; a cpu-bound service gets about 
 
 test('the watcher keeps memory and pids limits where the init may not make cgroups (BERTH_CGROUP=off)', async (t) => {
   const dir = tempDir();
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
   const init = startInit({
     dir,
-    env: { BERTH_CGROUP: 'off', S6_KILL_GRACETIME: '1000' },
+    env: { BERTH_CGROUP: 'off', S6_KILL_GRACETIME: '1000', BERTH_HTTP: `127.0.0.1:${port}` },
     manifest: {
       version: 1,
       resources: { pids: 500 },
@@ -151,6 +152,12 @@ test('the watcher keeps memory and pids limits where the init may not make cgrou
   const calm = await record(init, 'calm');
   t.is(calm.state, 'up', 'the rest goes on');
   t.deepEqual(calm.limits, { cpu: 0.5, pids: 500 });
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  t.regex(metrics, /^berth_service_oom_kills_total\{service="hog"\} [1-9]\d*$/m);
+  t.regex(metrics, /^berth_service_oom_kills_total\{service="calm"\} 0$/m);
+  t.regex(metrics, new RegExp(`^berth_service_memory_limit_bytes\\{service="hog"\\} ${96 * 1024 * 1024}$`, 'm'));
+  t.notRegex(metrics, /berth_service_memory_limit_bytes\{service="calm"\}/, 'no memory limit, no sample');
+  t.regex(metrics, /^berth_service_memory_charged_bytes\{service="hog"\} \d+$/m);
 });
 
 test('berth validate names a wrong amount at its line and column, top level once', async (t) => {
