@@ -174,3 +174,21 @@ test('berth validate names a wrong amount at its line and column, top level once
   t.regex(out, /manifest\.yaml:7:\d+: services\.a\.resources\.pids: must be at least 1/);
   t.is((out.match(/12Q/g) ?? []).length, 1, 'the top-level mistake is said once');
 });
+
+const rootTest = process.getuid?.() !== 0 ? test.skip : test;
+
+rootTest(`a read-only /sys/fs/cgroup (as in most unprivileged pods) gives the watcher, and the init says why${process.getuid?.() !== 0 ? ' (skipped: not root)' : ''}`, async (t) => {
+  // a mount namespace of the init's own, every cgroup mount in it read-only
+  const readOnly = (argv: string[]): string[] => [
+    'unshare', '--mount', 'sh', '-c',
+    'mount --make-rprivate / && for d in /sys/fs/cgroup/*/ /sys/fs/cgroup; do mount -o remount,bind,ro "$d" || exit 1; done && exec "$@"',
+    'sh', ...argv,
+  ];
+  const init = startInit({ manifest: { version: 1, services: { hog: { script: HOG, resources: { memory: '96Mi' }, restart: 'on-failure' } } }, env: { S6_KILL_GRACETIME: '1000' }, wrap: readOnly });
+  t.teardown(() => init.cleanup());
+  const line = await init.waitFor(/resource limits: hog \(memory 96Mi\) by the watcher; no cgroups: .*(EROFS|not writable).*/);
+  t.log(/resource limits: .*/.exec(line)?.[0]);
+  const hog = await record(init, 'hog', (r) => r.restarts >= 1 && r.lastExit !== null);
+  t.is(hog.enforcedBy, 'watcher');
+  t.is(hog.lastExit!.reason, 'oom');
+});
