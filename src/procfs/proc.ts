@@ -49,9 +49,9 @@ export function readStat(pid: number): ProcStat | undefined {
 export function parseStat(pid: number, text: string): ProcStat {
   // the name is the only field that may hold ')': the last one closes it
   const close = text.lastIndexOf(')');
-  // fields from 3 on: state (3) is [0], ppid (4) [1], session (6) [3], utime..cstime (14-17) [11-14],
+  // fields 3 to 24 of 52: state (3) is [0], ppid (4) [1], session (6) [3], utime..cstime (14-17) [11-14],
   // num_threads (20) [17], starttime (22) [19], rss (24) [21]
-  const f = text.slice(close + 2).split(' ');
+  const f = text.slice(close + 2).split(' ', 22);
   return {
     pid,
     comm: text.slice(text.indexOf('(') + 1, close),
@@ -63,6 +63,53 @@ export function parseStat(pid: number, text: string): ProcStat {
     start: Number(f[19]),
     rssPages: Number(f[21]),
   };
+}
+
+/** Files kept open by a StatFiles at most: past it the rest are opened and closed at each read, as readStat does. */
+const MAX_KEPT = 4096;
+
+/**
+ * /proc/PID/stat of the same processes again and again (the limit watcher's
+ * pass each second): each file stays open and is read again from its start,
+ * one pread where readStat makes three calls (open, read, close). A read
+ * that fails means the process is gone (a new process with its pid has a
+ * file of its own): that file is closed.
+ */
+export class StatFiles {
+  private readonly kept = new Map<number, number>();
+
+  read(pid: number): ProcStat | undefined {
+    let fd = this.kept.get(pid);
+    if (fd === undefined) {
+      if (this.kept.size >= MAX_KEPT) return readStat(pid);
+      try {
+        fd = openSync(`/proc/${pid}/stat`, 'r');
+      } catch {
+        return undefined;
+      }
+      this.kept.set(pid, fd);
+    }
+    try {
+      return parseStat(pid, scratch.toString('latin1', 0, readSync(fd, scratch, 0, scratch.length, 0)));
+    } catch {
+      this.forget(pid);
+      return undefined;
+    }
+  }
+
+  /** Closes the files of the processes not in `alive` (gone since the last pass). */
+  keepOnly(alive: Set<number>): void {
+    for (const pid of this.kept.keys()) if (!alive.has(pid)) this.forget(pid);
+  }
+
+  close(): void {
+    for (const pid of [...this.kept.keys()]) this.forget(pid);
+  }
+
+  private forget(pid: number): void {
+    closeSync(this.kept.get(pid)!);
+    this.kept.delete(pid);
+  }
 }
 
 let pageSize: number | undefined;

@@ -4,7 +4,7 @@
 // runs only in the CLI; the init's /metrics reads /proc itself (serviceTotals).
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { pageBytes, readStat, type ProcStat } from './proc.js';
+import { pageBytes, readStat, type ProcStat, type StatFiles } from './proc.js';
 
 export interface Usage {
   /** percent of one core over the sampling window */
@@ -16,13 +16,20 @@ export interface Usage {
 }
 
 /** Every process's parent and session: one pass over /proc; one gone meanwhile is left out. */
-function processTable(): ProcStat[] {
-  return readdirSync('/proc').flatMap((name) => (/^\d+$/.test(name) ? (readStat(Number(name)) ?? []) : []));
+function processTable(files?: StatFiles): ProcStat[] {
+  const table: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    // the pids; the rest of /proc (self, sys, meminfo...) starts with a letter
+    const stat = name.charCodeAt(0) <= 57 ? (files ? files.read(Number(name)) : readStat(Number(name))) : undefined;
+    if (stat) table.push(stat);
+  }
+  files?.keepOnly(new Set(table.map((p) => p.pid)));
+  return table;
 }
 
 /** The processes that belong to each main pid: itself, whatever is in its session, and their descendants. */
-export function serviceProcesses(mainPids: number[]): Map<number, ProcStat[]> {
-  const table = processTable();
+export function serviceProcesses(mainPids: number[], files?: StatFiles): Map<number, ProcStat[]> {
+  const table = processTable(files);
   const byPid = new Map<number, ProcStat>();
   const children = new Map<number, ProcStat[]>();
   const sessions = new Map<number, ProcStat[]>();

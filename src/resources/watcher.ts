@@ -5,7 +5,7 @@
 // cgroup this cannot refuse a fork or an allocation: it only notices one
 // after the fact, up to an interval late. cpu has no fallback.
 import { serviceProcesses } from '../procfs/stats.js';
-import { pageBytes } from '../procfs/proc.js';
+import { pageBytes, StatFiles } from '../procfs/proc.js';
 import type { Limits } from '../manifest/limits.js';
 
 export interface Overrun {
@@ -27,6 +27,8 @@ export class LimitWatcher {
   private readonly watched = new Map<string, Watched>();
   private readonly intervalMs: number;
   private timer: NodeJS.Timeout | undefined;
+  /** the processes' stat files, kept open between passes while anything is watched */
+  private readonly files = new StatFiles();
 
   constructor(
     private readonly onOverrun: (service: string, overrun: Overrun) => void,
@@ -75,6 +77,7 @@ export class LimitWatcher {
   private stopTimer(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.files.close();
   }
 
   private check(): void {
@@ -82,7 +85,7 @@ export class LimitWatcher {
     let groups: ReturnType<typeof serviceProcesses>;
     let page: number;
     try {
-      groups = serviceProcesses(entries.map(([, w]) => w.pid));
+      groups = serviceProcesses(entries.map(([, w]) => w.pid), this.files);
       page = pageBytes();
     } catch {
       // no /proc at all (a process gone mid-read is only left out): nothing is known this time

@@ -129,7 +129,17 @@ const longRunPolicies = (restartOnFailure: boolean): fc.Arbitrary<Record<string,
       { requiredKeys: [] },
     )
     .map((p) => (p.readiness === undefined ? (({ startTimeout: _, ...rest }) => rest)(p) : p));
-const POLICY_FIELDS = ['readiness', 'liveness', 'startTimeout', 'restart', 'maxRestarts', 'stopSignal'] as const;
+const POLICY_FIELDS = ['readiness', 'liveness', 'startTimeout', 'restart', 'maxRestarts', 'stopSignal', 'resources'] as const;
+
+/** Amounts Berth accepts: more than 0, less than any machine has. */
+const resources = fc.record(
+  {
+    memory: fc.oneof(fc.integer({ min: 1, max: 2 ** 40 }), fc.tuple(fc.integer({ min: 1, max: 4096 }), fc.constantFrom('Ki', 'Mi', 'Gi', 'k', 'M', 'G')).map(([n, u]) => `${n}${u}`)),
+    cpu: fc.oneof(fc.integer({ min: 1, max: 64_000 }).map((m) => m / 1000), fc.integer({ min: 1, max: 64_000 }).map((m) => `${m}m`)),
+    pids: fc.integer({ min: 1, max: 100_000 }),
+  },
+  { requiredKeys: [] },
+);
 
 export interface GeneratedManifest {
   value: { version: 1; services: Record<string, Record<string, unknown>> };
@@ -157,15 +167,17 @@ export const validManifest: fc.Arbitrary<GeneratedManifest> = fc
       fc.boolean().chain((r) => longRunPolicies(r)),
       fc.option(fc.constantFrom('SIGTERM', 'INT', 'hup', 'SIGQUIT', 'usr1'), { nil: undefined }),
       jobFields,
+      fc.record({ resources }, { requiredKeys: [] }),
     ))),
     fc.array(fc.nat(), { minLength: names.length, maxLength: names.length }),
   ))
   .map(([names, specs, sortKeys]) => {
     const services: Record<string, Record<string, unknown>> = {};
     const built = names.map((name, i) => {
-      const [drawn, cmd, type, enabled, picks, policies, stopSignal, job] = specs[i];
+      const [drawn, cmd, type, enabled, picks, policies, stopSignal, job, sound] = specs[i];
       const fields: Record<string, unknown> = Object.fromEntries(Object.entries(drawn).filter(([k]) => !(POLICY_FIELDS as readonly string[]).includes(k) && !(JOB_FIELDS as readonly string[]).includes(k)));
       if (stopSignal !== undefined) fields.stopSignal = stopSignal;
+      Object.assign(fields, sound);
       if (type === 'long-run') Object.assign(fields, policies, policies.restart === 'on-failure' ? {} : { restartOnFailure: false });
       if (type === 'scheduled') Object.assign(fields, job, { restartOnFailure: false });
       const { script: _s, execStart: _e, after: _a, type: _t, enable: _en, ...rest } = fields;

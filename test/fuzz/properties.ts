@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { constants, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { stringify as yamlStringify, LineCounter } from 'yaml';
 import { calendarToCron } from '../../src/image/calendar.js';
 import { writeBuildContext } from '../../src/image/context.js';
@@ -26,6 +27,7 @@ import { Cron } from 'croner';
 import { nextRunOf } from '../../src/jobs/next-run.js';
 import { parseSchedule, type CronFields } from '../../src/manifest/schedule.js';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../../src/manifest/quantity.js';
+import { parseStat } from '../../src/procfs/proc.js';
 import { damage, manifestDocument, mutate, mutation, timeZone, validManifest, validSchedule, valueOf } from './arbitraries.js';
 
 export interface PropertySpec {
@@ -674,5 +676,32 @@ const cpuAmounts: PropertySpec = {
   ),
 };
 
-export const parserProperties = [shellWords, shellLikeSh, jsonOffsets, positions, paths, signals, nesting, scheduleText, nextRuns, memoryQuantities, cpuAmounts];
+/** A command name as the kernel keeps one: up to 15 bytes, anything but NUL, printed raw in /proc/PID/stat (read as latin1). */
+const commName = fc
+  .string({ unit: fc.oneof(fc.constantFrom(')', '(', ' ', ') ', '\n', ') R 1 2 ('), fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c))) })
+  .map((s) => s.slice(0, 15));
+/** A number field of /proc/PID/stat that Berth does not read: a count, a nice value, an unsigned long long at its top (rsslim). */
+const otherField = fc.oneof(fc.nat().map(String), fc.integer({ min: -100, max: -1 }).map(String), fc.constant('18446744073709551615'));
+/** The fields readStat reads (ppid, session, utime..cstime, num_threads, starttime, rss): counts. */
+const READ_FIELDS = [4, 6, 14, 15, 16, 17, 20, 22, 24];
+
+const procStats: PropertySpec = {
+  name: '/proc/PID/stat with any command name (spaces, parentheses, newlines): each field read from where proc(5) puts it',
+  runs: 300,
+  property: () => fc.property(
+    fc.nat(), commName, fc.constantFrom(...'RSDZTtWXxIPK'),
+    fc.array(otherField, { minLength: 49, maxLength: 49 }), fc.array(fc.maxSafeNat(), { minLength: READ_FIELDS.length, maxLength: READ_FIELDS.length }),
+    (pid, comm, state, rest, values) => {
+      // rest[0] is field 4 (ppid), rest[48] field 52 (exit_code)
+      READ_FIELDS.forEach((n, i) => (rest[n - 4] = String(values[i])));
+      const field = (n: number): number => Number(rest[n - 4]);
+      const got = parseStat(pid, `${pid} (${comm}) ${state} ${rest.join(' ')}\n`);
+      const want = { pid, comm, state, ppid: field(4), sid: field(6), ticks: field(14) + field(15) + field(16) + field(17), threads: field(20), start: field(22), rssPages: field(24) };
+      if (!isDeepStrictEqual(got, want)) throw new Error(`${JSON.stringify(comm)}: ${JSON.stringify(got)}, not ${JSON.stringify(want)}`);
+      return true;
+    },
+  ),
+};
+
+export const parserProperties = [shellWords, shellLikeSh, jsonOffsets, positions, paths, signals, nesting, scheduleText, nextRuns, memoryQuantities, cpuAmounts, procStats];
 export const allProperties = [...manifestProperties, ...imageProperties, ...parserProperties];
