@@ -8,6 +8,7 @@ import type { RunCommand } from '../health/probe.js';
 import { serviceLogs, stdoutSink, type Capture, type ServiceLog, type Sink } from '../logs/index.js';
 import { log } from '../logs/init-log.js';
 import { makePipe } from '../native/fds.js';
+import { ContainerOom } from '../resources/container-oom.js';
 import type { Joined, Limiter, LimitFields, OomKill } from '../resources/limiter.js';
 import { signalGroup } from '../unix/signals.js';
 import { ExecLogger } from './exec-logger.js';
@@ -35,6 +36,8 @@ export class Launcher {
   private readonly loggers = new Map<string, ExecLogger>();
   private readonly kept: Map<string, ServiceLog>;
   private limiter?: Limiter;
+  /** the OOM kill count of the init's own memory cgroup (the container's), read again at an exit by SIGKILL */
+  private readonly oomCounter = ContainerOom.open();
 
   constructor(private readonly opts: LauncherOptions) {
     this.env = snapshotEnv(opts.env);
@@ -48,11 +51,18 @@ export class Launcher {
     const joined = limiter?.join(svc);
     if (typeof joined === 'string') return { exited: Promise.resolve({ code: 126, signal: null, reason: `cannot make its cgroup: ${joined}` }) };
     const running = this.start(svc, run, joined);
-    if (!limiter || running.pid === undefined) return running;
+    if (running.pid === undefined) return running;
     // node-pty forks and execs by itself: its process can only be moved in once it runs
-    const unmoved = limiter.started(svc, running.pid, svc.tty ? joined : undefined);
+    const unmoved = limiter?.started(svc, running.pid, svc.tty ? joined : undefined);
     if (unmoved) log(`warning: ${svc.name}: cannot move its process into its cgroup (${unmoved}); its limits do not hold for this run`);
-    return { ...running, exited: running.exited.then((exit) => withOom(exit, limiter.ended(svc, joined, exit.signal))) };
+    return {
+      ...running,
+      exited: running.exited.then((exit) => {
+        // the container's count is read at every SIGKILL, so a kill its own cgroup explains is not laid at the next one's door
+        const container = this.containerOom(exit);
+        return withOom(exit, limiter?.ended(svc, joined, exit.signal) ?? container);
+      }),
+    };
   }
 
   private start(svc: Service, run: RunSignal, joined: Joined | undefined): Running {
@@ -103,6 +113,11 @@ export class Launcher {
       this.loggers.set(svc.name, logger);
     }
     return logger;
+  }
+
+  /** An exit by SIGKILL while the container's OOM count rose: the kernel's OOM killer, at a limit above the service's own. */
+  private containerOom(exit: Exit): OomKill | undefined {
+    return exit.signal === 'SIGKILL' && this.oomCounter?.rose() ? { by: 'kernel', limit: null } : undefined;
   }
 
   /** What the service's record says of its limits; empty when it has none. */

@@ -96,6 +96,21 @@ function dirIn(candidates: Mount[], path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The file that counts OOM kills in this process's own memory cgroup (a container's), whether or not it may be
+ * written: v2 `memory.events`, v1 `memory.oom_control` (both have an `oom_kill` line). Undefined without one.
+ */
+export function ownOomCounter(mountinfo: string, cgroup: string): string | undefined {
+  const all = mounts(mountinfo);
+  const member = memberships(cgroup);
+  const v1 = [...member].find(([key]) => key !== '0' && key.split(',').includes('memory'))?.[1];
+  const v1Dir = v1 === undefined ? undefined : dirIn(all.filter((m) => m.type === 'cgroup' && m.options.includes('memory')), v1);
+  if (v1Dir) return join(v1Dir, 'memory.oom_control');
+  const v2 = member.get('0');
+  const v2Dir = v2 === undefined ? undefined : dirIn(all.filter((m) => m.type === 'cgroup2'), v2);
+  return v2Dir ? join(v2Dir, 'memory.events') : undefined;
+}
+
 export function decide(mountinfo: string, cgroup: string, probe: Probe): Detection {
   const all = mounts(mountinfo);
   const member = memberships(cgroup);

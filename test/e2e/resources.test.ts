@@ -193,3 +193,26 @@ rootTest(`a read-only /sys/fs/cgroup (as in most unprivileged pods) gives the wa
   t.is(hog.enforcedBy, 'watcher');
   t.is(hog.lastExit!.reason, 'oom');
 });
+
+cgroupTest(`an OOM kill at the container's limit names its victim too, a service with no limit of its own${skipped}`, async (t) => {
+  const own = ownCgroup(t);
+  // the init's own cgroup (the container's) gets the limit; the service none
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(join(own.dirs.memory, 'memory.limit_in_bytes'), String(256 * 1024 * 1024));
+  const init = startInit({ manifest: { version: 1, services: { hog: { script: HOG, restart: 'on-failure' }, calm: { script: 'exec sleep infinity' } } }, env: { S6_KILL_GRACETIME: '1000' }, wrap: own.wrap });
+  t.teardown(() => init.cleanup());
+  await init.waitFor(/\[berth\] hog: killed by the kernel's OOM killer \(SIGKILL, code 137\): OOM, a memory limit above its own \(the container's\); restarting/, 30_000);
+  const hog = await record(init, 'hog', (r) => r.lastExit !== null);
+  t.is(hog.lastExit!.reason, 'oom');
+  t.is(hog.enforcedBy, undefined, 'it has no limit of its own');
+  t.is((await record(init, 'calm')).state, 'up');
+});
+
+cgroupTest(`a service with a terminal is moved into its cgroup once it runs${skipped}`, async (t) => {
+  const { init, dirs } = limitedInit(t, { term: { script: 'exec sleep infinity', tty: true, resources: { pids: 50 } } });
+  const term = await record(init, 'term', (r) => r.state === 'up');
+  const group = `services.${await init.initPid()}`;
+  const procs = (): string[] => readFileSync(join(dirs.pids, group, 'term.service', 'cgroup.procs'), 'latin1').split('\n');
+  await waitUntil('its process is in its pids cgroup', () => procs().includes(String(term.pid)), { timeoutMs: 5000, everyMs: 50 }).catch(() => undefined);
+  t.true(procs().includes(String(term.pid)), `pid ${term.pid} in ${procs().join(' ')}`);
+});

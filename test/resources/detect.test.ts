@@ -2,7 +2,7 @@
 // a host or a hybrid machine shows them, with a probe standing in for the
 // filesystem; and, where there is one, this machine's own answer.
 import test from 'ava';
-import { decide, detectCgroups, enforcedBy, type Probe } from '../../src/resources/detect.js';
+import { decide, detectCgroups, enforcedBy, ownOomCounter, type Probe } from '../../src/resources/detect.js';
 
 const V2_MOUNT = '30 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate';
 const v1Mount = (id: number, root: string, controllers: string): string =>
@@ -67,4 +67,12 @@ test('this machine: detection never throws, and names a version or why there is 
   t.log(JSON.stringify(got));
   if (got.version === null) t.true(got.reason.length > 0);
   else t.true(got.version === 1 || got.version === 2);
+});
+
+test("the OOM counter of our own memory cgroup, read-only or not: v2's memory.events, v1's memory.oom_control; none without a memory hierarchy", (t) => {
+  t.is(ownOomCounter(`${V2_MOUNT}\n`, '0::/\n'), '/sys/fs/cgroup/memory.events');
+  t.is(ownOomCounter(V2_MOUNT, '0::/kubepods/pod1/ctr\n'), '/sys/fs/cgroup/kubepods/pod1/ctr/memory.events');
+  const v1 = [v1Mount(31, '/docker/abc', 'memory'), v1Mount(33, '/docker/abc', 'pids')].join('\n');
+  t.is(ownOomCounter(v1, '5:pids:/docker/abc\n2:memory:/docker/abc\n0::/\n'), '/sys/fs/cgroup/memory/memory.oom_control');
+  t.is(ownOomCounter(v1Mount(33, '/', 'pids'), '5:pids:/\n'), undefined);
 });
