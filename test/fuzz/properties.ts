@@ -24,6 +24,9 @@ import { parseText } from '../../src/manifest/parse.js';
 import { shellSplit } from '../../src/manifest/shell-split.js';
 import { signalName, signalNumber } from '../../src/unix/signals.js';
 import { Cron } from 'croner';
+import { parse as dotenvParse } from 'dotenv';
+import { readEnvFile } from '../../src/config/env-file.js';
+import { renderTemplate } from '../../src/config/template.js';
 import { nextRunOf } from '../../src/jobs/next-run.js';
 import { parseSchedule, type CronFields } from '../../src/manifest/schedule.js';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../../src/manifest/quantity.js';
@@ -703,5 +706,97 @@ const procStats: PropertySpec = {
   ),
 };
 
+// ---- config: templates and env files
+
+const TEMPLATE_NAMES = ['A', 'B', '_x1', 'constructor'];
+const templateEnv = fc.dictionary(fc.constantFrom(...TEMPLATE_NAMES), fc.constantFrom('', 'v', '$$', '${A}', 'x y'), { maxKeys: 4 });
+const valueIn = (env: Record<string, string>, name: string): string => (Object.hasOwn(env, name) ? env[name] : '');
+
+/** A piece of a template and what it renders to; no piece can change what the next one is. */
+interface Piece { text: string; out(env: Record<string, string>): string; name?: string; required?: boolean }
+const templatePiece: fc.Arbitrary<Piece> = fc.oneof(
+  // no `$`, but every other character the forms are made of
+  fc.string({ unit: fc.constantFrom('a', 'Z', '_', '1', ' ', '\n', '\r', '{', '}', ':', '-', '?', '+', '#', 'é', '\u2028'), maxLength: 8 }).map((text) => ({ text, out: () => text })),
+  fc.constant({ text: '$$', out: () => '$' }),
+  // shell forms that are not Berth's: kept as written
+  fc.tuple(fc.constantFrom(...TEMPLATE_NAMES), fc.constantFrom('$N', '$ ', '$1', '$(N)', '${1}', '${ N}', '${#N}', '${}', '${N:+x}', '${N-x}', '${N:=x}', '${N?x}', '${N.x}', '${N:x}', '${N[0]}'))
+    .map(([name, form]) => {
+      const text = form.replaceAll('N', name);
+      return { text, out: () => text };
+    }),
+  fc.constantFrom(...TEMPLATE_NAMES).map((name) => ({ text: `\${${name}}`, name, out: (env: Record<string, string>) => valueIn(env, name) })),
+  fc.tuple(fc.constantFrom(...TEMPLATE_NAMES), fc.string({ unit: fc.constantFrom('a', '$', '{', ':', '-', ' ', '\n'), maxLength: 5 }))
+    .map(([name, fallback]) => ({ text: `\${${name}:-${fallback}}`, name, out: (env: Record<string, string>) => valueIn(env, name) || fallback })),
+  fc.constantFrom(...TEMPLATE_NAMES).map((name) => ({ text: `\${${name}:?}`, name, required: true, out: (env: Record<string, string>) => valueIn(env, name) })),
+);
+
+const templatePieces: PropertySpec = {
+  name: 'renderTemplate: $$ is always $, unknown $ forms stay as written, ${VAR} and ${VAR:-x} take the value or the default, every ${VAR:?} missing is a problem',
+  runs: 300,
+  property: () => fc.property(fc.array(templatePiece, { maxLength: 12 }), templateEnv, (pieces, env) => {
+    const text = pieces.map((p) => p.text).join('');
+    const result = renderTemplate(text, env);
+    const missing = pieces.filter((p) => p.required && !valueIn(env, p.name!)).map((p) => p.name);
+    const expected = pieces.map((p) => p.out(env)).join('');
+    const used = [...new Set(pieces.flatMap((p) => (p.name ? [p.name] : [])))];
+    const fine = missing.length
+      ? !result.ok && result.problems.map((p) => p.variable).join() === missing.join()
+      : result.ok && result.text === expected && result.used.join() === used.join();
+    if (!fine) throw new Error(`${JSON.stringify(text)} with ${JSON.stringify(env)}: ${JSON.stringify(result)}, expected ${missing.length ? `problems for ${missing}` : `${JSON.stringify(expected)} using ${used}`}`);
+    return true;
+  }),
+};
+
+const templateText: PropertySpec = {
+  name: 'renderTemplate on any text: never a throw, text without $ unchanged, a result without $ renders to itself, every problem at its ${VAR:?',
+  runs: 300,
+  property: () => fc.property(
+    fc.oneof(fc.string({ unit: fc.constantFrom('$', '$', '{', '}', ':', '-', '?', '+', '=', 'A', 'B', '_', '1', ' ', '\n', '\r', 'é'), maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 })),
+    templateEnv,
+    (text, env) => {
+      const result = renderTemplate(text, env);
+      if (!text.includes('$') && (!result.ok || result.text !== text || result.used.length)) throw new Error(`${JSON.stringify(text)} without $: ${JSON.stringify(result)}`);
+      if (result.ok) {
+        const again = renderTemplate(result.text, env);
+        if (!result.text.includes('$') && (!again.ok || again.text !== result.text)) throw new Error(`${JSON.stringify(result.text)} rendered again: ${JSON.stringify(again)}`);
+        return true;
+      }
+      const lines = text.split('\n');
+      for (const p of result.problems) {
+        const at = lines[p.line - 1]?.slice(p.col - 1) ?? '';
+        if (!at.startsWith(`\${${p.variable}:?`) || !p.message) throw new Error(`${JSON.stringify(text)}: ${JSON.stringify(p)} points at ${JSON.stringify(at.slice(0, 10))}`);
+      }
+      return true;
+    },
+  ),
+};
+
+/** Text near the .env format: keys, both separators, three quotes, escapes, comments, every line ending, a BOM. */
+const envFileText = fc.oneof(
+  fc.array(fc.constantFrom('A', 'b_1', 'export ', 'x.y-z', '=', ' = ', ': ', '"', "'", '`', '\\', '\\n', '#', ' ', '\t', '\n', '\r\n', '\r', '$', '${A}', '$(id)', '\uFEFF', 'é', '\0', '\u2028'), { maxLength: 24 }).map((parts) => parts.join('')),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+);
+
+const envFiles: PropertySpec = {
+  name: "readEnvFile on any text: never a throw; what dotenv's default parser reads, or, for a NUL, U+2028 or U+2029, one line naming the file",
+  runs: 150,
+  property: () => fc.property(envFileText, (text) => {
+    const file = join(scratch(), '.env');
+    writeFileSync(file, text);
+    // what the file holds: lone surrogates are written as U+FFFD
+    const written = Buffer.from(text).toString();
+    const read = readEnvFile(file);
+    if (read.ok === /[\0\u2028\u2029]/.test(written)) throw new Error(`${JSON.stringify(text)}: ${JSON.stringify(read)}`);
+    if (!read.ok) {
+      if (!read.error.startsWith(`${file}: `) || read.error.includes('\n')) throw new Error(`${JSON.stringify(text)}: ${read.error}`);
+      return true;
+    }
+    const classic = JSON.stringify(dotenvParse(written));
+    if (JSON.stringify(read.vars) !== classic) throw new Error(`${JSON.stringify(text)}: ${JSON.stringify(read.vars)}, dotenv's default parser ${classic}`);
+    return true;
+  }),
+};
+
+export const configProperties = [templatePieces, templateText, envFiles];
 export const parserProperties = [shellWords, shellLikeSh, jsonOffsets, positions, paths, signals, nesting, scheduleText, nextRuns, memoryQuantities, cpuAmounts, procStats];
-export const allProperties = [...manifestProperties, ...imageProperties, ...parserProperties];
+export const allProperties = [...manifestProperties, ...imageProperties, ...parserProperties, ...configProperties];
