@@ -15,6 +15,10 @@ import { flushLog, log } from '../logs/init-log.js';
 import { ControlAnswers } from '../supervisor/control-handler.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { UserDatabase, type ResolvedUser } from '../launch/users.js';
+import { resolveEnvironment, type ResolvedEnvironment } from '../config/environment.js';
+import { keepSecret } from '../config/redact.js';
+import { renderFiles, writeFiles, type Rendered } from '../config/rendered-files.js';
+import type { Manifest, Service } from '../manifest/index.js';
 import { parseArgs, UsageError } from './args.js';
 import { DEFAULT_MANIFEST, manifestPath as manifestFrom } from './locations.js';
 
@@ -98,6 +102,8 @@ async function run(stateDirPath: string, manifestPath: string, manifestSource: s
   if (inherited) log(`warning: ${inherited}; services may get descriptors the init was started with`);
   reserveDescriptors(services.length);
   const setpriv = setprivForTerminals(services);
+  const configured = configure(manifest, [...services, ...plan.jobs]);
+  if ('problems' in configured) throw new NotStarted(`${configured.problems.join('\n')}\nnothing was started`);
 
   process.on('exit', flushLog);
   const { stateDir, staleSessions } = takeStateDir(stateDirPath);
@@ -110,6 +116,9 @@ async function run(stateDirPath: string, manifestPath: string, manifestSource: s
     }
   }
   startReaper();
+  // written once the state dir is ours, before the first oneshot-pre
+  const unwritten = writeFiles(configured.rendered, fileOwner).problems;
+  if (unwritten.length) throw new NotStarted(`${unwritten.join('\n')}\nnothing was started`);
   // Whatever ends this process, no service outlives it. As PID 1 only an exit
   // can end it (the kernel drops signals it has no handler for), and
   // signal-exit's handlers would turn a stray SIGQUIT into a dead container.
@@ -120,7 +129,8 @@ async function run(stateDirPath: string, manifestPath: string, manifestSource: s
   const controlReady = new Promise((resolve) => (ready = resolve));
   const supervisor = new Supervisor({
     plan,
-    env: process.env,
+    env: configured.environment.base,
+    serviceEnv: configured.environment.perService,
     users,
     setpriv,
     graceMs,
@@ -144,7 +154,13 @@ async function run(stateDirPath: string, manifestPath: string, manifestSource: s
     try {
       const nextServices = [...nextPlan.pre, ...nextPlan.longRuns, ...nextPlan.post];
       reserveDescriptors(nextServices.length);
-      return { plan: nextPlan, users: resolveUsers(nextServices) };
+      const users = resolveUsers(nextServices);
+      const again = configure(next.manifest, [...nextServices, ...nextPlan.jobs]);
+      if ('problems' in again) return { problems: again.problems };
+      // the files again: a service that watches one that changed hears of it
+      const unwrittenNow = writeFiles(again.rendered, fileOwner).problems;
+      if (unwrittenNow.length) return { problems: unwrittenNow };
+      return { plan: nextPlan, users, environment: again.environment };
     } catch (err) {
       return { problems: (err as Error).message.split('\n') };
     }
@@ -284,4 +300,27 @@ function resolveUsers(services: { name: string; user?: string }[]): Map<string, 
   }
   if (errors.length) throw new NotStarted(`${errors.join('\n')}\nnothing was started`);
   return users;
+}
+
+/**
+ * What services' environments are made of (dotenv files, FILE__ variables, secret files) and the manifest's files
+ * rendered over it: every problem at once, before anything starts. The secret values are masked from then on.
+ */
+function configure(manifest: Manifest, services: Service[]): { environment: ResolvedEnvironment; rendered: Rendered[] } | { problems: string[] } {
+  const resolved = resolveEnvironment(manifest, services, process.env);
+  keepSecret(resolved.env.secrets);
+  const files = renderFiles(manifest.files, resolved.env.base);
+  const problems = [...resolved.problems, ...('problems' in files ? files.problems : [])];
+  if (problems.length || 'problems' in files) return { problems };
+  return { environment: resolved.env, rendered: files.rendered };
+}
+
+/** A rendered file's owner and group as ids; a group alone goes with the init's own user. */
+function fileOwner(owner: string | undefined, group: string | undefined): { uid: number; gid: number } | string {
+  try {
+    const user = new UserDatabase().resolve(`${owner ?? String(process.getuid?.() ?? 0)}${group === undefined ? '' : `:${group}`}`);
+    return { uid: user.uid, gid: user.gid };
+  } catch (err) {
+    return (err as Error).message;
+  }
 }

@@ -2,6 +2,7 @@
 // /healthz, /readyz and /metrics for load balancers, Kubernetes and
 // Prometheus. Loaded only when configured; answers from the init's state on
 // each request, so it costs nothing between requests.
+import { redact } from '../config/redact.js';
 import { createServer, type Server } from 'node:http';
 import { LISTEN_HINT, parseListen } from '../manifest/listen.js';
 import { healthz, readyz, renderMetrics, type HealthView } from './metrics.js';
@@ -12,7 +13,8 @@ export async function serveHttp(listen: string, view: () => HealthView): Promise
   if (!at) throw new Error(`'${listen}' is not ${LISTEN_HINT}`);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    const answer = (status: number, body: string, type = 'text/plain; charset=utf-8'): void => {
+    const answer = (status: number, text: string, type = 'text/plain; charset=utf-8'): void => {
+      const body = redact(text);
       res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
     };

@@ -2,6 +2,7 @@
 // 0700, the socket 0600), speaking protocol.ts. It only reads the
 // supervisor's state and asks it for actions through `ControlHandler`; a bad
 // client costs the init one answer and a closed connection, nothing else.
+import { redact } from '../config/redact.js';
 import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { suggestion } from '../schema-language/did-you-mean.js';
@@ -100,7 +101,7 @@ function reply(socket: Socket, response: Response): void {
     socket.destroy();
     return;
   }
-  socket.write(`${JSON.stringify(response)}\n`);
+  socket.write(`${redact(JSON.stringify(response))}\n`);
 }
 
 async function answer(request: Exclude<Request, LogsRequest> | { error: string }, handler: ControlHandler): Promise<Response> {

@@ -5,6 +5,7 @@
 //   STATE_DIR/lock                   flock()ed by the live init
 //   STATE_DIR/control.sock           the control channel (control/server.ts), owner-only
 //   STATE_DIR/services/NAME.json     one status record per service, replaced atomically
+import { redact } from '../config/redact.js';
 import { chmodSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makePath, MakePathError } from '../unix/make-path.js';
@@ -246,7 +247,7 @@ export class StateDir {
       for (const [name, source] of this.pending) {
         const record = source.record();
         this.markSession(name, record.pid);
-        writeAtomic(serviceRecordPath(this.dir, name), `${JSON.stringify({ ...record, session: this.sessions.get(name) ?? null })}\n`);
+        writeAtomic(serviceRecordPath(this.dir, name), `${redact(JSON.stringify({ ...record, session: this.sessions.get(name) ?? null }))}\n`);
         this.pending.delete(name);
       }
       this.failing = false;

@@ -20,16 +20,22 @@ export interface Launch {
  * setresgid, setresuid, then the parent-death signal), not through an exec of
  * setpriv; Node's own uid/gid options would drop the supplementary groups.
  */
-export function buildLaunch(svc: Service, baseEnv: Record<string, string>, user?: ResolvedUser, setpriv?: string): Launch {
+export function buildLaunch(svc: Service, baseEnv: Record<string, string>, user?: ResolvedUser, setpriv?: string, own?: ServiceEnvironment): Launch {
   const [file, ...args] = svc.argv;
-  return { file, args, env: environmentOf(svc, baseEnv, user), cwd: svc.workingDirectory, user, setpriv };
+  return { file, args, env: environmentOf(svc, baseEnv, user, own), cwd: svc.workingDirectory, user, setpriv };
+}
+
+/** What a service's own files add to its environment: its dotenv files' variables (under its `environment`), its secrets (over it). */
+export interface ServiceEnvironment {
+  files: Record<string, string>;
+  secrets: Record<string, string>;
 }
 
 /** The environment shared (frozen) by every service that adds nothing to the init's: 1,000 services, one object. */
 const plainEnv = new WeakMap<Record<string, string>, Record<string, string>>();
 
-function environmentOf(svc: Service, baseEnv: Record<string, string>, user?: ResolvedUser): Record<string, string> {
-  const plain = !user?.name && Object.keys(svc.environment).length === 0;
+function environmentOf(svc: Service, baseEnv: Record<string, string>, user?: ResolvedUser, own?: ServiceEnvironment): Record<string, string> {
+  const plain = !user?.name && !own && Object.keys(svc.environment).length === 0;
   const known = plain ? plainEnv.get(baseEnv) : undefined;
   if (known) return known;
   const env = { ...baseEnv };
@@ -38,7 +44,9 @@ function environmentOf(svc: Service, baseEnv: Record<string, string>, user?: Res
     env.USER = env.LOGNAME = user.name;
     env.HOME = user.home ?? '/';
   }
+  if (own) Object.assign(env, own.files);
   Object.assign(env, svc.environment);
+  if (own) Object.assign(env, own.secrets);
   if (plain) plainEnv.set(baseEnv, Object.freeze(env));
   return env;
 }

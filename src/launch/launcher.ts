@@ -12,7 +12,7 @@ import { ContainerOom } from '../resources/container-oom.js';
 import type { Joined, Limiter, LimitFields, OomKill } from '../resources/limiter.js';
 import { signalGroup } from '../unix/signals.js';
 import { ExecLogger } from './exec-logger.js';
-import { buildLaunch, type Launch } from './launch.js';
+import { buildLaunch, type Launch, type ServiceEnvironment } from './launch.js';
 import type { RunSignal } from './run-signal.js';
 import { spawnProcess, spawnWithTerminal, type Exit, type Running } from './spawn.js';
 import type { ResolvedUser } from './users.js';
@@ -25,13 +25,16 @@ export interface LauncherOptions {
   setpriv?: string;
   /** every service of the manifest: the output kept of each */
   services: Service[];
+  /** what each service's own dotenv and secret files add (src/config/environment.ts) */
+  serviceEnv?: Map<string, ServiceEnvironment>;
   /** makes what keeps the services' `resources:`; undefined when none has any (asked again at a reload) */
   limits?: (services: Service[]) => Limiter | undefined;
 }
 
 export class Launcher {
-  /** the init's environment, read once: process.env is a slow proxy over the C environment */
-  readonly env: Record<string, string>;
+  /** what every service's environment starts from, read once (process.env is a slow proxy over the C environment); a reload may bring a new one */
+  env: Record<string, string>;
+  private serviceEnv?: Map<string, ServiceEnvironment>;
   private users: Map<string, ResolvedUser>;
   private readonly loggers = new Map<string, ExecLogger>();
   private readonly kept: Map<string, ServiceLog>;
@@ -41,6 +44,7 @@ export class Launcher {
 
   constructor(private readonly opts: LauncherOptions) {
     this.env = snapshotEnv(opts.env);
+    this.serviceEnv = opts.serviceEnv;
     this.users = opts.users;
     this.kept = serviceLogs(opts.services);
     this.limiter = opts.limits?.(opts.services);
@@ -130,9 +134,13 @@ export class Launcher {
     return this.kept.get(name)!;
   }
 
-  /** A reload: the users of the new manifest, and the output kept anew for services that are new or changed. */
-  renew(users: Map<string, ResolvedUser>, fresh: Service[]): void {
+  /** A reload: the users and environment of the new manifest, and the output kept anew for services that are new or changed. */
+  renew(users: Map<string, ResolvedUser>, fresh: Service[], environment?: { base: Record<string, string>; perService: Map<string, ServiceEnvironment> }): void {
     this.users = users;
+    if (environment) {
+      this.env = environment.base;
+      this.serviceEnv = environment.perService;
+    }
     this.limiter ??= this.opts.limits?.(fresh);
     for (const [name, kept] of serviceLogs(fresh)) this.kept.set(name, kept);
   }
@@ -143,6 +151,11 @@ export class Launcher {
     this.loggers.get(name)?.close();
     this.loggers.delete(name);
     if (removed) this.kept.delete(name);
+  }
+
+  /** What services' environments are made of now. */
+  environment(): { base: Record<string, string>; perService: Map<string, ServiceEnvironment> } {
+    return { base: this.env, perService: this.serviceEnv ?? new Map() };
   }
 
   /** The services' cgroups removed, at the end; says what could not be. */
@@ -160,7 +173,7 @@ export class Launcher {
 
   /** The exact program, arguments, environment and user for a service (or a probe command run as it). */
   private launchOf(svc: Service): Launch {
-    return buildLaunch(svc, this.env, this.users.get(svc.name), this.opts.setpriv);
+    return buildLaunch(svc, this.env, this.users.get(svc.name), this.opts.setpriv, this.serviceEnv?.get(svc.name));
   }
 
   /** Adds the readiness check to a running service; the health module loads only for services that have one. */

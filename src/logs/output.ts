@@ -3,6 +3,7 @@
 // each other. The init's lines of one burst (100 services starting) go out in
 // one write after it, so logging never delays a spawn; any relayed write
 // flushes them first, so a service's "started" line precedes its output.
+import { redact } from '../config/redact.js';
 import { writeSync } from 'node:fs';
 import { DEFAULT_LOGGING, formatInitLine, type Logging } from './format.js';
 import { setPipeSize } from '../native/fds.js';
@@ -38,7 +39,7 @@ function growStdoutPipe(): void {
 /** Queues one line of the init's own. */
 export function initLine(message: string): void {
   if (!pending) setImmediate(flushInitLines);
-  pending += formatInitLine(message, logging);
+  pending += formatInitLine(redact(message), logging);
 }
 
 export function flushInitLines(): void {

@@ -2,7 +2,7 @@
 // the schema first, then what only makes sense across services.
 import { type Issue, isMapping, putOwn, validate } from '../schema-language/validate.js';
 import { type Locate, formatPath } from './locate.js';
-import { checkLimits, toService, type Defaults } from './normalise.js';
+import { checkLimits, environmentFilesOf, filesOf, toService, type Defaults } from './normalise.js';
 import { checkReferences, type ServiceRef } from './references.js';
 import { manifestSchema } from './schema.js';
 import type { Manifest, Problem, Service } from './types.js';
@@ -36,11 +36,13 @@ export function checkValue(value: unknown, file: string, locate: Locate): Checke
     else checkSoundLimits(value, name, issues);
   }
 
+  const files = isMapping(value) ? filesOf(raw.files, issues) : {};
   const problems = issues
     .map((issue): Problem => ({ file, ...locate(issue), path: formatPath(issue.path), message: issue.message }))
     .sort((a, b) => a.line - b.line || a.col - b.col);
   if (problems.length) return { problems };
-  return { manifest: { version: 1, ...(raw.http ? { http: raw.http } : {}), services, logging: raw.logging, limits: defaults.limits }, problems };
+  const manifest = { version: 1 as const, ...(raw.http ? { http: raw.http } : {}), services, logging: raw.logging, limits: defaults.limits, environmentFiles: environmentFilesOf(raw.environmentFiles), files };
+  return { manifest, problems };
 }
 
 /**

@@ -2,12 +2,12 @@
 // a single argv whatever the user wrote, and string users.
 import type { Issue, Path } from '../schema-language/validate.js';
 import { parseDuration } from './duration.js';
-import type { RawService } from './schema.js';
+import type { RawManifest, RawService } from './schema.js';
 import { shellSplit } from './shell-split.js';
 import { parseSignal } from '../unix/signals.js';
 import { isTimeZone, parseSchedule, SCHEDULE_HINT } from './schedule.js';
 import { resolveLimits, type Limits, type ResourcesSpec } from './limits.js';
-import type { Job, Liveness, Logging, Probe, Readiness, Service } from './types.js';
+import type { EnvironmentFile, Job, Liveness, Logging, Probe, Readiness, RenderedFile, Service } from './types.js';
 
 const DEFAULT_READINESS_INTERVAL_MS = 1000;
 const DEFAULT_LIVENESS_INTERVAL_MS = 10_000;
@@ -47,6 +47,8 @@ export function toService(name: string, raw: RawService, after: string[], defaul
     ...policies(raw, path, issues),
     logging: { ...defaults.logging, ...raw.logging },
     limits: { ...defaults.limits, ...checkLimits(raw.resources, [...path, 'resources'], issues) },
+    environmentFiles: environmentFilesOf(raw.environmentFiles),
+    environmentFromFiles: raw.environmentFromFiles ?? {},
     ...(raw.type === 'scheduled' ? jobOf(raw, path, issues) : {}),
   };
 }
@@ -57,6 +59,29 @@ export function checkLimits(spec: ResourcesSpec | undefined, path: Path, issues:
   if ('limits' in resolved) return resolved.limits;
   for (const p of resolved.problems) issues.push({ path: [...path, p.field], message: p.message });
   return {};
+}
+
+/** '-/path': may be missing. */
+export function environmentFilesOf(paths: string[] | undefined): EnvironmentFile[] {
+  return (paths ?? []).map((p) => (p.startsWith('-') ? { path: p.slice(1), optional: true } : { path: p, optional: false }));
+}
+
+/** The top level's files, each with exactly one of template and source, its mode a number. */
+export function filesOf(raw: Record<string, NonNullable<RawManifest['files']>[string]> | undefined, issues: Issue[]): Record<string, RenderedFile> {
+  const out: Record<string, RenderedFile> = {};
+  for (const [file, spec] of Object.entries(raw ?? {})) {
+    if ((spec.template === undefined) === (spec.source === undefined)) {
+      issues.push({ path: ['files', file], message: "give exactly one of 'template' (the text) and 'source' (a template file)" });
+      continue;
+    }
+    out[file] = {
+      template: spec.template !== undefined ? { text: spec.template } : { source: spec.source! },
+      mode: parseInt(spec.mode ?? '0600', 8),
+      ...(spec.owner === undefined ? {} : { owner: String(spec.owner) }),
+      ...(spec.group === undefined ? {} : { group: String(spec.group) }),
+    };
+  }
+  return out;
 }
 
 const JOB_FIELDS = ['schedule', 'timezone', 'concurrency', 'timeout', 'startingDeadline', 'failureThreshold'] as const;

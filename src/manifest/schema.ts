@@ -75,6 +75,25 @@ export const resourcesSchema = object({
   description: "Limits on a service's memory, CPU and processes, enforced by the kernel (cgroup v2 or v1) where the init can make cgroups, else by a watcher (docs/resources.md). At the top level: every service's default, field by field.",
 });
 
+const environmentFiles = (scope: string) =>
+  array(string({ pattern: /^-?\//, patternHint: "an absolute path, or '-' then one (may be missing)" }), {
+    description:
+      `dotenv files whose variables ${scope} gets, read before anything starts: \`KEY=value\` lines, single or double quotes, \`#\` comments; ` +
+      'nothing is expanded or executed. A missing file is an error, unless its path starts with `-` (as systemd\'s `EnvironmentFile=-`).',
+    example: ['/etc/app/common.env', '-/run/secrets/optional.env'],
+  });
+
+/** A variable name a shell or `env` can set. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const fileSchema = object({
+  template: string({ description: 'The text to write, with `${VAR}`, `${VAR:-default}` and `${VAR:?message}` replaced from the init\'s environment (secrets included); `$$` is a `$`. Nothing else is special.' }),
+  source: string({ pattern: /^\//, patternHint: 'an absolute path', description: 'A template file in the image, instead of `template`.' }),
+  mode: string({ pattern: /^0?[0-7]{3}$/, patternHint: 'an octal mode such as "0600" or "644"', description: 'Its mode, set before any content is written. Default "0600".', example: '0640' }),
+  owner: oneOf([string({ minLength: 1 }), integer({ minimum: 0 })], { description: 'Its owner: a user name or uid. Default: the init\'s user.' }),
+  group: oneOf([string({ minLength: 1 }), integer({ minimum: 0 })], { description: 'Its group: a group name or gid. Default: the owner\'s group.' }),
+}, { title: 'File', description: 'A file the init writes before the oneshot-pre tasks (and again at `berth reload`): exactly one of `template` or `source`.' });
+
 /** How the init relays a service's output (docs/logging.md, "Formats"). */
 export const LOG_FORMATS = ['plain', 'prefix', 'json', 'passthrough'] as const;
 
@@ -134,6 +153,13 @@ export const serviceSchema = object({
     keyHint: "a variable name (not empty, no '=')",
     description: "Variables added to (or overriding) the init's environment.",
     example: { PORT: '8080', NODE_ENV: 'production' },
+  }),
+  environmentFiles: environmentFiles('the service'),
+  environmentFromFiles: record(string({ pattern: /^\//, patternHint: 'an absolute path' }), {
+    keyPattern: ENV_NAME,
+    keyHint: 'a variable name (letters, digits, _; not starting with a digit)',
+    description: "Secret variables: each set to the content of its file (one trailing newline dropped), read before anything starts. Their values never appear in the init's lines, status, records or metrics.",
+    example: { API_KEY: '/run/secrets/api_key' },
   }),
   workingDirectory: string({
     pattern: /^\//,
@@ -258,6 +284,12 @@ export const manifestSchema = object({
   }),
   logging: loggingSchema,
   resources: resourcesSchema,
+  environmentFiles: environmentFiles('every service'),
+  files: record(fileSchema, {
+    keyPattern: /^\/[^\0]*[^/]$/,
+    keyHint: 'an absolute file path',
+    description: 'Files the init writes before anything starts: configuration rendered from the environment, with no shell.',
+  }),
 }, { description: 'The manifest `berth init` runs: which services to start, how, and in what order.' });
 
 export type RawManifest = Infer<typeof manifestSchema>;

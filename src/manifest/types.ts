@@ -46,8 +46,27 @@ export interface Service {
   logging: Logging;
   /** `resources:` over the top-level default, in bytes, cores and a count; only the fields set */
   limits: Limits;
+  /** its dotenv files, in order, read before anything starts (the top level's are in the init's environment) */
+  environmentFiles: EnvironmentFile[];
+  /** secret variables: name → the file whose content is the value */
+  environmentFromFiles: Record<string, string>;
   /** set for `type: scheduled` */
   job?: Job;
+}
+
+/** A dotenv file; `optional`: its path started with '-', so it may be missing. */
+export interface EnvironmentFile {
+  path: string;
+  optional: boolean;
+}
+
+/** A file the init renders before anything starts. */
+export interface RenderedFile {
+  /** the text with `${…}` in it, or the template file it is read from */
+  template: { text: string } | { source: string };
+  mode: number;
+  owner?: string;
+  group?: string;
 }
 
 /** What makes a service a scheduled job. */
@@ -90,6 +109,10 @@ export interface Manifest {
   logging: Logging;
   /** the top-level `resources:`, every service's default (already in each service's `limits`) */
   limits: Limits;
+  /** dotenv files every service gets */
+  environmentFiles: EnvironmentFile[];
+  /** files the init writes before anything starts, by path */
+  files: Record<string, RenderedFile>;
 }
 
 /** One thing wrong with a file, located for an editor: `FILE:LINE:COL: PATH: MESSAGE`. */

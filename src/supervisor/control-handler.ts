@@ -2,6 +2,7 @@
 // signal, logs, reload) and the HTTP endpoint's view, from the supervisor's
 // runners. Actions go to the runners' inputs; nothing here changes a state
 // itself.
+import type { ServiceEnvironment } from '../launch/launch.js';
 import type { ControlHandler } from '../control/server.js';
 import type { ActionOp, ReloadResult, ServiceResult } from '../control/protocol.js';
 import type { InitPhase, StatusRecord } from '../control/state-dir.js';
@@ -16,7 +17,13 @@ import type { ServiceRunner } from './service.js';
 import type { Supervisor } from './supervisor.js';
 
 /** Reads the manifest again for `berth reload`: the new plan and users, or why not (one line per problem). */
-export type ReloadManifest = () => Promise<{ plan: Plan; users: Map<string, ResolvedUser> } | { problems: string[] }>;
+/** `environment`: the base and each service's own variables, read again from their files */
+export type ReloadManifest = () => Promise<{ plan: Plan; users: Map<string, ResolvedUser>; environment: ReloadedEnvironment } | { problems: string[] }>;
+
+export interface ReloadedEnvironment {
+  base: Record<string, string>;
+  perService: Map<string, ServiceEnvironment>;
+}
 
 type InitView = { pid: number; phase: InitPhase };
 
@@ -134,7 +141,10 @@ export class ControlAnswers implements ControlHandler {
     if ('problems' in loaded) return loaded;
     const next = [...loaded.plan.pre, ...loaded.plan.longRuns, ...loaded.plan.post, ...loaded.plan.jobs];
     const wanted = new Map(next.map((svc) => [svc.name, svc]));
-    const same = (r: ServiceRunner): boolean => JSON.stringify(r.svc) === JSON.stringify(wanted.get(r.name));
+    // a service whose files gave it other values is changed too, though its definition is the same
+    const envOf = (env: ReloadedEnvironment | undefined, name: string): string => JSON.stringify([env?.base ?? sup.launcher.env, env?.perService.get(name) ?? null]);
+    const before = sup.launcher.environment();
+    const same = (r: ServiceRunner): boolean => JSON.stringify(r.svc) === JSON.stringify(wanted.get(r.name)) && envOf(before, r.name) === envOf(loaded.environment, r.name);
     const old = [...sup.runners.values()];
     const removed = old.filter((r) => !wanted.has(r.name));
     const changed = old.filter((r) => wanted.has(r.name) && !same(r));
@@ -159,7 +169,7 @@ export class ControlAnswers implements ControlHandler {
       } else fresh.push(sup.adopt(svc));
     }
     // a changed service may log another way: its kept output starts anew
-    sup.launcher.renew(loaded.users, fresh.map((r) => r.svc));
+    sup.launcher.renew(loaded.users, fresh.map((r) => r.svc), loaded.environment);
     await Promise.all(fresh.map((r) => sup.startAfterDependencies(r)));
     const names = (rs: ServiceRunner[]): string[] => rs.map((r) => r.name);
     const restarted = names(changed);

@@ -12,6 +12,7 @@ import { Launcher } from '../launch/launcher.js';
 import { formatMemory } from '../manifest/quantity.js';
 import { Limiter, mebibytes } from '../resources/limiter.js';
 import type { Overrun } from '../resources/watcher.js';
+import type { ServiceEnvironment } from '../launch/launch.js';
 import type { MainCommand } from '../launch/main-command.js';
 import type { ResolvedUser } from '../launch/users.js';
 import { within } from './deadline.js';
@@ -26,6 +27,8 @@ const BURST_SLICE_MS = 20;
 export interface SupervisorOptions {
   plan: Plan;
   env: NodeJS.ProcessEnv;
+  /** what each service's own dotenv and secret files add */
+  serviceEnv?: Map<string, ServiceEnvironment>;
   /** resolved `user:` of each service that has one */
   users: Map<string, ResolvedUser>;
   /** absolute path of setpriv, when any service has a user */
@@ -70,7 +73,7 @@ export class Supervisor implements Observer {
   constructor(readonly opts: SupervisorOptions) {
     const { pre, longRuns, post, jobs } = opts.plan;
     const services = [...pre, ...longRuns, ...post, ...jobs];
-    this.launcher = new Launcher({ env: opts.env, users: opts.users, setpriv: opts.setpriv, services, limits: (all) => this.limits(all) });
+    this.launcher = new Launcher({ env: opts.env, serviceEnv: opts.serviceEnv, users: opts.users, setpriv: opts.setpriv, services, limits: (all) => this.limits(all) });
     for (const svc of services) this.adopt(svc);
     this.shutdown = new Shutdown({
       runners: () => [...this.runners.values(), ...(this.jobs?.extras() ?? [])] as ServiceRunner[],

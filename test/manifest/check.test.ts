@@ -19,12 +19,12 @@ test('a valid manifest is normalised: defaults applied, argv built, users and en
   t.deepEqual(manifest?.services.migrate, {
     name: 'migrate', type: 'oneshot-pre', argv: ['/bin/sh', '-e', '-c', 'echo hi'], script: 'echo hi',
     restartOnFailure: false, environment: {}, after: [], enable: true, tty: false,
-    restart: 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true, logging: { format: 'plain', timestamps: false }, limits: {},
+    restart: 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true, logging: { format: 'plain', timestamps: false }, limits: {}, environmentFiles: [], environmentFromFiles: {},
   });
   t.deepEqual(manifest?.services.web, {
     name: 'web', type: 'long-run', argv: ['node', 'my server.js', '--port=8080'], execStart: ['node', 'my server.js', '--port=8080'],
     restartOnFailure: false, environment: { PORT: '8080', DEBUG: 'false' }, user: '1000', after: ['migrate'], enable: true, tty: false,
-    restart: 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true, logging: { format: 'plain', timestamps: false }, limits: {},
+    restart: 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true, logging: { format: 'plain', timestamps: false }, limits: {}, environmentFiles: [], environmentFromFiles: {},
   });
 });
 
@@ -180,7 +180,7 @@ test('a cycle through a disabled service is no cycle', (t) => {
 test('a $schema field for editors is accepted and dropped', (t) => {
   const { manifest, problems } = checkManifest({ $schema: './schema.json', version: 1, services: {} }, 'm.json');
   t.deepEqual(problems, []);
-  t.deepEqual(manifest, { version: 1, services: {}, logging: { format: 'plain', timestamps: false }, limits: {} });
+  t.deepEqual(manifest, { version: 1, services: {}, logging: { format: 'plain', timestamps: false }, limits: {}, environmentFiles: [], files: {} });
 });
 
 test('without source text, problems sit at 1:1', (t) => {

@@ -74,7 +74,7 @@ x-common: &common
 services:
   web: { <<: *common, script: x }
 `);
-  t.deepEqual(await lines(file), [`${file}:2:1: x-common: unknown field 'x-common'; known fields: $schema, version, http, services, logging, resources`]);
+  t.deepEqual(await lines(file), [`${file}:2:1: x-common: unknown field 'x-common'; known fields: $schema, version, http, services, logging, resources, environmentFiles, files`]);
   const ok = await tempFile(t, 'm.yml', 'version: 1\nservices:\n  a: &a { script: x, restartOnFailure: true }\n  b: { <<: *a, tty: true }\n');
   const { manifest } = await loadManifest(ok);
   t.like(manifest?.services.b, { restartOnFailure: true, tty: true, script: 'x' });

@@ -156,7 +156,7 @@ class FakeHost implements Processes, Observer {
 }
 
 const service = (over: Partial<Service> = {}): Service => ({
-  name: 'svc', type: 'long-run', argv: ['/bin/true'], restartOnFailure: false, environment: {}, after: [], enable: true, tty: false, logging: { format: 'plain', timestamps: false }, limits: {},
+  name: 'svc', type: 'long-run', argv: ['/bin/true'], restartOnFailure: false, environment: {}, after: [], enable: true, tty: false, logging: { format: 'plain', timestamps: false }, limits: {}, environmentFiles: [], environmentFromFiles: {},
   restart: over.restartOnFailure ? 'on-failure' : 'no', successExitCodes: [0], stopSignal: 'SIGTERM', restartWindowMs: 60_000, essential: true, ...over,
 });
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));

@@ -1,0 +1,114 @@
+// The manifest's `files:`: each template rendered over the services' base
+// environment, then written atomically (a temp file beside it, its mode and
+// owner set before any content is in it, then renamed over), so no process
+// ever reads half a file or a secret under a wider mode. A file whose
+// content and mode are already what they would be is left alone: a reload
+// that changes nothing wakes no watcher.
+import { closeSync, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Manifest } from '../manifest/index.js';
+import { renderTemplate } from './template.js';
+
+/** A template file is read whole: a wrong `source:` pointing at something huge is refused, not read. */
+const MAX_SOURCE_BYTES = 1024 * 1024;
+
+export interface Rendered {
+  path: string;
+  text: string;
+  mode: number;
+  owner?: string;
+  group?: string;
+}
+
+/** Every file rendered, or every problem: a `${VAR:?}` unset names the file, its line and the variable. */
+export function renderFiles(files: Manifest['files'], env: Record<string, string>): { rendered: Rendered[] } | { problems: string[] } {
+  const rendered: Rendered[] = [];
+  const problems: string[] = [];
+  for (const [path, spec] of Object.entries(files)) {
+    let text: string;
+    if ('text' in spec.template) text = spec.template.text;
+    else {
+      const source = readSource(spec.template.source);
+      if (typeof source !== 'string') {
+        problems.push(`files.${path}: source ${spec.template.source}: ${source.error}`);
+        continue;
+      }
+      text = source;
+    }
+    const out = renderTemplate(text, env);
+    if (!out.ok) {
+      const where = 'source' in spec.template ? `${spec.template.source}, ` : '';
+      for (const p of out.problems) problems.push(`files.${path}: ${where}line ${p.line}: \${${p.variable}:?}: ${p.message}`);
+      continue;
+    }
+    rendered.push({ path, text: out.text, mode: spec.mode, ...(spec.owner ? { owner: spec.owner } : {}), ...(spec.group ? { group: spec.group } : {}) });
+  }
+  return problems.length ? { problems } : { rendered };
+}
+
+function readSource(path: string): string | { error: string } {
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_SOURCE_BYTES) return { error: `${size} bytes, more than a template may be (${MAX_SOURCE_BYTES})` };
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    return { error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
+  }
+}
+
+/**
+ * Writes each file that differs from what is on disk; returns the paths written and every problem. `ids` turns an
+ * owner and group into a uid and gid (or says why it cannot).
+ */
+export function writeFiles(rendered: Rendered[], ids: (owner: string | undefined, group: string | undefined) => { uid: number; gid: number } | string | undefined): { written: string[]; problems: string[] } {
+  const written: string[] = [];
+  const problems: string[] = [];
+  for (const file of rendered) {
+    const owner = file.owner !== undefined || file.group !== undefined ? ids(file.owner, file.group) : undefined;
+    if (typeof owner === 'string') {
+      problems.push(`files.${file.path}: ${owner}`);
+      continue;
+    }
+    if (unchanged(file, owner)) continue;
+    const problem = writeAtomically(file, owner);
+    if (problem) problems.push(`files.${file.path}: ${problem}`);
+    else written.push(file.path);
+  }
+  return { written, problems };
+}
+
+function unchanged(file: Rendered, owner: { uid: number; gid: number } | undefined): boolean {
+  try {
+    const st = statSync(file.path);
+    if ((st.mode & 0o7777) !== file.mode || (owner && (st.uid !== owner.uid || st.gid !== owner.gid))) return false;
+    return st.size === Buffer.byteLength(file.text) && readFileSync(file.path, 'utf8') === file.text;
+  } catch {
+    return false;
+  }
+}
+
+function writeAtomically(file: Rendered, owner: { uid: number; gid: number } | undefined): string | undefined {
+  const dir = dirname(file.path);
+  const temp = join(dir, `.${file.path.slice(dir.length + 1)}.berth-${process.pid}`);
+  let fd: number | undefined;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    // no one may open it between its creation and its mode: created 0600, then set (the umask does not apply to fchmod)
+    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+    if (owner) fchownSync(fd, owner.uid, owner.gid);
+    fchmodSync(fd, file.mode);
+    const bytes = Buffer.from(file.text);
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    if (fstatSync(fd).size !== bytes.length) throw new Error('short write');
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, file.path);
+    return undefined;
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(temp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS') return `cannot write it: the file system is read-only; mount a tmpfs (Kubernetes: an emptyDir) on ${dir}`;
+    return `cannot write it: ${code ?? (err as Error).message}`;
+  }
+}
