@@ -19,8 +19,14 @@
 // U+2028 or U+2029, which it takes for line breaks in some places and not in
 // others: Berth refuses those two, as well as a file over MAX_FILE_BYTES, a
 // NUL byte (no environment variable can hold one) and text that is not UTF-8.
-import { parse } from 'dotenv';
+import type { parse as Parse } from 'dotenv';
+import { createRequire } from 'node:module';
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+
+// loaded with the first env file: dotenv's module loads node:crypto (for its vaults), which an init without env
+// files should not pay for at start
+let dotenvParse: typeof Parse | undefined;
+const parse: typeof Parse = (text, options) => (dotenvParse ??= (createRequire(import.meta.url)('dotenv') as { parse: typeof Parse }).parse)(text, options);
 
 /** A wrong path to a huge file (a log, a disk image) must not stall PID 1. */
 export const MAX_FILE_BYTES = 2 ** 20;
