@@ -7,7 +7,7 @@ import { shellSplit } from './shell-split.js';
 import { parseSignal } from '../unix/signals.js';
 import { isTimeZone, parseSchedule, SCHEDULE_HINT } from './schedule.js';
 import { resolveLimits, type Limits, type ResourcesSpec } from './limits.js';
-import type { EnvironmentFile, Job, Liveness, Logging, Probe, Readiness, RenderedFile, Service } from './types.js';
+import type { EnvironmentFile, Job, Liveness, Logging, Probe, Readiness, RenderedFile, Service, Watch } from './types.js';
 
 const DEFAULT_READINESS_INTERVAL_MS = 1000;
 const DEFAULT_LIVENESS_INTERVAL_MS = 10_000;
@@ -49,6 +49,7 @@ export function toService(name: string, raw: RawService, after: string[], defaul
     limits: { ...defaults.limits, ...checkLimits(raw.resources, [...path, 'resources'], issues) },
     environmentFiles: environmentFilesOf(raw.environmentFiles),
     environmentFromFiles: raw.environmentFromFiles ?? {},
+    ...(raw.watch ? watchOf(raw.watch, [...path, 'watch'], issues) : {}),
     ...(raw.type === 'scheduled' ? jobOf(raw, path, issues) : {}),
   };
 }
@@ -64,6 +65,20 @@ export function checkLimits(spec: ResourcesSpec | undefined, path: Path, issues:
 /** '-/path': may be missing. */
 export function environmentFilesOf(paths: string[] | undefined): EnvironmentFile[] {
   return (paths ?? []).map((p) => (p.startsWith('-') ? { path: p.slice(1), optional: true } : { path: p, optional: false }));
+}
+
+function watchOf(raw: NonNullable<RawService['watch']>, path: Path, issues: Issue[]): { watch?: Watch } {
+  if ((raw.signal === undefined) === (raw.action === undefined)) {
+    issues.push({ path, message: "give exactly one of 'signal' (sent on a change) and 'action: restart'" });
+    return {};
+  }
+  if (raw.action === 'restart') return { watch: { paths: raw.paths, action: 'restart' } };
+  const signal = parseSignal(raw.signal!);
+  if (signal === undefined) {
+    issues.push({ path: [...path, 'signal'], message: `unknown signal '${raw.signal}'` });
+    return {};
+  }
+  return { watch: { paths: raw.paths, action: { signal } } };
 }
 
 /** The top level's files, each with exactly one of template and source, its mode a number. */

@@ -94,6 +94,12 @@ export const fileSchema = object({
   group: oneOf([string({ minLength: 1 }), integer({ minimum: 0 })], { description: 'Its group: a group name or gid. Default: the owner\'s group.' }),
 }, { title: 'File', description: 'A file the init writes before the oneshot-pre tasks (and again at `berth reload`): exactly one of `template` or `source`.' });
 
+export const watchSchema = object({
+  paths: array(string({ pattern: /^\//, patternHint: 'an absolute path' }), { required: true, minItems: 1, description: 'Files or directories (a mounted ConfigMap or Secret too) whose change acts on the service.' }),
+  signal: string({ pattern: /^(SIG)?[A-Za-z0-9]+$/, patternHint: 'a signal name such as SIGHUP or HUP', description: 'The signal sent to its main process on a change.', example: 'SIGHUP' }),
+  action: enumOf(['restart'], { description: '`restart`: the service is restarted on a change, instead of signalled.' }),
+}, { title: 'Watch', description: 'Paths whose change sends the service `signal` or restarts it (`action: restart`): exactly one of the two; one action per burst of changes.' });
+
 /** How the init relays a service's output (docs/logging.md, "Formats"). */
 export const LOG_FORMATS = ['plain', 'prefix', 'json', 'passthrough'] as const;
 
@@ -155,6 +161,7 @@ export const serviceSchema = object({
     example: { PORT: '8080', NODE_ENV: 'production' },
   }),
   environmentFiles: environmentFiles('the service'),
+  watch: watchSchema,
   environmentFromFiles: record(string({ pattern: /^\//, patternHint: 'an absolute path' }), {
     keyPattern: ENV_NAME,
     keyHint: 'a variable name (letters, digits, _; not starting with a digit)',

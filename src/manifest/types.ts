@@ -50,6 +50,8 @@ export interface Service {
   environmentFiles: EnvironmentFile[];
   /** secret variables: name → the file whose content is the value */
   environmentFromFiles: Record<string, string>;
+  /** paths whose change signals or restarts it */
+  watch?: Watch;
   /** set for `type: scheduled` */
   job?: Job;
 }
@@ -58,6 +60,12 @@ export interface Service {
 export interface EnvironmentFile {
   path: string;
   optional: boolean;
+}
+
+export interface Watch {
+  paths: string[];
+  /** what a change does: this signal to its main process, or (`restart`) a restart */
+  action: { signal: NodeJS.Signals } | 'restart';
 }
 
 /** A file the init renders before anything starts. */

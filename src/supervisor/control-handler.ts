@@ -157,7 +157,10 @@ export class ControlAnswers implements ControlHandler {
       sup.opts.stateDir?.removeRecord(r.name);
     }
     for (const r of changed) sup.launcher.forget(r.name, false);
-    for (const r of [...removed, ...changed]) sup.jobs?.forget(r.name);
+    for (const r of [...removed, ...changed]) {
+      sup.jobs?.forget(r.name);
+      sup.watches.forget(r.name);
+    }
     const kept = new Map(old.filter((r) => wanted.has(r.name) && same(r)).map((r) => [r.name, r]));
     sup.runners.clear();
     const fresh: ServiceRunner[] = [];

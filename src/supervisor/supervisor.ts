@@ -20,6 +20,7 @@ import { count, describeTransition } from './describe.js';
 import { isShuttingDown, nextPhase, publicPhase, type Phase, type PhaseInput } from './init-phase.js';
 import { ServiceRunner, type Observer, type TransitionEvent } from './service.js';
 import { Shutdown } from './shutdown.js';
+import { Watches } from './watches.js';
 
 /** How long a start burst runs before it lets the event loop turn (a SIGTERM, exits, relayed output). */
 const BURST_SLICE_MS = 20;
@@ -65,6 +66,12 @@ export class Supervisor implements Observer {
   /** the container's CMD, once it runs */
   private main?: MainCommand;
   private readonly shutdown: Shutdown;
+  /** what each service's `watch:` paths do on a change */
+  readonly watches = new Watches({
+    runner: (name) => this.runners.get(name),
+    extrasOf: (name) => (this.jobs?.extrasOf(name) ?? []) as ServiceRunner[],
+    shuttingDown: () => this.shuttingDown,
+  });
   /** runs the scheduled jobs; made when the first job is armed */
   jobs?: Scheduler;
   private finish!: (code: number) => void;
@@ -125,6 +132,7 @@ export class Supervisor implements Observer {
     const runner = new ServiceRunner(svc, this.launcher, this, this.opts.graceMs);
     this.runners.set(svc.name, runner);
     this.opts.stateDir?.writeRecord(runner);
+    this.watches.watch(svc);
     return runner;
   }
 
@@ -132,7 +140,10 @@ export class Supervisor implements Observer {
   private enter(input: PhaseInput): boolean {
     const next = nextPhase(this.currentPhase, input);
     if (!next) return false;
-    if (isShuttingDown(next)) this.jobs?.stop();
+    if (isShuttingDown(next)) {
+      this.jobs?.stop();
+      this.watches.close();
+    }
     const shown = publicPhase(this.currentPhase);
     this.currentPhase = next;
     // the state dir is released on the way out: nothing to write for `exited`

@@ -1,13 +1,15 @@
 // Configuration without a shell, through a real init: dotenv files (top
 // level and per service, '-' for may-be-missing), FILE__NAME and
-// environmentFromFiles secrets, files rendered from templates; every
+// environmentFromFiles secrets, files rendered from templates, watched
+// paths (a ConfigMap's ..data swap, a renewed certificate); every
 // problem before anything starts; and no secret value in anything the init
 // says or writes.
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runBerth, startInit, tempDir, waitForRecord, type InitRun } from '../helpers/init.js';
+import { makeConfigMap, updateConfigMap } from '../helpers/configmap.js';
+import { runBerth, sleep, startInit, tempDir, waitForRecord, waitUntil, type InitRun } from '../helpers/init.js';
 
 const port = (): number => 20_000 + Math.floor(Math.random() * 20_000);
 
@@ -165,4 +167,46 @@ test('berth reload reads the env files again: a service whose values changed is 
   await init.waitFor(/reloading .*: 0 removed, 1 changed, 0 added/);
   await waitForRecord(init.stateDir, 'app', (rec) => rec.state === 'up' && readFileSync(join(dir, 'levels'), 'utf8') === 'one\ntwo\n');
   t.is((await waitForRecord(init.stateDir, 'other', () => true)).pid, other.pid, 'the other service kept running');
+});
+
+test('watch: each ConfigMap update sends a real process exactly one SIGHUP; a renewed certificate restarts its service once', async (t) => {
+  const dir = tempDir();
+  const cm = join(dir, 'configmap');
+  makeConfigMap(cm, { 'app.conf': 'v1\n' });
+  const certs = join(dir, 'certs');
+  mkdirSync(certs);
+  writeFileSync(join(certs, 'tls.crt'), 'cert 1\n');
+  const hups = join(dir, 'hups');
+  const starts = join(dir, 'starts');
+  const init = startInit({
+    dir,
+    manifest: {
+      version: 1,
+      services: {
+        reader: { watch: { paths: [cm], signal: 'HUP' }, script: `trap 'echo hup >> ${hups}' HUP; echo ready > ${hups}.up; while :; do sleep 0.1; done` },
+        tls: { watch: { paths: [join(certs, 'tls.crt')], action: 'restart' }, script: `echo start >> ${starts}; exec sleep infinity` },
+      },
+    },
+  });
+  t.teardown(() => init.cleanup());
+  await waitForRecord(init.stateDir, 'reader', (r) => r.state === 'up');
+  const tls = await waitForRecord(init.stateDir, 'tls', (r) => r.state === 'up');
+  await waitUntil('reader trapped HUP', () => existsSync(`${hups}.up`), { timeoutMs: 10_000, everyMs: 50 });
+  const lines = (file: string): number => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
+  for (let n = 1; n <= 3; n++) {
+    updateConfigMap(cm, { 'app.conf': `v${n + 1}\n` });
+    await waitUntil(`HUP #${n}`, () => lines(hups) >= n, { timeoutMs: 10_000, everyMs: 50 });
+    await sleep(800); // a second HUP for the same update would come within the debounce
+    t.is(lines(hups), n, `exactly one HUP for update ${n}`);
+  }
+  t.regex(init.output(), new RegExp(`reader: ${cm} changed: sending SIGHUP`));
+  // a renewer writes the new certificate beside it and renames it over
+  writeFileSync(join(certs, '.tls.crt.new'), 'cert 2\n');
+  renameSync(join(certs, '.tls.crt.new'), join(certs, 'tls.crt'));
+  await waitUntil('tls restarted', () => lines(starts) >= 2, { timeoutMs: 10_000, everyMs: 50 });
+  await sleep(800);
+  t.is(lines(starts), 2, 'restarted once');
+  const after = await waitForRecord(init.stateDir, 'tls', (r) => r.state === 'up');
+  t.not(after.pid, tls.pid);
+  t.regex(init.output(), /tls: .*tls\.crt changed: restarting it/);
 });

@@ -129,9 +129,9 @@ const longRunPolicies = (restartOnFailure: boolean): fc.Arbitrary<Record<string,
       { requiredKeys: [] },
     )
     .map((p) => (p.readiness === undefined ? (({ startTimeout: _, ...rest }) => rest)(p) : p));
-const POLICY_FIELDS = ['readiness', 'liveness', 'startTimeout', 'restart', 'maxRestarts', 'stopSignal', 'resources'] as const;
+const POLICY_FIELDS = ['readiness', 'liveness', 'startTimeout', 'restart', 'maxRestarts', 'stopSignal', 'resources', 'watch'] as const;
 
-/** Amounts Berth accepts: more than 0, less than any machine has. */
+/** Amounts Berth accepts (more than 0, less than any machine has), and a watch with exactly one action. */
 const resources = fc.record(
   {
     memory: fc.oneof(fc.integer({ min: 1, max: 2 ** 40 }), fc.tuple(fc.integer({ min: 1, max: 4096 }), fc.constantFrom('Ki', 'Mi', 'Gi', 'k', 'M', 'G')).map(([n, u]) => `${n}${u}`)),
@@ -140,6 +140,7 @@ const resources = fc.record(
   },
   { requiredKeys: [] },
 );
+const watch = fc.tuple(fc.array(fc.stringMatching(/^\/[a-z0-9/._-]{1,12}$/), { minLength: 1, maxLength: 3 }), fc.oneof(fc.constant({ signal: 'HUP' }), fc.constant({ action: 'restart' }))).map(([paths, act]) => ({ paths, ...act }));
 
 export interface GeneratedManifest {
   value: { version: 1; services: Record<string, Record<string, unknown>> };
@@ -167,7 +168,7 @@ export const validManifest: fc.Arbitrary<GeneratedManifest> = fc
       fc.boolean().chain((r) => longRunPolicies(r)),
       fc.option(fc.constantFrom('SIGTERM', 'INT', 'hup', 'SIGQUIT', 'usr1'), { nil: undefined }),
       jobFields,
-      fc.record({ resources }, { requiredKeys: [] }),
+      fc.record({ resources, watch }, { requiredKeys: [] }),
     ))),
     fc.array(fc.nat(), { minLength: names.length, maxLength: names.length }),
   ))

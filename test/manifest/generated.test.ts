@@ -15,7 +15,7 @@ test('the JSON Schema is draft-07 and lists every service field', (t) => {
   const schema = JSON.parse(generatedFiles()['schema/manifest.schema.json']);
   t.is(schema.$schema, 'http://json-schema.org/draft-07/schema#');
   t.deepEqual(Object.keys(schema.properties.services.additionalProperties.properties), [
-    'type', 'script', 'execStart', 'restartOnFailure', 'environment', 'environmentFiles', 'environmentFromFiles', 'workingDirectory', 'user', 'execLogger', 'after', 'enable', 'tty',
+    'type', 'script', 'execStart', 'restartOnFailure', 'environment', 'environmentFiles', 'watch', 'environmentFromFiles', 'workingDirectory', 'user', 'execLogger', 'after', 'enable', 'tty',
     'readiness', 'liveness', 'startTimeout', 'restart', 'successExitCodes', 'stopSignal', 'stopTimeout', 'maxRestarts', 'restartWindow', 'essential', 'schedule', 'timezone', 'concurrency', 'timeout', 'startingDeadline', 'failureThreshold', 'resources', 'logging',
   ]);
 });
