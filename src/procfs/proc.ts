@@ -72,29 +72,27 @@ const MAX_KEPT = 4096;
  * /proc/PID/stat of the same processes again and again (the limit watcher's
  * pass each second): each file stays open and is read again from its start,
  * one pread where readStat makes three calls (open, read, close). A read
- * that fails means the process is gone (a new process with its pid has a
- * file of its own): that file is closed.
+ * that fails means the process is gone: that file is closed, and a new
+ * process that has its pid now is read from a file of its own at once.
  */
 export class StatFiles {
   private readonly kept = new Map<number, number>();
 
   read(pid: number): ProcStat | undefined {
-    let fd = this.kept.get(pid);
-    if (fd === undefined) {
-      if (this.kept.size >= MAX_KEPT) return readStat(pid);
-      try {
-        fd = openSync(`/proc/${pid}/stat`, 'r');
-      } catch {
-        return undefined;
-      }
-      this.kept.set(pid, fd);
+    const kept = this.kept.get(pid);
+    if (kept !== undefined) {
+      const stat = this.reread(pid, kept);
+      if (stat) return stat;
     }
+    if (this.kept.size >= MAX_KEPT) return readStat(pid);
+    let fd: number;
     try {
-      return parseStat(pid, scratch.toString('latin1', 0, readSync(fd, scratch, 0, scratch.length, 0)));
+      fd = openSync(`/proc/${pid}/stat`, 'r');
     } catch {
-      this.forget(pid);
       return undefined;
     }
+    this.kept.set(pid, fd);
+    return this.reread(pid, fd);
   }
 
   /** Closes the files of the processes not in `alive` (gone since the last pass). */
@@ -104,6 +102,16 @@ export class StatFiles {
 
   close(): void {
     for (const pid of [...this.kept.keys()]) this.forget(pid);
+  }
+
+  /** The stat in the kept file `fd`; undefined, the file closed, once its process is gone. */
+  private reread(pid: number, fd: number): ProcStat | undefined {
+    try {
+      return parseStat(pid, scratch.toString('latin1', 0, readSync(fd, scratch, 0, scratch.length, 0)));
+    } catch {
+      this.forget(pid);
+      return undefined;
+    }
   }
 
   private forget(pid: number): void {

@@ -69,8 +69,12 @@ export class LimitWatcher {
   private schedule(): void {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      this.check();
-      if (this.watched.size) this.schedule();
+      try {
+        this.check();
+      } finally {
+        // even past an onOverrun that threw: the other services stay watched
+        if (this.watched.size) this.schedule();
+      }
     }, this.intervalMs);
   }
 

@@ -89,7 +89,7 @@ test('a tree that forks past its pids limit is reported as pids', async (t) => {
   t.true(overrun.usage > 5 && overrun.usage <= 9, `sh and up to 8 sleeps: ${overrun.usage}`);
 });
 
-test("threads count as the pids controller counts them: one node process is several tasks", async (t) => {
+test('threads count as the pids controller counts them: one node process is several tasks', async (t) => {
   const child = tree(t, `exec ${node} -e "console.log(process.pid); setInterval(() => {}, 1 << 30)"`);
   await firstLine(child);
   const { watcher: w, calls } = watcher(t);
@@ -154,19 +154,51 @@ test.serial('unwatch stops the checks and the timer; an idle watcher has no time
   t.deepEqual(calls, [], 'nothing checked after close');
 });
 
-test('no timer keeps the event loop alive once the last service is unwatched: a process using it exits on its own', async (t) => {
-  const module = fileURLToPath(new URL('../../src/resources/watcher.js', import.meta.url));
-  const script = `
-    import { LimitWatcher } from ${JSON.stringify(module)};
+const watcherModule = fileURLToPath(new URL('../../src/resources/watcher.js', import.meta.url));
+
+/**
+ * Runs `body` in a node of its own (its descriptors its own: ava's workers
+ * share one process), with LimitWatcher and statFiles() (how many
+ * /proc/PID/stat files it holds open); its stdout, or the error it ended with.
+ */
+function runWithWatcher(body: string): Promise<{ error: Error | null; stdout: string }> {
+  const script = `import { LimitWatcher } from ${JSON.stringify(watcherModule)};
+    import { readdirSync, readlinkSync } from 'node:fs';
+    const statFiles = () => readdirSync('/proc/self/fd').filter((fd) => { try { return /^\\/proc\\/\\d+\\/stat$/.test(readlinkSync('/proc/self/fd/' + fd)); } catch { return false; } }).length;
+    ${body}`;
+  return new Promise((resolve) => execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }, (error, stdout) => resolve({ error, stdout })));
+}
+
+test('once the last service is unwatched no timer keeps the event loop alive (a process using it exits on its own), nor any stat file open', async (t) => {
+  const out = await runWithWatcher(`
     const w = new LimitWatcher(() => {}, { intervalMs: 20 });
     w.watch('self', process.pid, { memory: 2 ** 40 });
-    const poll = () => (w.memoryOf('self') === undefined ? setTimeout(poll, 5) : (console.log(w.memoryOf('self')), w.unwatch('self')));
-    poll();`;
-  const out = await new Promise<{ error: Error | null; stdout: string }>((resolve) =>
-    execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000 }, (error, stdout) => resolve({ error, stdout })),
-  );
+    const poll = () => {
+      if (w.memoryOf('self') === undefined) return setTimeout(poll, 5);
+      const seen = { memory: w.memoryOf('self'), kept: statFiles() };
+      w.unwatch('self');
+      console.log(JSON.stringify({ ...seen, after: statFiles() }));
+    };
+    poll();`);
   t.is(out.error, null, 'exited by itself, with status 0');
-  t.true(Number(out.stdout) > 10 * MiB, `its own RSS: ${out.stdout.trim()}`);
+  const { memory, kept, after } = JSON.parse(out.stdout) as { memory: number; kept: number; after: number };
+  t.true(memory > 10 * MiB, `its own RSS: ${memory}`);
+  t.true(kept > 0, 'stat files kept open between checks');
+  t.is(after, 0, 'all closed with the last service');
+});
+
+test('an onOverrun that throws leaves the others watched: the next check reports them', async (t) => {
+  // the throw escapes to the process, as any timer's does; the watcher goes on
+  const out = await runWithWatcher(`
+    let thrown = 0;
+    process.on('uncaughtException', () => thrown++);
+    const calls = [];
+    const w = new LimitWatcher((service) => { calls.push(service); if (service === 'a') throw new Error('boom'); }, { intervalMs: 20 });
+    w.watch('a', process.pid, { pids: 1 });
+    w.watch('b', process.pid, { pids: 1 });
+    setTimeout(() => { console.log(JSON.stringify({ calls, thrown })); w.close(); }, 1000);`);
+  t.is(out.error, null);
+  t.deepEqual(JSON.parse(out.stdout), { calls: ['a', 'b'], thrown: 1 });
 });
 
 test('processes that come and go by the hundred while checked often: nothing throws, nothing is reported', async (t) => {
