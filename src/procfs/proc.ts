@@ -65,8 +65,11 @@ export function parseStat(pid: number, text: string): ProcStat {
   };
 }
 
-/** Files kept open by a StatFiles at most: past it the rest are opened and closed at each read, as readStat does. */
-const MAX_KEPT = 4096;
+/**
+ * Files kept open by a StatFiles at most: past it the rest are opened and closed at each read, as readStat does. Each
+ * costs ~4 KiB of kernel memory and a slot in the fd table the start burst sized.
+ */
+const MAX_KEPT = 1024;
 
 /**
  * /proc/PID/stat of the same processes again and again (the limit watcher's
