@@ -157,8 +157,10 @@ async function overlap(concurrency: 'forbid' | 'allow' | 'replace', ms: number) 
   const watch = watchRuns(token);
   await sleep(ms);
   const seen = watch.stop();
+  // the output first: the record, read after it, may count a skip more, never less
+  const out = init.output();
   const rec = (await statusJson(init.stateDir)).find((r) => r.name === 'slow')!;
-  return { init, seen, runs: intervals(log), rec, out: init.output() };
+  return { init, seen, runs: intervals(log), rec, out };
 }
 
 test('concurrency: forbid skips a run due while the last one runs, counts and logs it, never two at once', async (t) => {
@@ -170,7 +172,10 @@ test('concurrency: forbid skips a run due while the last one runs, counts and lo
   for (let i = 1; i < runs.length; i++) t.true(runs[i].start >= runs[i - 1].end!, `run ${i} starts after run ${i - 1} ended`);
   t.true(rec.skipped >= 2, `skipped ${rec.skipped}`);
   t.true(count(out, /\[berth\] slow: skipped the run due at \d{4}-\S+Z: the last run is still going \(pid \d+; concurrency: forbid\)$/) >= 2, out);
-  t.is(count(out, /slow: skipped/), rec.skipped, 'each skip logged once');
+  // a skip due while `berth status` ran is counted and not yet in the output read before it; a skip logged twice would
+  // make more lines than counts
+  const logged = count(out, /slow: skipped/);
+  t.true(logged <= rec.skipped && logged >= rec.skipped - 2, `each skip logged once: ${logged} lines, ${rec.skipped} counted`);
 });
 
 test('concurrency: allow starts a run beside the running one', async (t) => {
