@@ -21,7 +21,8 @@
 // NUL byte (no environment variable can hold one) and text that is not UTF-8.
 import type { parse as Parse } from 'dotenv';
 import { createRequire } from 'node:module';
-import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
+import { readUpTo } from '../manifest/read-text.js';
 
 // loaded with the first env file: dotenv's module loads node:crypto (for its vaults), which an init without env
 // files should not pay for at start
@@ -126,17 +127,4 @@ function notRegular(info: Stats): string | undefined {
   if (info.isDirectory()) return 'EISDIR (a directory, not a file)';
   const kind = info.isFIFO() ? 'a FIFO (named pipe)' : info.isCharacterDevice() ? 'a character device' : info.isBlockDevice() ? 'a block device' : 'a socket';
   return `${kind}, not a regular file`;
-}
-
-function readUpTo(fd: number, limit: number): Buffer {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  while (total < limit) {
-    const chunk = Buffer.allocUnsafe(Math.min(limit - total, 1 << 16));
-    const n = readSync(fd, chunk, 0, chunk.length, null);
-    if (n === 0) break;
-    chunks.push(chunk.subarray(0, n));
-    total += n;
-  }
-  return Buffer.concat(chunks, total);
 }

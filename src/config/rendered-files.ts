@@ -7,6 +7,7 @@
 import { closeSync, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Manifest } from '../manifest/index.js';
+import { readTextFile } from '../manifest/read-text.js';
 import { renderTemplate } from './template.js';
 
 /** A template file is read whole: a wrong `source:` pointing at something huge is refused, not read. */
@@ -46,14 +47,10 @@ export function renderFiles(files: Manifest['files'], env: Record<string, string
   return problems.length ? { problems } : { rendered };
 }
 
+/** Through the manifest's reader: bounded, and a FIFO or device in the way is refused, never a blocked open. */
 function readSource(path: string): string | { error: string } {
-  try {
-    const size = statSync(path).size;
-    if (size > MAX_SOURCE_BYTES) return { error: `${size} bytes, more than a template may be (${MAX_SOURCE_BYTES})` };
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    return { error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
-  }
+  const read = readTextFile(path, { what: 'template', maxBytes: MAX_SOURCE_BYTES });
+  return 'text' in read ? read.text : { error: read.problem };
 }
 
 /**

@@ -55,7 +55,8 @@ function tooBig(what: string, maxBytes: number, size?: number): string {
   return `the file is ${actual}; ${article(what)} ${what} is at most ${formatSize(maxBytes)} — is it the right file?`;
 }
 
-function readUpTo(fd: number, limit: number): Buffer {
+/** At most `limit` bytes from `fd`, read until EOF or the limit. */
+export function readUpTo(fd: number, limit: number): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
   while (total < limit) {
