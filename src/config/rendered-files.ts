@@ -106,6 +106,8 @@ function writeAtomically(file: Rendered, owner: { uid: number; gid: number } | u
     rmSync(temp, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EROFS') return `cannot write it: the file system is read-only; mount a tmpfs (Kubernetes: an emptyDir) on ${dir}`;
+    if (code === 'EPERM' && owner) return `cannot give it to ${owner.uid}:${owner.gid}: only root can (EPERM)`;
+    if (code === 'EACCES') return `cannot write it: uid ${process.getuid?.()} may not write in ${dir} (EACCES); mount a tmpfs it can write (Kubernetes: an emptyDir) on ${dir}`;
     return `cannot write it: ${code ?? (err as Error).message}`;
   }
 }

@@ -17,6 +17,7 @@ import type { Assertion } from './modules/module.js';
 import { modules } from './modules/index.js';
 import { installList, pinConflicts } from './packages.js';
 import { imageSchema, type ImageConfig } from './options.js';
+import { type SecretFile, secretFiles, secretProblems } from './secrets.js';
 import { translateSystemd } from './systemd.js';
 
 /** Tools `image.interactive` adds. */
@@ -25,10 +26,19 @@ export const INTERACTIVE_PACKAGES = ['bash', 'coreutils', 'findutils', 'grep', '
 export interface ImageBuild {
   config: ImageConfig;
   /** The manifest as written to manifest.json: defaults spelled out, services in definition order. */
-  manifest: { version: 1; services: Record<string, Record<string, unknown>>; logging: ImageConfig['logging']; resources?: ImageConfig['resources'] };
+  manifest: {
+    version: 1;
+    services: Record<string, Record<string, unknown>>;
+    logging: ImageConfig['logging'];
+    resources?: ImageConfig['resources'];
+    environmentFiles?: ImageConfig['environmentFiles'];
+    files?: ImageConfig['files'];
+  };
   etc: EtcOutput[];
   /** `copy:`, sorted by target. */
   copy: CopyOutput[];
+  /** The secret files services read at run time, which --kube mounts from a Secret. */
+  secrets: SecretFile[];
   accounts: AccountsSpec;
   /** Sorted, without duplicates. */
   packages: string[];
@@ -99,12 +109,14 @@ export function evaluateImage(file: string): Evaluation {
   }
   config.warnings.forEach((message, i) => warnings.push({ loc: at(['warnings', i]), path: `warnings[${i}]`, message }));
 
-  // The services, logging and resources are exactly a manifest's: let the manifest's own checks judge them.
+  // The services, logging, resources, environment files and rendered files are exactly a manifest's: let the manifest's own checks judge them.
   const manifest = {
     version: 1 as const,
     services: config.services as Record<string, Record<string, unknown>>,
     logging: config.logging,
     ...(config.resources ? { resources: config.resources } : {}),
+    ...(config.environmentFiles?.length ? { environmentFiles: config.environmentFiles } : {}),
+    ...(config.files && Object.keys(config.files).length ? { files: config.files } : {}),
   };
   const located = new Map<string, Loc>();
   const checked = checkValue(manifest, file, (issue) => {
@@ -118,6 +130,8 @@ export function evaluateImage(file: string): Evaluation {
   problems.push(...etc.problems);
   const copy = resolveCopy(config.copy, locations, config.users.users, config.users.groups);
   problems.push(...copy.problems);
+  const secrets = secretFiles(config);
+  problems.push(...secretProblems(secrets, config, { etc: etc.files, copy: copy.files }, at));
   const accounts = accountsSpec(config.users.users, config.users.groups);
   for (const p of accounts.problems) problems.push({ loc: at(p.path), path: formatPath(p.path), message: p.message });
 
@@ -136,6 +150,7 @@ export function evaluateImage(file: string): Evaluation {
     manifest,
     etc: etc.files,
     copy: copy.files,
+    secrets,
     accounts: accounts.spec,
     packages,
     needsRoot,

@@ -8,9 +8,11 @@ import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
+import { posix } from 'node:path';
 import { parseDuration } from '../manifest/duration.js';
 import { parseCpu, parseMemory } from '../manifest/quantity.js';
 import type { ImageBuild } from './evaluate.js';
+import { secretName } from './secrets.js';
 
 export const PULL_POLICIES = ['IfNotPresent', 'Never', 'Always'] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
@@ -42,6 +44,8 @@ export interface KubeDeployment {
   imageUser?: string;
   /** How the container's resources were reached (or why it has none), for the file's comment. */
   resourcesWhy: string;
+  /** Which secret files come from which Secret and how to make it, for the file's comment. */
+  secretWhy?: string;
 }
 
 export function kubeDeployment(build: ImageBuild, opts: KubeOptions): KubeDeployment {
@@ -59,10 +63,15 @@ export function kubeDeployment(build: ImageBuild, opts: KubeOptions): KubeDeploy
       return { containerPort: Number(port), protocol: protocol.toUpperCase() as 'TCP' | 'UDP' | 'SCTP' };
     })
     .sort((a, b) => a.containerPort - b.containerPort || (a.protocol! < b.protocol! ? -1 : 1));
-  // Writable places: the image's volumes always; /run (the state dir /run/berth) and /tmp when the root is read-only.
-  const writable = [...new Set([...(nonRoot ? ['/run', '/tmp'] : []), ...image.volumes])].sort();
+  // Writable places: the image's volumes always; /run (the state dir /run/berth), /tmp and the directories of rendered files when the root is read-only.
+  const writable = [...new Set([...(nonRoot ? ['/run', '/tmp'] : []), ...image.volumes])];
+  if (nonRoot) for (const dir of renderedDirs(build)) if (!writable.some((w) => within(dir, w))) writable.push(dir);
+  writable.sort();
   const volumes: IVolume[] = writable.map((path) => ({ name: dnsLabel(path), emptyDir: {} }));
   const mounts: IVolumeMount[] = writable.map((path) => ({ name: dnsLabel(path), mountPath: path }));
+  const secrets = secretVolumes(build, secretName(name));
+  volumes.push(...secrets.volumes);
+  mounts.push(...secrets.mounts);
   const env = Object.keys(image.env).sort().map((key) => ({ name: key, value: image.env[key] }));
   const hasLongRuns = Object.values(build.manifest.services).some((s) => (s.type ?? 'long-run') === 'long-run');
 
@@ -98,7 +107,42 @@ export function kubeDeployment(build: ImageBuild, opts: KubeOptions): KubeDeploy
       },
     },
   };
-  return { deployment, rootReasons, graceWhy: why, resourcesWhy, ...(image.user ? { imageUser: image.user } : {}) };
+  return {
+    deployment, rootReasons, graceWhy: why, resourcesWhy,
+    ...(image.user ? { imageUser: image.user } : {}),
+    ...(build.secrets.length ? { secretWhy: secrets.why } : {}),
+  };
+}
+
+/** The directories rendered files (`files:`) go to. */
+function renderedDirs(build: ImageBuild): string[] {
+  return [...new Set(Object.keys(build.manifest.files ?? {}).map((path) => posix.dirname(posix.normalize(path))))];
+}
+
+const within = (path: string, dir: string): boolean => path === dir || path.startsWith(dir === '/' ? '/' : `${dir}/`);
+
+/**
+ * The image's secret files, from one Secret: a read-only volume per directory
+ * holding them, each file a key of the Secret named by its file name, mode
+ * 0400. `optional: false` is Kubernetes' default, spelled out because podman
+ * 4.3's kube play dereferences it unchecked (it crashes without it).
+ */
+function secretVolumes(build: ImageBuild, secretName: string): { volumes: IVolume[]; mounts: IVolumeMount[]; why: string } {
+  const byDir = new Map<string, string[]>();
+  for (const s of build.secrets) {
+    const dir = posix.dirname(s.path);
+    byDir.set(dir, [...(byDir.get(dir) ?? []), s.key]);
+  }
+  const dirs = [...byDir.keys()].sort();
+  const volumes: IVolume[] = dirs.map((dir) => ({
+    name: dnsLabel(`secret${dir}`),
+    secret: { secretName, defaultMode: 0o400, optional: false, items: byDir.get(dir)!.sort().map((key) => ({ key, path: key })) },
+  }));
+  const mounts: IVolumeMount[] = dirs.map((dir) => ({ name: dnsLabel(`secret${dir}`), mountPath: dir, readOnly: true }));
+  const files = build.secrets.map((s) => `--from-file=${s.key}=./${s.key}`).sort().join(' ');
+  const why = `secret files the services read (${build.secrets.map((s) => s.path).sort().join(', ')}), from the Secret ${secretName}, mode 0400; ` +
+    `make it before the pod: kubectl create secret generic ${secretName} ${files}`;
+  return { volumes, mounts, why };
 }
 
 /**
@@ -164,7 +208,8 @@ const millicores = (cores: number): string => `${Math.ceil(Math.round(cores * 1e
  * - a port below 1024 (binding it needs root unless the cluster lowers
  *   net.ipv4.ip_unprivileged_port_start);
  * - a service module that says so (nginx's master binds ports, hands workers
- *   to www-data and writes /var/lib/nginx).
+ *   to www-data and writes /var/lib/nginx);
+ * - a rendered file (`files:`) with an owner or group.
  */
 export function needsRoot(build: ImageBuild): string[] {
   const reasons: string[] = [];
@@ -174,6 +219,16 @@ export function needsRoot(build: ImageBuild): string[] {
   if (build.config.image.user) reasons.push(`image.user is ${build.config.image.user}: the pod keeps the image's user`);
   for (const spec of Object.keys(build.config.image.exposedPorts).sort()) {
     if (parseInt(spec, 10) < 1024) reasons.push(`port ${spec} is below 1024: binding it needs root`);
+  }
+  for (const [path, file] of Object.entries(build.manifest.files ?? {})) {
+    if (file.owner !== undefined || file.group !== undefined) reasons.push(`files ${path} names its owner or group: giving a file away needs root`);
+  }
+  // A rendered file's directory becomes an emptyDir under a read-only root: not where the image has files of its own.
+  const writable = ['/run', '/tmp', ...build.config.image.volumes];
+  const imageFiles = [...build.etc.map((f) => posix.join('/etc', f.target)), ...build.copy.flatMap((c) => c.items.map((i) => posix.join(c.target, i.relative)))];
+  for (const dir of renderedDirs(build)) {
+    const shadowed = writable.some((w) => within(dir, w)) ? undefined : imageFiles.find((f) => within(f, dir));
+    if (shadowed) reasons.push(`files are rendered in ${dir}, where the image has ${shadowed}: under a read-only root it would be an emptyDir hiding it (render into /run instead)`);
   }
   reasons.push(...build.needsRoot);
   return reasons;
@@ -259,6 +314,8 @@ export async function renderKube(kube: KubeDeployment, sourceName: string): Prom
   const container = doc.getIn(['spec', 'template', 'spec', 'containers', 0], true) as { items: { key: { value: unknown; commentBefore?: string } }[] } | undefined;
   const resources = container && keyOf(container, 'resources');
   if (resources) resources.commentBefore = ` ${kube.resourcesWhy}`;
+  const volumes = keyOf(podSpec, 'volumes');
+  if (volumes && kube.secretWhy) volumes.commentBefore = ` ${kube.secretWhy}`;
   const containers = keyOf(podSpec, kube.rootReasons.length ? 'containers' : 'securityContext');
   if (containers) {
     const who = kube.imageUser ? `image.user ${kube.imageUser}` : 'root';

@@ -2,7 +2,7 @@
 // schema DSL: validation, merging (src/image/merge.ts), `berth options`,
 // docs/options.md and schema/image.schema.json all read this declaration.
 import { any, array, boolean, integer, object, oneOf, record, string, type Infer } from '../schema-language/schema.js';
-import { loggingSchema, resourcesSchema, SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
+import { environmentFiles, filesSchema, loggingSchema, resourcesSchema, SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
 import { modules } from './modules/index.js';
 import { COPY_DESCRIPTION, copyEntrySchema } from './copy.js';
 import type { AnySchema } from '../schema-language/schema.js';
@@ -223,6 +223,8 @@ const coreFields = {
   }),
   logging: loggingSchema,
   resources: resourcesSchema,
+  environmentFiles: environmentFiles('every service'),
+  files: filesSchema,
   systemd: object({
     services: record(systemdServiceSchema, {
       keyPattern: SERVICE_NAME,

@@ -75,7 +75,7 @@ export const resourcesSchema = object({
   description: "Limits on a service's memory, CPU and processes, enforced by the kernel (cgroup v2 or v1) where the init can make cgroups, else by a watcher (docs/resources.md). At the top level: every service's default, field by field.",
 });
 
-const environmentFiles = (scope: string) =>
+export const environmentFiles = (scope: string) =>
   array(string({ pattern: /^-?\//, patternHint: "an absolute path, or '-' then one (may be missing)" }), {
     description:
       `dotenv files whose variables ${scope} gets, read before anything starts: \`KEY=value\` lines, single or double quotes, \`#\` comments; ` +
@@ -93,6 +93,12 @@ export const fileSchema = object({
   owner: oneOf([string({ minLength: 1 }), integer({ minimum: 0 })], { description: 'Its owner: a user name or uid. Default: the init\'s user.' }),
   group: oneOf([string({ minLength: 1 }), integer({ minimum: 0 })], { description: 'Its group: a group name or gid. Default: the owner\'s group.' }),
 }, { title: 'File', description: 'A file the init writes before the oneshot-pre tasks (and again at `berth reload`): exactly one of `template` or `source`.' });
+
+export const filesSchema = record(fileSchema, {
+  keyPattern: /^\/[^\0]*[^/]$/,
+  keyHint: 'an absolute file path',
+  description: 'Files the init writes before anything starts: configuration rendered from the environment, with no shell.',
+});
 
 export const watchSchema = object({
   paths: array(string({ pattern: /^\//, patternHint: 'an absolute path' }), { required: true, minItems: 1, description: 'Files or directories (a mounted ConfigMap or Secret too) whose change acts on the service.' }),
@@ -292,11 +298,7 @@ export const manifestSchema = object({
   logging: loggingSchema,
   resources: resourcesSchema,
   environmentFiles: environmentFiles('every service'),
-  files: record(fileSchema, {
-    keyPattern: /^\/[^\0]*[^/]$/,
-    keyHint: 'an absolute file path',
-    description: 'Files the init writes before anything starts: configuration rendered from the environment, with no shell.',
-  }),
+  files: filesSchema,
 }, { description: 'The manifest `berth init` runs: which services to start, how, and in what order.' });
 
 export type RawManifest = Infer<typeof manifestSchema>;

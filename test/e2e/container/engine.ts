@@ -214,6 +214,22 @@ export async function buildContext(e: Engine, tag: string, files: Record<string,
   return e.podman(['build', '-q', '-t', tag, ctx], { timeoutMs: 300_000 });
 }
 
+/**
+ * `berth build DEFINITION -o CONTEXT --tag TAG --kube` with podman and no
+ * layer cache (BUILDAH_LAYERS=false), as a user would reproduce an image:
+ * the image ID it prints, how long it took, and the context (with kube.yaml,
+ * which is not part of the image).
+ */
+export async function buildImage(e: Engine, definition: string, tag: string): Promise<{ id: string; ms: number; ctx: string }> {
+  const ctx = join(e.dir, 'contexts', tag.replace(/[^A-Za-z0-9._-]/g, '_'));
+  const env: NodeJS.ProcessEnv = { ...e.env, BERTH_ENGINE: 'podman', BUILDAH_LAYERS: 'false' };
+  delete env.SOURCE_DATE_EPOCH;
+  const b = await run(process.execPath, [cli, 'build', definition, '-o', ctx, '--tag', tag, '--kube', '--kube-pull-policy', 'Never'], env, { timeoutMs: 300_000 });
+  const id = /^image ID: (sha256:[0-9a-f]{64})$/m.exec(b.stdout)?.[1];
+  if (b.code !== 0 || !id) throw new Error(`berth build --tag ${tag} failed (exit ${b.code}):\n${b.stdout}${b.stderr.slice(-3000)}`);
+  return { id, ms: b.ms, ctx };
+}
+
 let counter = 0;
 /** A container name unique to this run. */
 export function containerName(prefix: string): string {

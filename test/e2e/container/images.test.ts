@@ -6,7 +6,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { baseImage, cli, containerName, getEngine, release, repoRoot, run, unavailable, waitForLogs, type Engine } from './engine.js';
+import { baseImage, buildImage, containerName, getEngine, release, repoRoot, unavailable, waitForLogs, type Engine } from './engine.js';
 
 const thisFile = fileURLToPath(import.meta.url);
 const why = unavailable() ?? (existsSync(join(repoRoot, 'dist/src/cli/build.js')) ? undefined : 'berth build is not there yet (dist/src/cli/build.js); image tests skipped');
@@ -19,21 +19,7 @@ if (why) {
 } else {
   const e: Engine = getEngine(thisFile);
 
-  /**
-   * `berth build DEFINITION -o CONTEXT --tag TAG --kube` with podman and no
-   * layer cache (BUILDAH_LAYERS=false), as a user would reproduce an image:
-   * the image ID it prints, how long it took, and the context (with kube.yaml,
-   * which is not part of the image).
-   */
-  const berthBuild = async (definition: string, tag: string): Promise<{ id: string; ms: number; ctx: string }> => {
-    const ctx = join(e.dir, 'contexts', tag.replace(/[^A-Za-z0-9._-]/g, '_'));
-    const env: NodeJS.ProcessEnv = { ...e.env, BERTH_ENGINE: 'podman', BUILDAH_LAYERS: 'false' };
-    delete env.SOURCE_DATE_EPOCH;
-    const b = await run(process.execPath, [cli, 'build', definition, '-o', ctx, '--tag', tag, '--kube', '--kube-pull-policy', 'Never'], env, { timeoutMs: 300_000 });
-    const id = /^image ID: (sha256:[0-9a-f]{64})$/m.exec(b.stdout)?.[1];
-    if (b.code !== 0 || !id) throw new Error(`berth build --tag ${tag} failed (exit ${b.code}):\n${b.stdout}${b.stderr.slice(-3000)}`);
-    return { id, ms: b.ms, ctx };
-  };
+  const berthBuild = (definition: string, tag: string) => buildImage(e, definition, tag);
 
   /** images/NAME built once per run; its tag, image ID and build context. */
   const built = new Map<string, Promise<{ tag: string; id: string; ctx: string }>>();
