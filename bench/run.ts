@@ -8,6 +8,7 @@
 //   9. exec -> the first service running, beyond a bare node's start
 //  10. scheduled jobs: due -> exec, idle CPU and memory with 1,000 jobs
 //  11. resource limits: 100 services up, memory and idle CPU, without limits, with cgroups, with the watcher
+//  12. configuration: the configuration stage of 100 services' env, secret and rendered files, cold; idle CPU with 100 watches
 // 1-5 against s6 and tini too, 8 against supervisord, 10 against Debian's
 // cron and busybox crond.
 //
@@ -27,12 +28,13 @@
 //
 // Options: --quick (5 s CPU window, 3 runs, 1 orphan run), --runs N,
 // --cpu-seconds S, --zombies N, --zombie-runs N, --orphans clone|fork,
-// --only start,restart,cpu,zombies,ready,probes,logs,first,jobs,limits, --peers berth,s6,tini,
+// --only start,restart,cpu,zombies,ready,probes,logs,first,jobs,limits,config, --peers berth,s6,tini,
 // --baseline DIR (Berth built in another checkout, beside this one in 1-4 and 9),
 // --job-minutes N (minutes of every-minute jobs in 10; 2, --quick 1).
 // BERTH_BENCH_NODE_FLAGS adds node flags to Berth's own
 // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { performance } from 'node:perf_hooks';
+import { config } from './benchmarks/config.js';
 import { first } from './benchmarks/first.js';
 import { idle } from './benchmarks/idle.js';
 import { jobs } from './benchmarks/jobs.js';
@@ -51,7 +53,7 @@ import { parseOptions } from './options.js';
 import { out, printHeader, printSection, printSummary } from './report.js';
 
 /** In report order. */
-const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first), runnable(jobs), runnable(limits)];
+const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first), runnable(jobs), runnable(limits), runnable(config)];
 
 async function main(): Promise<void> {
   const o = parseOptions(

@@ -15,10 +15,8 @@ import { flushLog, log } from '../logs/init-log.js';
 import { ControlAnswers } from '../supervisor/control-handler.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { UserDatabase, type ResolvedUser } from '../launch/users.js';
-import { resolveEnvironment, type ResolvedEnvironment } from '../config/environment.js';
-import { keepSecret } from '../config/redact.js';
-import { renderFiles, writeFiles, type Rendered } from '../config/rendered-files.js';
-import type { Manifest, Service } from '../manifest/index.js';
+import { configure } from '../config/configure.js';
+import { writeFiles } from '../config/rendered-files.js';
 import { parseArgs, UsageError } from './args.js';
 import { DEFAULT_MANIFEST, manifestPath as manifestFrom } from './locations.js';
 
@@ -306,15 +304,6 @@ function resolveUsers(services: { name: string; user?: string }[]): Map<string, 
  * What services' environments are made of (dotenv files, FILE__ variables, secret files) and the manifest's files
  * rendered over it: every problem at once, before anything starts. The secret values are masked from then on.
  */
-function configure(manifest: Manifest, services: Service[]): { environment: ResolvedEnvironment; rendered: Rendered[] } | { problems: string[] } {
-  const resolved = resolveEnvironment(manifest, services, process.env);
-  keepSecret(resolved.env.secrets);
-  const files = renderFiles(manifest.files, resolved.env.base);
-  const problems = [...resolved.problems, ...('problems' in files ? files.problems : [])];
-  if (problems.length || 'problems' in files) return { problems };
-  return { environment: resolved.env, rendered: files.rendered };
-}
-
 /** A rendered file's owner and group as ids; a group alone goes with the init's own user. */
 function fileOwner(owner: string | undefined, group: string | undefined): { uid: number; gid: number } | string {
   try {

@@ -19,15 +19,14 @@
 // U+2028 or U+2029, which it takes for line breaks in some places and not in
 // others: Berth refuses those two, as well as a file over MAX_FILE_BYTES, a
 // NUL byte (no environment variable can hold one) and text that is not UTF-8.
-import type { parse as Parse } from 'dotenv';
-import { createRequire } from 'node:module';
+// dotenv 18 is one 5 kB file that needs only fs, os, path and url; bundled with the init, it costs nothing until an
+// env file is read (its functions compile on first call), where loading it on demand took ~5 ms
+import { parse } from 'dotenv';
 import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { readUpTo } from '../manifest/read-text.js';
 
-// loaded with the first env file: dotenv's module loads node:crypto (for its vaults), which an init without env
-// files should not pay for at start
-let dotenvParse: typeof Parse | undefined;
-const parse: typeof Parse = (text, options) => (dotenvParse ??= (createRequire(import.meta.url)('dotenv') as { parse: typeof Parse }).parse)(text, options);
+// ignoreBOM keeps a BOM as content: a secret is passed on exactly
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A wrong path to a huge file (a log, a disk image) must not stall PID 1. */
 export const MAX_FILE_BYTES = 2 ** 20;
@@ -97,14 +96,14 @@ function readText(path: string, what: string): Read<{ text: string }> {
     const notFile = notRegular(statSync(path));
     if (notFile) return { ok: false, error: `${path}: ${notFile}` };
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    const swapped = notRegular(fstatSync(fd));
+    const opened = fstatSync(fd);
+    const swapped = notRegular(opened);
     if (swapped) return { ok: false, error: `${path}: ${swapped}` };
-    const bytes = readUpTo(fd, MAX_FILE_BYTES + 1);
+    const bytes = readUpTo(fd, MAX_FILE_BYTES + 1, opened.size);
     if (bytes.length > MAX_FILE_BYTES) return { ok: false, error: `${path}: larger than ${MAX_FILE_BYTES / 2 ** 20} MiB, the most Berth reads for ${what} (is it the right file?)` };
     const nul = bytes.indexOf(0);
     if (nul !== -1) return { ok: false, error: `${path}: a NUL byte at offset ${nul} (binary data?), which no environment variable can hold` };
-    // ignoreBOM keeps a BOM as content: a secret is passed on exactly
-    return { ok: true, text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes) };
+    return { ok: true, text: utf8.decode(bytes) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof TypeError && code === 'ERR_ENCODING_INVALID_ENCODED_DATA') return { ok: false, error: `${path}: not UTF-8 text` };

@@ -24,7 +24,11 @@ export function resolveEnvironment(manifest: Manifest, services: Service[], init
   const problems: string[] = [];
   const secrets: string[] = [];
   const base: Record<string, string> = {};
-  for (const [key, value] of Object.entries(readFiles('environmentFiles', manifest.environmentFiles, problems))) base[key] = value;
+  // a file several services name is read once
+  const envFiles = new Map<string, ReturnType<typeof readEnvFile>>();
+  const secretFiles = new Map<string, ReturnType<typeof readSecretFile>>();
+  const readEnv = (path: string) => envFiles.get(path) ?? envFiles.set(path, readEnvFile(path)).get(path)!;
+  for (const [key, value] of Object.entries(readFiles('environmentFiles', manifest.environmentFiles, problems, readEnv))) base[key] = value;
   const fromFiles = secretsFromEnv(initEnv);
   if (!fromFiles.ok) problems.push(...fromFiles.problems);
   const consumed = new Set(fromFiles.ok ? fromFiles.from : []);
@@ -36,10 +40,10 @@ export function resolveEnvironment(manifest: Manifest, services: Service[], init
   const perService = new Map<string, { files: Record<string, string>; secrets: Record<string, string> }>();
   for (const svc of services) {
     if (!svc.environmentFiles.length && !Object.keys(svc.environmentFromFiles).length) continue;
-    const files = readFiles(`services.${svc.name}.environmentFiles`, svc.environmentFiles, problems);
+    const files = readFiles(`services.${svc.name}.environmentFiles`, svc.environmentFiles, problems, readEnv);
     const own: Record<string, string> = {};
     for (const [name, path] of Object.entries(svc.environmentFromFiles)) {
-      const read = readSecretFile(path);
+      const read = secretFiles.get(path) ?? secretFiles.set(path, readSecretFile(path)).get(path)!;
       if (read.ok) {
         own[name] = read.value;
         secrets.push(read.value);
@@ -51,10 +55,10 @@ export function resolveEnvironment(manifest: Manifest, services: Service[], init
 }
 
 /** The variables of `files` in order (a later file wins); a missing optional one is skipped. */
-function readFiles(field: string, files: Manifest['environmentFiles'], problems: string[]): Record<string, string> {
+function readFiles(field: string, files: Manifest['environmentFiles'], problems: string[], readEnv: typeof readEnvFile): Record<string, string> {
   const vars: Record<string, string> = {};
   for (const file of files) {
-    const read = readEnvFile(file.path);
+    const read = readEnv(file.path);
     if (read.ok) Object.assign(vars, read.vars);
     else if (!(file.optional && read.error.startsWith(`${file.path}: ENOENT`))) problems.push(`${field}: ${read.error}${file.optional ? '' : `; if it may be missing, write the path as -${file.path}`}`);
   }

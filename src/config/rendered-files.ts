@@ -4,7 +4,7 @@
 // ever reads half a file or a secret under a wider mode. A file whose
 // content and mode are already what they would be is left alone: a reload
 // that changes nothing wakes no watcher.
-import { closeSync, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Manifest } from '../manifest/index.js';
 import { readTextFile } from '../manifest/read-text.js';
@@ -60,6 +60,7 @@ function readSource(path: string): string | { error: string } {
 export function writeFiles(rendered: Rendered[], ids: (owner: string | undefined, group: string | undefined) => { uid: number; gid: number } | string | undefined): { written: string[]; problems: string[] } {
   const written: string[] = [];
   const problems: string[] = [];
+  const made = new Set<string>(); // directories made (or found) in this call: one mkdir each
   for (const file of rendered) {
     const owner = file.owner !== undefined || file.group !== undefined ? ids(file.owner, file.group) : undefined;
     if (typeof owner === 'string') {
@@ -67,7 +68,7 @@ export function writeFiles(rendered: Rendered[], ids: (owner: string | undefined
       continue;
     }
     if (unchanged(file, owner)) continue;
-    const problem = writeAtomically(file, owner);
+    const problem = writeAtomically(file, owner, made);
     if (problem) problems.push(`files.${file.path}: ${problem}`);
     else written.push(file.path);
   }
@@ -84,19 +85,21 @@ function unchanged(file: Rendered, owner: { uid: number; gid: number } | undefin
   }
 }
 
-function writeAtomically(file: Rendered, owner: { uid: number; gid: number } | undefined): string | undefined {
+function writeAtomically(file: Rendered, owner: { uid: number; gid: number } | undefined, made: Set<string>): string | undefined {
   const dir = dirname(file.path);
   const temp = join(dir, `.${file.path.slice(dir.length + 1)}.berth-${process.pid}`);
   let fd: number | undefined;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      made.add(dir);
+    }
     // no one may open it between its creation and its mode: created 0600, then set (the umask does not apply to fchmod)
     fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
     if (owner) fchownSync(fd, owner.uid, owner.gid);
     fchmodSync(fd, file.mode);
     const bytes = Buffer.from(file.text);
     for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-    if (fstatSync(fd).size !== bytes.length) throw new Error('short write');
     closeSync(fd);
     fd = undefined;
     renameSync(temp, file.path);

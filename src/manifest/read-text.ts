@@ -23,9 +23,10 @@ export function readTextFile(file: string, { what, maxBytes }: ReadLimits): Text
     if (info.size > maxBytes) return { problem: tooBig(what, maxBytes, info.size) };
     // O_NONBLOCK: should the path become a FIFO after the stat, open still returns at once.
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    const swapped = notRegular(fstatSync(fd), what);
+    const opened = fstatSync(fd);
+    const swapped = notRegular(opened, what);
     if (swapped) return { problem: swapped };
-    const bytes = readUpTo(fd, maxBytes + 1);
+    const bytes = readUpTo(fd, maxBytes + 1, opened.size);
     if (bytes.length > maxBytes) return { problem: tooBig(what, maxBytes) };
     return decode(bytes, what);
   } catch (error) {
@@ -55,16 +56,24 @@ function tooBig(what: string, maxBytes: number, size?: number): string {
   return `the file is ${actual}; ${article(what)} ${what} is at most ${formatSize(maxBytes)} — is it the right file?`;
 }
 
-/** At most `limit` bytes from `fd`, read until EOF or the limit. */
-export function readUpTo(fd: number, limit: number): Buffer {
+/**
+ * At most `limit` bytes from `fd`, read until EOF or the limit. `size` (the
+ * file's size from fstat) sizes the first read, one byte over to see EOF or
+ * growth: a buffer of the limit for each small file cost ~0.1 ms apiece.
+ * Given a size, `fd` is a regular file, whose short read is its end.
+ */
+export function readUpTo(fd: number, limit: number, size = 0): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
   while (total < limit) {
-    const chunk = Buffer.allocUnsafe(Math.min(limit - total, 1 << 20));
+    const want = total === 0 && size > 0 ? size + 1 : 1 << 16;
+    const chunk = Buffer.allocUnsafe(Math.min(limit - total, want));
     const n = readSync(fd, chunk, 0, chunk.length, null);
     if (n === 0) break;
     chunks.push(chunk.subarray(0, n));
     total += n;
+    // a regular file (its size known) that gave less than asked is at its end: no read for the 0
+    if (size > 0 && n < chunk.length) break;
   }
   return Buffer.concat(chunks, total);
 }
