@@ -65,6 +65,8 @@ function openV2(fs: CgroupFs, own: string, group: string, controllers: Controlle
   const services = join(own, group);
   mkdirOnce(fs, services);
   enable(services);
+  // what the kernel offers is the same in every service's cgroup as in the group's: asked once
+  const offers = { oomGroup: fs.exists(join(services, 'memory.oom.group')), swapMax: fs.exists(join(services, 'memory.swap.max')) };
   return {
     version: 2,
     controllers,
@@ -72,20 +74,20 @@ function openV2(fs: CgroupFs, own: string, group: string, controllers: Controlle
       attempt(() => {
         const dir = join(services, dirName(service));
         mkdirOnce(fs, dir);
-        writeV2(fs, dir, controllers, limits);
+        writeV2(fs, dir, controllers, limits, offers);
         return serviceCgroup(fs, [dir], controllers.includes('memory') ? { usage: join(dir, 'memory.current'), events: join(dir, 'memory.events') } : undefined);
       }),
     close: (deadlineMs) => removeDirs(fs, [services], deadlineMs),
   };
 }
 
-function writeV2(fs: CgroupFs, dir: string, controllers: Controller[], limits: Limits): void {
+function writeV2(fs: CgroupFs, dir: string, controllers: Controller[], limits: Limits, offers: { oomGroup: boolean; swapMax: boolean }): void {
   if (controllers.includes('memory')) {
     fs.write(join(dir, 'memory.max'), limits.memory === undefined ? 'max' : String(limits.memory));
     // the whole service goes at an OOM kill, not one of its processes (a worker) leaving the rest broken
-    if (fs.exists(join(dir, 'memory.oom.group'))) fs.write(join(dir, 'memory.oom.group'), '1');
+    if (offers.oomGroup) fs.write(join(dir, 'memory.oom.group'), '1');
     // as the kubelet does with swap off, and as memory.memsw does on v1: the limit is all the service gets
-    if (fs.exists(join(dir, 'memory.swap.max'))) fs.write(join(dir, 'memory.swap.max'), limits.memory === undefined ? 'max' : '0');
+    if (offers.swapMax) fs.write(join(dir, 'memory.swap.max'), limits.memory === undefined ? 'max' : '0');
   }
   if (controllers.includes('cpu')) fs.write(join(dir, 'cpu.max'), limits.cpu === undefined ? `max ${CPU_PERIOD_US}` : `${quotaUs(limits.cpu)} ${CPU_PERIOD_US}`);
   if (controllers.includes('pids')) fs.write(join(dir, 'pids.max'), limits.pids === undefined ? 'max' : String(limits.pids));
@@ -96,6 +98,8 @@ function openV1(fs: CgroupFs, own: Partial<Record<Controller, string>>, group: s
   const groups = controllers.map((c) => join(own[c]!, group));
   for (const dir of groups) mkdirOnce(fs, dir);
   const dirOf = (c: Controller, service: string): string => join(own[c]!, group, dirName(service));
+  // swap accounting is the kernel's, the same for every cgroup: asked once, not at each service's start
+  const memsw = own.memory !== undefined && fs.exists(join(own.memory, group, 'memory.memsw.limit_in_bytes'));
   return {
     version: 1,
     controllers,
@@ -103,7 +107,7 @@ function openV1(fs: CgroupFs, own: Partial<Record<Controller, string>>, group: s
       attempt(() => {
         const dirs = controllers.map((c) => dirOf(c, service));
         for (const dir of dirs) mkdirOnce(fs, dir);
-        writeV1(fs, (c) => dirOf(c, service), controllers, limits);
+        writeV1(fs, (c) => dirOf(c, service), controllers, limits, memsw);
         const memory = controllers.includes('memory') ? dirOf('memory', service) : undefined;
         return serviceCgroup(fs, dirs, memory ? { usage: join(memory, 'memory.usage_in_bytes'), events: join(memory, 'memory.oom_control') } : undefined);
       }),
@@ -111,12 +115,12 @@ function openV1(fs: CgroupFs, own: Partial<Record<Controller, string>>, group: s
   };
 }
 
-function writeV1(fs: CgroupFs, dirOf: (c: Controller) => string, controllers: Controller[], limits: Limits): void {
+function writeV1(fs: CgroupFs, dirOf: (c: Controller) => string, controllers: Controller[], limits: Limits, hasMemsw: boolean): void {
   if (controllers.includes('memory')) {
     const value = limits.memory === undefined ? '-1' : String(limits.memory);
     const limit = join(dirOf('memory'), 'memory.limit_in_bytes');
     const memsw = join(dirOf('memory'), 'memory.memsw.limit_in_bytes'); // only with swap accounting on
-    if (!fs.exists(memsw)) fs.write(limit, value);
+    if (!hasMemsw) fs.write(limit, value);
     else {
       // the kernel keeps limit <= memsw: a raise goes memsw first, a cut limit first
       try {
@@ -171,9 +175,6 @@ function moveAll(fs: CgroupFs, from: string, to: string): void {
 
 /** `memory`: the files with its usage and its oom_kill line; absent without the memory controller. */
 function serviceCgroup(fs: CgroupFs, dirs: string[], memory: { usage: string; events: string } | undefined): ServiceCgroup {
-  const noMemory = (): never => {
-    throw new CgroupFsError(dirs[0], 'ENOENT', `cgroups: no memory controller for ${dirs.join(', ')}`);
-  };
   const procsFds: number[] = [];
   try {
     for (const dir of dirs) procsFds.push(fs.openProcs(join(dir, 'cgroup.procs')));
@@ -181,19 +182,41 @@ function serviceCgroup(fs: CgroupFs, dirs: string[], memory: { usage: string; ev
     for (const fd of procsFds) fs.close(fd);
     throw err;
   }
-  let closed = false;
-  return {
-    dirs,
-    procsFds,
-    joinFailure: (index, errno) => `cannot join cgroup ${dirs[index] ?? `#${index}`} before exec: ${errnoName(errno)}`,
-    memoryBytes: () => attempt(() => (memory ? number(fs.read(memory.usage), memory.usage) : noMemory())),
-    oomKills: () => attempt(() => (memory ? counter(fs.read(memory.events), 'oom_kill', memory.events) : noMemory())),
-    remove: (deadlineMs) => {
-      if (!closed) for (const fd of procsFds) fs.close(fd);
-      closed = true;
-      return removeDirs(fs, dirs, deadlineMs);
-    },
-  };
+  return new OneCgroup(fs, dirs, procsFds, memory);
+}
+
+// A class rather than an object of closures: a hundred services share its methods
+class OneCgroup implements ServiceCgroup {
+  private closed = false;
+
+  constructor(
+    private readonly fs: CgroupFs,
+    readonly dirs: string[],
+    readonly procsFds: number[],
+    private readonly memory: { usage: string; events: string } | undefined,
+  ) {}
+
+  joinFailure(index: number, errno: number): string {
+    return `cannot join cgroup ${this.dirs[index] ?? `#${index}`} before exec: ${errnoName(errno)}`;
+  }
+
+  memoryBytes(): Result<number> {
+    return attempt(() => (this.memory ? number(this.fs.read(this.memory.usage), this.memory.usage) : this.noMemory()));
+  }
+
+  oomKills(): Result<number> {
+    return attempt(() => (this.memory ? counter(this.fs.read(this.memory.events), 'oom_kill', this.memory.events) : this.noMemory()));
+  }
+
+  remove(deadlineMs?: number): Promise<string | undefined> {
+    if (!this.closed) for (const fd of this.procsFds) this.fs.close(fd);
+    this.closed = true;
+    return removeDirs(this.fs, this.dirs, deadlineMs);
+  }
+
+  private noMemory(): never {
+    throw new CgroupFsError(this.dirs[0], 'ENOENT', `cgroups: no memory controller for ${this.dirs.join(', ')}`);
+  }
 }
 
 /** rmdir each, again while the kernel says EBUSY (the last processes still exiting), until the deadline. */
