@@ -13,10 +13,10 @@ import { type CopyOutput, laterCopiesWin, resolveCopy } from './copy.js';
 import { type EtcOutput, resolveEtc } from './etc.js';
 import { loadDefinitions } from './load.js';
 import { type Def, type Locations, mergeDefinitions, type MergeProblem, plainDef, toDefNode } from './merge.js';
-import type { Assertion } from './modules/module.js';
+import type { Assertion, ImageModule } from './modules/module.js';
 import { modules } from './modules/index.js';
 import { installList, pinConflicts } from './packages.js';
-import { imageSchema, type ImageConfig } from './options.js';
+import { imageSchema, type ImageConfig, moduleFields } from './options.js';
 import { type SecretFile, secretFiles, secretProblems } from './secrets.js';
 import { translateSystemd } from './systemd.js';
 
@@ -77,9 +77,10 @@ export function evaluateImage(file: string): Evaluation {
   const problems: MergeProblem[] = [];
   const needsRoot: string[] = [];
   for (const module of modules) {
-    const options = first.config[module.name] as { enable?: boolean } | undefined;
+    const options = moduleOptions(module, first.config);
     if (!options?.enable) continue;
-    const where = first.locations.locate({ path: [module.name, 'enable'] }) ?? { file, line: 1, col: 1 };
+    const at = module.mount ? [module.mount, module.name] : [module.name];
+    const where = first.locations.locate({ path: [...at, 'enable'] }) ?? { file, line: 1, col: 1 };
     const loc: Loc = { ...where, via: `${module.name} module` };
     const out = module.config(options);
     const node = toDefNode(out.config, loc);
@@ -102,6 +103,7 @@ export function evaluateImage(file: string): Evaluation {
   if (third.problems.length) return done(third.problems);
   const { config, locations } = third;
   const at = (path: (string | number)[]) => locations.locate({ path }) ?? { file, line: 1, col: 1 };
+  problems.push(...takeModuleOptions(config, third.raw, at));
 
   config.assertions.forEach((a, i) => assertions.push({ assertion: a, loc: at(['assertions', i]), path: `assertions[${i}]` }));
   for (const { assertion, loc, path } of assertions) {
@@ -161,19 +163,56 @@ export function evaluateImage(file: string): Evaluation {
   return done(problems, build);
 }
 
-interface Checked { config: ImageConfig; locations: Locations; problems: MergeProblem[] }
+interface Checked {
+  config: ImageConfig;
+  locations: Locations;
+  problems: MergeProblem[];
+  /** the merged definitions before defaults: what was written */
+  raw: Record<string, unknown>;
+}
 
 /** Merges and validates against the declarations, filling in defaults. Exported for tests of one stage (the systemd translation). */
 export function mergeAndCheck(defs: Def[]): Checked {
   const merged = mergeDefinitions(imageSchema.node, defs);
-  if (merged.problems.length) return { config: {} as ImageConfig, locations: merged.locations, problems: merged.problems };
+  if (merged.problems.length) return { config: {} as ImageConfig, locations: merged.locations, problems: merged.problems, raw: merged.value };
   const { value, issues } = validate(imageSchema, withObjects(imageSchema.node, merged.value));
   const problems = issues.map((issue) => ({
     loc: merged.locations.locate(issue) ?? defs[defs.length - 1].node.loc,
     path: formatPath(issue.path),
     message: issue.message,
   }));
-  return { config: value as ImageConfig, locations: merged.locations, problems };
+  return { config: value as ImageConfig, locations: merged.locations, problems, raw: merged.value };
+}
+
+/** A module's options: its top-level key, or for a mounted one its fields on the service of its name. */
+function moduleOptions(module: ImageModule, config: ImageConfig): { enable?: boolean } | undefined {
+  if (!module.mount) return config[module.name] as { enable?: boolean } | undefined;
+  const service = config.services[module.name] as Record<string, unknown> | undefined;
+  if (!service) return undefined;
+  return Object.fromEntries(['enable', ...moduleFields(module)].filter((k) => k in service).map((k) => [k, service[k]]));
+}
+
+/**
+ * Takes mounted modules' options off their services, which the manifest
+ * would not know; one written on a service whose module is off is a problem
+ * that says how to switch it on.
+ */
+function takeModuleOptions(config: ImageConfig, raw: Record<string, unknown>, at: (path: (string | number)[]) => Loc): MergeProblem[] {
+  const problems: MergeProblem[] = [];
+  for (const module of modules) {
+    if (!module.mount) continue;
+    const service = config.services[module.name] as Record<string, unknown> | undefined;
+    if (!service) continue;
+    const written = ((raw.services as Record<string, Record<string, unknown>> | undefined)?.[module.name]) ?? {};
+    for (const key of moduleFields(module)) {
+      if (service.enable !== true && key in written) {
+        const path = [module.mount, module.name, key];
+        problems.push({ loc: at(path), path: formatPath(path), message: `'${key}' is an option of the ${module.name} module, which is off: set ${module.mount}.${module.name}.enable: true to use it` });
+      }
+      delete service[key];
+    }
+  }
+  return problems;
 }
 
 /** Fills in missing nested objects (`image:`, `users:`...) so their fields' defaults apply. */

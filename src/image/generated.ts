@@ -3,7 +3,7 @@
 // `berth options` prints the same declarations as text.
 import { toJsonSchema } from '../schema-language/json-schema.js';
 import { toMarkdown } from '../schema-language/markdown.js';
-import type { Node } from '../schema-language/schema.js';
+import { knownPart, type Node } from '../schema-language/schema.js';
 import { imageSchema } from './options.js';
 
 export const REGENERATE = 'npx tsc -p . && node dist/src/image/emit-docs.js';
@@ -38,6 +38,7 @@ export function optionList(node: Node = imageSchema.node, prefix = ''): OptionLi
       merge: mergeRule(field),
     });
     if (field.kind === 'record' && hasFields(field.value)) out.push(...optionList(field.value, `${path}.<name>`));
+    if (field.kind === 'record') for (const name of Object.keys(field.known ?? {})) out.push(...optionList(knownPart(field, name)!, `${path}.${name}`));
     if (field.kind === 'array' && hasFields(field.item)) out.push(...optionList(field.item, `${path}[]`));
   }
   return out;

@@ -47,6 +47,10 @@ export interface MergeProblem { loc: Loc; path: string; message: string }
 
 export interface Merged { value: Record<string, unknown>; locations: Locations; problems: MergeProblem[] }
 
+/** A record's schema for `key`: its own, if the record names it, else the record's. */
+const knownOrValue = (node: Extract<Node, { kind: 'record' }>, key: string): Node =>
+  (node.known && Object.hasOwn(node.known, key) ? node.known[key] : undefined) ?? node.value;
+
 export function mergeDefinitions(schema: Node, defs: Def[]): Merged {
   const locations = new Locations();
   const problems: MergeProblem[] = [];
@@ -75,7 +79,7 @@ function merge(node: Node | undefined, defs: Def[], path: Path, locations: Locat
       // The definition that wins the key is where it was written (copy: resolves sources against that file).
       const winner = child.defs.reduce((a, d) => (d.priority < a.priority ? d : a));
       locations.set(childPath, { loc: winner.node.loc, keyLoc: winner.keyLoc });
-      const childNode = node!.kind === 'object' ? (Object.hasOwn(node!.fields, key) ? node!.fields[key] : undefined) : (node as { value: Node }).value;
+      const childNode = node!.kind === 'object' ? (Object.hasOwn(node!.fields, key) ? node!.fields[key] : undefined) : knownOrValue(node as Extract<Node, { kind: 'record' }>, key);
       const merged = merge(childNode, child.defs, childPath, locations, problems);
       Object.defineProperty(out, key, { value: merged, enumerable: true, writable: true, configurable: true });
     }

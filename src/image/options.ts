@@ -5,7 +5,8 @@ import { any, array, boolean, integer, object, oneOf, record, string, type Infer
 import { environmentFiles, filesSchema, loggingSchema, resourcesSchema, SERVICE_NAME, SERVICE_NAME_HINT, serviceSchema } from '../manifest/schema.js';
 import { modules } from './modules/index.js';
 import { COPY_DESCRIPTION, copyEntrySchema } from './copy.js';
-import type { AnySchema } from '../schema-language/schema.js';
+import type { AnySchema, Node } from '../schema-language/schema.js';
+import type { ImageModule } from './modules/module.js';
 
 /** Characters that are safe in a Dockerfile instruction and a shell word without quoting. */
 const SAFE_PATH = /^\/[A-Za-z0-9._\/@+-]*$/;
@@ -208,6 +209,13 @@ const assertionSchema = object({
   message: string({ required: true, minLength: 1 }),
 }, { title: 'Assertion' });
 
+const SERVICES_RECORD = {
+  keyPattern: SERVICE_NAME,
+  keyHint: SERVICE_NAME_HINT,
+  default: {},
+  description: 'Berth services, exactly as in the manifest (see docs/manifest.md); merged field by field. With any service the entrypoint is `/init`.',
+};
+
 const coreFields = {
   imports: array(string({ minLength: 1 }), {
     default: [],
@@ -215,12 +223,7 @@ const coreFields = {
     example: ['../common/base.yaml'],
   }),
   image: imageSectionSchema,
-  services: record(serviceSchema, {
-    keyPattern: SERVICE_NAME,
-    keyHint: SERVICE_NAME_HINT,
-    default: {},
-    description: 'Berth services, exactly as in the manifest (see docs/manifest.md); merged field by field. With any service the entrypoint is `/init`.',
-  }),
+  services: record(serviceSchema, SERVICES_RECORD),
   logging: loggingSchema,
   resources: resourcesSchema,
   environmentFiles: environmentFiles('every service'),
@@ -258,11 +261,33 @@ const coreFields = {
 
 function withModules<F extends Record<string, AnySchema>>(fields: F): F & Record<string, AnySchema> {
   const all: Record<string, AnySchema> = { ...fields };
+  const known: Record<string, AnySchema> = {};
   for (const module of modules) {
+    if (module.mount === 'services') {
+      known[module.name] = { node: mountedOn(serviceSchema.node, module) };
+      continue;
+    }
     if (Object.hasOwn(all, module.name)) throw new Error(`image module '${module.name}' clashes with an option of the same name`);
     all[module.name] = module.options;
   }
+  if (Object.keys(known).length) all.services = record(serviceSchema, { ...SERVICES_RECORD, known });
   return all as F & Record<string, AnySchema>;
+}
+
+/** A service with a module's options beside its own fields; the module's `enable` (no default) is the service's. */
+function mountedOn(service: Node, module: ImageModule): Node {
+  const options = module.options.node;
+  if (service.kind !== 'object' || options.kind !== 'object') throw new Error(`image module '${module.name}': options and services must be objects`);
+  for (const key of Object.keys(options.fields)) {
+    if (key !== 'enable' && Object.hasOwn(service.fields, key)) throw new Error(`image module '${module.name}': option '${key}' clashes with a service field`);
+  }
+  return { ...options, fields: { ...service.fields, ...options.fields } };
+}
+
+/** The fields a mounted module adds to its service: taken off it before the manifest check. */
+export function moduleFields(module: ImageModule): string[] {
+  const options = module.options.node;
+  return options.kind === 'object' ? Object.keys(options.fields).filter((key) => key !== 'enable') : [];
 }
 
 export const imageSchema = object(withModules(coreFields), {

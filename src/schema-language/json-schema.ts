@@ -46,6 +46,7 @@ function shape(node: Node): JsonSchema {
       return {
         type: 'object',
         ...(node.keyPattern === undefined ? {} : { propertyNames: { pattern: node.keyPattern.source } }),
+        ...(node.known ? { properties: Object.fromEntries(Object.entries(node.known).map(([key, n]) => [key, convert(n)])) } : {}),
         additionalProperties: convert(node.value),
       };
     case 'object': {

@@ -1,7 +1,7 @@
 // Turns a schema into a Markdown reference: one section per object, one
 // entry per field with its type, default, description and example.
 import { stringify } from 'yaml';
-import type { Node, Schema } from './schema.js';
+import { knownPart, type Node, type Schema } from './schema.js';
 
 type ObjectNode = Extract<Node, { kind: 'object' }>;
 
@@ -17,7 +17,11 @@ export function toMarkdown(schema: Schema<unknown>, rootTitle: string): string {
   while (queue.length) {
     const { node, title, where } = queue.shift()!;
     sections.push(section(node, title, where));
-    for (const [key, field] of Object.entries(node.fields)) enqueue(field, join(where, key, field));
+    for (const [key, field] of Object.entries(node.fields)) {
+      enqueue(field, join(where, key, field));
+      // a record's keys with a schema of their own get sections of their own: `services.postgresql`
+      if (field.kind === 'record') for (const name of Object.keys(field.known ?? {})) enqueue(knownPart(field, name)!, `${where ? `${where}.` : ''}${key}.${name}`);
+    }
   }
   return sections.join('\n');
 }

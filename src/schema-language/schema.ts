@@ -42,7 +42,8 @@ export type Node =
   | ({ kind: 'number' } & Meta & IntegerRules)
   | ({ kind: 'enum'; values: readonly (string | number)[] } & Meta)
   | ({ kind: 'array'; item: Node } & Meta & ArrayRules)
-  | ({ kind: 'record'; value: Node } & Meta & RecordRules)
+  // known: keys with a schema of their own (JSON Schema's properties beside additionalProperties)
+  | ({ kind: 'record'; value: Node; known?: Record<string, Node> } & Meta & RecordRules)
   | ({ kind: 'object'; fields: Record<string, Node> } & Meta)
   | ({ kind: 'oneOf'; branches: Node[] } & Meta)
   | ({ kind: 'any' } & Meta);
@@ -97,9 +98,11 @@ export function array<S extends AnySchema, O extends Meta<Infer<S>[]> & ArrayRul
   return make<Infer<S>[], PresenceOf<O>>({ kind: 'array', item: item.node, ...opts });
 }
 
-export function record<S extends AnySchema, O extends Meta<Record<string, Infer<S>>> & RecordRules = {}>(
+export function record<S extends AnySchema, O extends Meta<Record<string, Infer<S>>> & RecordRules & { known?: Record<string, AnySchema> } = {}>(
   value: S, opts?: O) {
-  return make<Record<string, Infer<S>>, PresenceOf<O>>({ kind: 'record', value: value.node, ...opts });
+  const { known, ...rest } = opts ?? {};
+  const knownNodes = known && Object.fromEntries(Object.entries(known).map(([key, schema]) => [key, schema.node]));
+  return make<Record<string, Infer<S>>, PresenceOf<O>>({ kind: 'record', value: value.node, ...rest, ...(knownNodes ? { known: knownNodes } : {}) });
 }
 
 export function object<F extends Record<string, AnySchema>, O extends Meta<InferFields<F>> = {}>(
@@ -118,4 +121,17 @@ export function oneOf<const S extends readonly AnySchema[], O extends Meta<Infer
 /** Any value at all, for open-ended settings that are interpreted (and warned about) elsewhere. */
 export function any<O extends Meta<unknown> = {}>(opts?: O) {
   return make<unknown, PresenceOf<O>>({ kind: 'any', ...opts });
+}
+
+/**
+ * What a record's known key adds to the record's own value schema, for
+ * references: the fields that are not the value's (same node), so that
+ * `services.postgresql` lists the module's options, not every service field
+ * again.
+ */
+export function knownPart(record: Extract<Node, { kind: 'record' }>, key: string): Node | undefined {
+  const own = record.known?.[key];
+  if (!own || own.kind !== 'object' || record.value.kind !== 'object') return own;
+  const shared = record.value.fields;
+  return { ...own, fields: Object.fromEntries(Object.entries(own.fields).filter(([name, node]) => shared[name] !== node)) };
 }

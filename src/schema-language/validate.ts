@@ -88,7 +88,7 @@ function check(node: Node, value: unknown, path: Path, issues: Issues): unknown 
           issues.push({ path: [...path, key], at: 'key', message: `'${key}' is not ${node.keyHint ?? `a name matching ${node.keyPattern}`}` });
         }
         path.push(key);
-        putOwn(out, key, check(node.value, item, path, issues));
+        putOwn(out, key, check((node.known && Object.hasOwn(node.known, key) ? node.known[key] : undefined) ?? node.value, item, path, issues));
         path.pop();
       }
       return out;

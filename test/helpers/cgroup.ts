@@ -1,5 +1,5 @@
 // A fresh pids cgroup for a test: a v1 `pids` hierarchy (this kind of
-// machine, see PLATFORM.md), else cgroup v2 with the pids controller enabled
+// machine), else cgroup v2 with the pids controller enabled
 // for the root's children. .ci/run makes sure CI has one of the two.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

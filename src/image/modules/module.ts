@@ -27,8 +27,15 @@ export interface ModuleOutput {
 }
 
 export interface ImageModule<S extends AnySchema = AnySchema> {
-  /** The top-level key that holds the module's options: `nginx`. */
+  /** The top-level key that holds the module's options: `nginx`; with `mount`, the service's name. */
   name: string;
+  /**
+   * `services`: the options live on the service of the module's name, as in
+   * NixOS (`services.postgresql.port`); the module is on when that service's
+   * `enable` is written true, and its options are taken off the service
+   * before the manifest sees it.
+   */
+  mount?: 'services';
   /** Its options, declared with the schema DSL; `enable` is expected. */
   options: S;
   /** Called with the merged options when `enable` is true. */
