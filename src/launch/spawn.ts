@@ -31,8 +31,10 @@ export interface Exit {
 export interface Running {
   pid?: number; // undefined when it never started
   exited: Promise<Exit>;
-  /** resolves once the service reports ready (notification fd, or a probe); absent when it has no readiness check */
+  /** resolves once the service reports ready (notification fd, READY=1, or a probe); absent when it has no readiness check */
   ready?: Promise<void>;
+  /** notify readiness: `extend(ms)` is called when the service asks for `ms` more to get ready (EXTEND_TIMEOUT_USEC) */
+  onExtend?: (extend: (ms: number) => void) => void;
 }
 
 /**

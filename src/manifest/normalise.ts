@@ -191,13 +191,14 @@ const timing = (raw: { interval?: number | string; timeout?: number | string }, 
 });
 
 function toReadiness(raw: NonNullable<RawService['readiness']>, path: Path, issues: Issue[]): Readiness | undefined {
-  const kind = oneKind(raw, ['notificationFd', ...PROBE_KINDS], path, issues);
+  // notify: false is as if left out
+  const kind = oneKind({ ...raw, notify: raw.notify || undefined }, ['notificationFd', 'notify', ...PROBE_KINDS], path, issues);
   if (kind === undefined) return undefined;
-  if (kind !== 'notificationFd') return { kind: 'probe', probe: toProbe(raw, kind, path, issues), ...timing(raw, DEFAULT_READINESS_INTERVAL_MS) };
+  if (kind !== 'notificationFd' && kind !== 'notify') return { kind: 'probe', probe: toProbe(raw, kind, path, issues), ...timing(raw, DEFAULT_READINESS_INTERVAL_MS) };
   for (const field of ['interval', 'timeout'] as const) {
-    if (raw[field] !== undefined) issues.push({ path: [...path, field], message: 'applies to probes, not to notificationFd' });
+    if (raw[field] !== undefined) issues.push({ path: [...path, field], message: `applies to probes, not to ${kind}` });
   }
-  return { kind: 'notification-fd', fd: raw.notificationFd! };
+  return kind === 'notify' ? { kind: 'notify' } : { kind: 'notification-fd', fd: raw.notificationFd! };
 }
 
 function toLiveness(raw: NonNullable<RawService['liveness']>, path: Path, issues: Issue[]): Liveness | undefined {

@@ -101,7 +101,7 @@ export interface ProbeTiming {
   timeoutMs: number;
 }
 
-export type Readiness = { kind: 'notification-fd'; fd: number } | ({ kind: 'probe'; probe: Probe } & ProbeTiming);
+export type Readiness = { kind: 'notification-fd'; fd: number } | { kind: 'notify' } | ({ kind: 'probe'; probe: Probe } & ProbeTiming);
 
 export interface Liveness extends ProbeTiming {
   probe: Probe;

@@ -47,6 +47,7 @@ export type Input =
   | { kind: 'kill' } // its stop grace is over (the kill timer, or a second SIGTERM to the init)
   | { kind: 'timer' } // its backoff delay is over
   | { kind: 'start-timeout' } // not ready within startTimeout
+  | { kind: 'extend-timeout'; ms: number; remainingMs: number } // it asks for `ms` more to get ready (sd_notify's EXTEND_TIMEOUT_USEC); its start timer has `remainingMs` left
   | { kind: 'unhealthy'; cause: string } // failing its liveness check: stop it, as a failure, and restart it
   | { kind: 'over-limit'; cause: string; oom?: Exit['oom'] } // past a limit the watcher keeps: stop it, as a failure (its restart policy applies)
   | { kind: 'signal'; signal: NodeJS.Signals } // for its main process alone (berth signal, a signal the init forwards)
@@ -189,6 +190,10 @@ const unhealthy = (ctx: Context, input: { cause: string }): Step => condemn(ctx,
 const overLimit = (ctx: Context, input: { cause: string; oom?: Exit['oom'] }): Step =>
   condemn(ctx, { cause: input.cause, restartAnyway: false, ...(input.oom ? { oom: input.oom } : {}) });
 
+/** More time to get ready, from now: the start timer is armed again, never for less than it had left. */
+const extendTimeout = (ctx: Context, input: { ms: number; remainingMs: number }): Step | null =>
+  ctx.policy.startTimeoutMs === undefined || input.ms <= input.remainingMs ? null : { to: 'starting', want: ctx.want, actions: [{ do: 'arm-timer', timer: 'start', delayMs: input.ms }] };
+
 const startTimeout = (ctx: Context): Step => condemn(ctx, { cause: `not ready within ${ctx.policy.startTimeoutMs} ms`, restartAnyway: false });
 
 const runTimeout = (ctx: Context): Step => condemn(ctx, { cause: `still running after its timeout (${ctx.policy.runTimeoutMs} ms)`, restartAnyway: false });
@@ -221,7 +226,7 @@ const stopWaiting = (): Step => ({ to: 'stopped', want: 'down', actions: [{ do: 
  */
 const TABLE: Record<State, Partial<Record<Input['kind'], Rule>>> = {
   down: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }), hold: () => ({ to: 'stopped', want: 'down', actions: [] }), schedule },
-  starting: { ready, exited, stop: stopRunning, unhealthy, 'over-limit': overLimit, 'start-timeout': startTimeout, hold, signal: signalMain },
+  starting: { ready, exited, stop: stopRunning, unhealthy, 'over-limit': overLimit, 'start-timeout': startTimeout, 'extend-timeout': extendTimeout, hold, signal: signalMain },
   up: { exited, stop: stopRunning, unhealthy, 'over-limit': overLimit, hold, signal: signalMain },
   backoff: {
     start: () => ({ to: 'backoff', want: 'up', actions: [{ do: 'cancel-timer', timer: 'restart' }, { do: 'spawn' }] }),
