@@ -47,13 +47,18 @@ napi_value notify_socket(napi_env env, napi_callback_info info) {
   return number(env, fd);
 }
 
+/** The most descriptors one message brings that are handed back; the kernel closes any more (MSG_CTRUNC). */
+#define MAX_FDS 16
+
 /**
  * notifyReceive(fd, sender, buffer) → the datagram's whole length (more
  * than buffer.length: it was cut, the rest is gone), or -errno (EAGAIN:
- * none waiting). sender gets [pid, uid] (pid 0: the kernel did not say, or
- * the sender is outside the init's pid namespace). Descriptors sent with it
- * (sd_notify_barrier's pipe, a file descriptor store) are closed at once:
- * the init keeps none, and a barrier's waiter is released.
+ * none waiting). sender (an Int32Array of 3 + MAX_FDS) gets [pid, uid,
+ * count, fds…] (pid 0: the kernel did not say, or the sender is outside
+ * the init's pid namespace): the descriptors sent with it (sd_notify_barrier's
+ * pipe, a file descriptor store), close-on-exec, for the caller to close
+ * once it has read the message: closing a barrier's pipe lets its sender
+ * go on, and exit, before the init could tell whose process it was.
  */
 napi_value notify_receive(napi_env env, napi_callback_info info) {
   napi_value args[3];
@@ -62,10 +67,14 @@ napi_value notify_receive(napi_env env, napi_callback_info info) {
   if (!buffer_call(env, info, 3, args, &data, &length, "notifyReceive(fd, sender, buffer)")) return NULL;
   size_t count = 0;
   int32_t *sender = int32_array(env, args[1], &count);
-  if (!sender || count < 2) return NULL;
+  if (!sender) return NULL;
+  if (count < 3 + MAX_FDS) {
+    napi_throw_range_error(env, NULL, "notifyReceive: sender needs 3 + 16 slots");
+    return NULL;
+  }
   union {
     struct cmsghdr align;
-    char space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+    char space[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * MAX_FDS)];
   } control;
   struct iovec iov = {.iov_base = data, .iov_len = length};
   struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.space, .msg_controllen = sizeof control.space};
@@ -73,7 +82,7 @@ napi_value notify_receive(napi_env env, napi_callback_info info) {
   // MSG_TRUNC: the datagram's real length, so a cut one is known
   while ((got = recvmsg(int_arg(env, args[0]), &msg, MSG_TRUNC | MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) < 0 && errno == EINTR) {}
   if (got < 0) return number(env, -errno);
-  sender[0] = sender[1] = 0;
+  sender[0] = sender[1] = sender[2] = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET) continue;
     if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
@@ -86,7 +95,8 @@ napi_value notify_receive(napi_env env, napi_callback_info info) {
       for (size_t i = 0; i < fds; i++) {
         int fd;
         memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        close(fd);
+        if (sender[2] < MAX_FDS) sender[3 + sender[2]++] = fd;
+        else close(fd);
       }
     }
   }

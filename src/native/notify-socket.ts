@@ -26,7 +26,8 @@ export interface Datagram {
 export class NotifySocket {
   private readonly watcher: Watcher;
   private readonly buffer = Buffer.alloc(MAX_DATAGRAM);
-  private readonly sender = new Int32Array(2);
+  /** [pid, uid, count, descriptors…] of the last datagram (notify-socket.c) */
+  private readonly sender = new Int32Array(3 + 16);
   private readonly fd: number;
   private closed = false;
 
@@ -54,7 +55,12 @@ export class NotifySocket {
       // any other error is the socket's own (ENOMEM): the next wake tries again
       if (got < 0) return;
       const data = got > MAX_DATAGRAM ? undefined : Buffer.from(this.buffer.subarray(0, got));
-      this.received({ pid: this.sender[0], uid: this.sender[1], data, length: got });
+      try {
+        this.received({ pid: this.sender[0], uid: this.sender[1], data, length: got });
+      } finally {
+        // the init keeps no descriptor a service sends; only now, once its sender was judged (see notify-socket.c)
+        for (let f = 0; f < this.sender[2]; f++) closeSync(this.sender[3 + f]);
+      }
     }
   }
 }

@@ -96,7 +96,8 @@ export class NotifyChannel {
   }
 
   private act(current: Current, n: Notification): void {
-    if (n.status !== undefined) this.statusText = n.status;
+    // an empty STATUS= clears it, as systemd reads it
+    if (n.status !== undefined) this.statusText = n.status || null;
     if (n.errno !== undefined) this.errno = n.errno;
     if (n.mainPid !== undefined && n.mainPid !== current.main) {
       // only a process of the service's own can become its main one: a sender cannot hand its voice to a stranger
