@@ -5,7 +5,6 @@
 // its record, EXTEND_TIMEOUT_USEC= asks the runner for more time. Anything
 // else a sender gets is one [berth] line at most per LINE_EVERY_MS for each
 // kind of problem, never a throw, never a wait.
-import { randomBytes } from 'node:crypto';
 import { log } from '../logs/init-log.js';
 import { NotifySocket, type Datagram, MAX_DATAGRAM } from '../native/notify-socket.js';
 import { parseNotification, type Notification } from './message.js';
@@ -50,7 +49,7 @@ export class NotifyChannel {
   private readonly lines = new Map<Problem, { at: number; unsaid: number }>();
 
   constructor(private readonly service: string) {
-    const prefix = `@berth/${randomBytes(8).toString('hex')}/`;
+    const prefix = `@berth/${hex8()}${hex8()}/`;
     this.address = prefix + service.slice(0, MAX_ADDRESS - prefix.length);
   }
 
@@ -131,4 +130,9 @@ export class NotifyChannel {
     log(`warning: ${line}${last?.unsaid ? ` (and ${last.unsaid} more like it since the last such line)` : ''}`);
     this.lines.set(problem, { at: now, unsaid: 0 });
   }
+}
+
+/** Eight random hex digits: a name no other init picks, without loading node:crypto into PID 1 (the name guards nothing: senders are judged by their pid). */
+function hex8(): string {
+  return Math.floor(Math.random() * 0x1_0000_0000).toString(16).padStart(8, '0');
 }
