@@ -18,8 +18,8 @@ export interface ExitInfo {
   code: number | null;
   signal: string | null;
   at: string;
-  /** `oom`: the kernel's OOM killer ended it, or the watcher at its memory limit; absent otherwise */
-  reason?: 'oom' | null;
+  /** `oom`: the kernel's OOM killer ended it, or the watcher at its memory limit; `watchdog`: the init ended it when its watchdog ran out; absent otherwise */
+  reason?: 'oom' | 'watchdog' | null;
 }
 
 /** What `berth status` and an operator's `cat` read for one service. */

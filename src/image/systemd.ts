@@ -12,7 +12,7 @@ import type { SystemdService, SystemdTimer } from './options.js';
 import { shellQuote } from './quote.js';
 import { CALENDAR_FORMS, calendarToCron, timeSpanToDuration } from './calendar.js';
 
-const TRANSLATED = new Set(['Type', 'ExecStart', 'ExecStartPre', 'WorkingDirectory', 'User', 'Group', 'Restart', 'MemoryMax', 'CPUQuota', 'TasksMax']);
+const TRANSLATED = new Set(['Type', 'ExecStart', 'ExecStartPre', 'WorkingDirectory', 'User', 'Group', 'Restart', 'MemoryMax', 'CPUQuota', 'TasksMax', 'WatchdogSec']);
 const UNIT_LEVEL_UNSUPPORTED = [
   'requires', 'wants', 'before', 'postStart', 'preStop', 'postStop', 'reload', 'unitConfig', 'restartIfChanged',
   'restartTriggers', 'requiredBy', 'partOf', 'bindsTo', 'conflicts', 'onFailure', 'scriptArgs',
@@ -144,6 +144,19 @@ export function translateSystemd(
     if (notifies.has(name)) {
       if (scheduled) note(warnings, [...base, 'serviceConfig', 'Type'], `unit ${name}: Type=notify is ignored for a scheduled job: a job has no readiness, its READY=1 is not waited for`);
       else field('readiness', { notify: true }, at('serviceConfig', 'Type'));
+    }
+    if (sc.WatchdogSec !== undefined) {
+      const watchdogPath = [...base, 'serviceConfig', 'WatchdogSec'];
+      const span = String(firstOf(sc.WatchdogSec)).trim();
+      // 0 and infinity turn it off, as in systemd
+      if (span === '0' || span === 'infinity') {
+        // nothing to watch
+      } else if (!notifies.has(name) || scheduled) {
+        note(warnings, watchdogPath, `unit ${name}: WatchdogSec= needs Type=notify under Berth (the service sends WATCHDOG=1 as sd_notify); ignored`);
+      } else {
+        const duration = spanOf(`unit ${name}`, 'WatchdogSec=', sc.WatchdogSec, watchdogPath, { note, locOf, warnings, problems });
+        if (duration) field('watchdog', duration, at('serviceConfig', 'WatchdogSec'));
+      }
     }
     if (!unit.enable) field('enable', false, at('enable'));
     else if (scheduled?.disabledAt) field('enable', false, scheduled.disabledAt);

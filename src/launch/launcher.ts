@@ -77,7 +77,7 @@ export class Launcher {
     let notify: { read: number; write: number } | undefined;
     try {
       const channel = this.channel(svc);
-      const launch = channel ? withNotifySocket(this.launchOf(svc), channel) : this.launchOf(svc);
+      const launch = channel ? withNotifySocket(this.launchOf(svc), channel, svc.watchdogMs) : this.launchOf(svc);
       const logger = this.logger(svc);
       const kept = this.kept.get(svc.name)!;
       // relayed (unless passthrough): through the init's own pipes, to the logger (which gets the lines unformatted) or stdout
@@ -209,9 +209,9 @@ export class Launcher {
     const { signal } = run;
     const probe = this.probeCommand(svc);
     // heard from now on, before the loop can read anything it sends
-    const hearing = via.channel?.attach(running.pid, signal);
+    const hearing = via.channel?.attach(running.pid, signal, svc.watchdogMs);
     const ready = import('../health/readiness.js').then((m) => m.whenReady(readiness, { notifyFd: via.notifyFd, notified: hearing?.ready, signal, run: probe }));
-    return { ...running, ready, ...(hearing ? { onExtend: hearing.onExtend } : {}) };
+    return { ...running, ready, ...(hearing ? { onExtend: hearing.onExtend, onWatchdog: hearing.onWatchdog } : {}) };
   }
 
   /** Runs a probe's command as the service would run (its environment, user and directory), output discarded, killed at the timeout. */
@@ -237,9 +237,13 @@ function devNull(): number {
   return devNullFd;
 }
 
-/** The launch with NOTIFY_SOCKET, where sd_notify sends. */
-function withNotifySocket(launch: Launch, channel: NotifyChannel): Launch {
-  return { ...launch, env: { ...launch.env, NOTIFY_SOCKET: channel.address } };
+/**
+ * The launch with NOTIFY_SOCKET, where sd_notify sends, and WATCHDOG_USEC
+ * where it has a watchdog (without WATCHDOG_PID: its pid is known only once
+ * it runs, and sd_watchdog_enabled takes an absent one as "this process").
+ */
+function withNotifySocket(launch: Launch, channel: NotifyChannel, watchdogMs: number | undefined): Launch {
+  return { ...launch, env: { ...launch.env, NOTIFY_SOCKET: channel.address, ...(watchdogMs ? { WATCHDOG_USEC: String(watchdogMs * 1000) } : {}) } };
 }
 
 function snapshotEnv(env: NodeJS.ProcessEnv): Record<string, string> {

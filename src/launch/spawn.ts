@@ -26,6 +26,8 @@ export interface Exit {
   restartAnyway?: boolean;
   /** the kernel's OOM killer ended it, or the watcher at its memory limit */
   oom?: OomKill;
+  /** its watchdog ran out: the init ended it */
+  watchdog?: boolean;
 }
 
 export interface Running {
@@ -35,6 +37,8 @@ export interface Running {
   ready?: Promise<void>;
   /** notify readiness: `extend(ms)` is called when the service asks for `ms` more to get ready (EXTEND_TIMEOUT_USEC) */
   onExtend?: (extend: (ms: number) => void) => void;
+  /** a watchdog: `missed(cause)` is called when WATCHDOG=1 stops coming */
+  onWatchdog?: (missed: (cause: string) => void) => void;
 }
 
 /**

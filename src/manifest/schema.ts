@@ -222,6 +222,12 @@ export const serviceSchema = object({
   readiness: readinessSchema,
   liveness: livenessSchema,
   startTimeout: duration('A long-run with `readiness` that is not ready this long after it started has failed (its restart policy applies). Default: no limit.', '30s'),
+  watchdog: duration(
+    "systemd's watchdog, for a service with `readiness: { notify: true }`: once ready, it must send `WATCHDOG=1` at least this often (it gets `WATCHDOG_USEC`; sd_watchdog_enabled(3) reads it). " +
+      'A miss (or `WATCHDOG=trigger`) ends it as a failure, with SIGABRT as systemd does, then SIGKILL after its stopTimeout: `lastExit.reason` is `watchdog`, its restart policy applies. ' +
+      '`WATCHDOG_USEC=` from the service changes it. 0 or absent: no watchdog.',
+    '30s',
+  ),
   restart: enumOf(['no', 'on-failure', 'always'], {
     description:
       'When a long-run is started again after it exits: `no`, `on-failure` (a non-zero exit or a signal), `always` (any exit). ' +

@@ -34,6 +34,8 @@ export interface Service {
   readiness?: Readiness;
   liveness?: Liveness;
   startTimeoutMs?: number;
+  /** systemd's watchdog: WATCHDOG=1 at least this often once ready (notify readiness only); undefined: none */
+  watchdogMs?: number;
   /** `restartOnFailure: true` is folded in as `on-failure` */
   restart: 'no' | 'on-failure' | 'always';
   successExitCodes: number[];

@@ -2,7 +2,9 @@
 // its first start, kept across restarts so NOTIFY_SOCKET stays the same),
 // whose messages are accepted (its own processes'), and what they say:
 // READY=1 resolves the readiness the runner waits for, STATUS= is kept for
-// its record, EXTEND_TIMEOUT_USEC= asks the runner for more time. Anything
+// its record, EXTEND_TIMEOUT_USEC= asks the runner for more time, and once
+// it is ready, a watchdog (its own timer, like a liveness check's) tells the
+// runner when WATCHDOG=1 stops coming. Anything
 // else a sender gets is one [berth] line at most per LINE_EVERY_MS for each
 // kind of problem, never a throw, never a wait.
 import { log } from '../logs/init-log.js';
@@ -25,6 +27,8 @@ export interface Hearing {
   ready: Promise<void>;
   /** `extend(ms)` is called when it asks for `ms` more to get ready (from now) */
   onExtend(extend: (ms: number) => void): void;
+  /** `missed(cause)` is called when its watchdog runs out (or it sent WATCHDOG=trigger) */
+  onWatchdog(missed: (cause: string) => void): void;
 }
 
 interface Current {
@@ -32,6 +36,12 @@ interface Current {
   main: number;
   ready: () => void;
   extend?: (ms: number) => void;
+  missed?: (cause: string) => void;
+  /** the watchdog's interval; 0: none. Armed from READY=1 on */
+  watchdogMs: number;
+  watchdog?: NodeJS.Timeout;
+  /** READY=1 came: the watchdog runs from then on */
+  isReady: boolean;
   reloading: boolean;
   stopping: boolean;
 }
@@ -58,21 +68,25 @@ export class NotifyChannel {
     this.socket ??= new NotifySocket(this.address, (d) => this.received(d));
   }
 
-  /** The process `pid` (its session's leader) is the service's now: what it said before is forgotten, and only its own processes are heard. */
-  attach(pid: number, signal: AbortSignal): Hearing {
+  /** The process `pid` (its session's leader) is the service's now: what it said before is forgotten, and only its own processes are heard. `watchdogMs`: its watchdog, 0 for none. */
+  attach(pid: number, signal: AbortSignal, watchdogMs = 0): Hearing {
     this.statusText = null;
     this.errno = null;
     let resolve!: () => void;
     const ready = new Promise<void>((r) => (resolve = r));
-    const current: Current = { leader: pid, main: pid, ready: resolve, reloading: false, stopping: false };
+    const current: Current = { leader: pid, main: pid, ready: resolve, watchdogMs, isReady: false, reloading: false, stopping: false };
     this.current = current;
-    signal.addEventListener('abort', () => this.current === current && (this.current = undefined), { once: true });
-    return { ready, onExtend: (extend) => (current.extend = extend) };
+    signal.addEventListener('abort', () => {
+      clearTimeout(current.watchdog);
+      if (this.current === current) this.current = undefined;
+    }, { once: true });
+    return { ready, onExtend: (extend) => (current.extend = extend), onWatchdog: (missed) => (current.missed = missed) };
   }
 
   close(): void {
     this.socket?.close();
     this.socket = undefined;
+    clearTimeout(this.current?.watchdog);
     this.current = undefined;
   }
 
@@ -114,9 +128,24 @@ export class NotifyChannel {
     if (n.ready) {
       if (current.reloading && !n.reloading) log(`${this.service}: says it has reloaded`);
       current.reloading = n.reloading === true;
+      current.isReady = true;
       current.ready();
     }
     if (n.extendTimeoutUs !== undefined) current.extend?.(Math.ceil(n.extendTimeoutUs / 1000));
+    if (n.watchdogUs !== undefined) current.watchdogMs = Math.ceil(n.watchdogUs / 1000);
+    if (n.watchdog === 'trigger') {
+      clearTimeout(current.watchdog);
+      current.missed?.('it sent WATCHDOG=trigger');
+    } else if (current.isReady && (n.ready || n.watchdog === 'ping' || n.watchdogUs !== undefined)) {
+      // the watchdog runs from READY=1 on (systemd's rule: from the end of start-up); each WATCHDOG=1 starts it over
+      this.armWatchdog(current);
+    }
+  }
+
+  private armWatchdog(current: Current): void {
+    clearTimeout(current.watchdog);
+    const ms = current.watchdogMs;
+    if (ms > 0) current.watchdog = setTimeout(() => current.missed?.(`no WATCHDOG=1 within ${ms} ms`), ms);
   }
 
   /** One line now, or counted and said with the next line of its kind LINE_EVERY_MS later: a flood is a few lines. */

@@ -1,6 +1,6 @@
 // One message of systemd's notification protocol (sd_notify(3)): lines of
 // KEY=VALUE. The keys Berth acts on are read into fields; the others
-// (BARRIER, FDSTORE, WATCHDOG…) are valid and ignored. A message that is
+// (BARRIER, FDSTORE…) are valid and ignored. A message that is
 // not text in that shape is refused whole, never half applied.
 
 export interface Notification {
@@ -15,6 +15,10 @@ export interface Notification {
   errno?: number;
   /** EXTEND_TIMEOUT_USEC=: needs this much longer (from now) to get ready */
   extendTimeoutUs?: number;
+  /** WATCHDOG=1: alive (ping); WATCHDOG=trigger: end me now as the watchdog would */
+  watchdog?: 'ping' | 'trigger';
+  /** WATCHDOG_USEC=: the watchdog's interval from now on */
+  watchdogUs?: number;
 }
 
 const KEY = /^[A-Z_][A-Z0-9_]*$/;
@@ -64,6 +68,13 @@ function apply(out: Notification, key: string, value: string): string | undefine
     case 'ERRNO':
       out.errno = unsigned(value);
       return out.errno === undefined ? 'not an errno' : undefined;
+    case 'WATCHDOG':
+      if (value !== '1' && value !== 'trigger') return 'only 1 or trigger is meant';
+      out.watchdog = value === '1' ? 'ping' : 'trigger';
+      return undefined;
+    case 'WATCHDOG_USEC':
+      out.watchdogUs = unsigned(value);
+      return out.watchdogUs === undefined || out.watchdogUs === 0 ? 'not a number of microseconds above 0' : undefined;
     case 'EXTEND_TIMEOUT_USEC':
       out.extendTimeoutUs = unsigned(value);
       return out.extendTimeoutUs === undefined ? 'not a number of microseconds' : undefined;

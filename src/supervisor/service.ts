@@ -204,8 +204,9 @@ export class ServiceRunner {
     if (input.kind === 'exited') {
       this.pid = null;
       // the watcher's OOM kill is known from why the init ended it (the table's exit), the kernel's from the exit itself
-      const oom = (next.exit ?? input.exit).oom;
-      this.lastExit = { code: input.exit.code, signal: input.exit.signal, at: new Date().toISOString(), ...(oom ? { reason: 'oom' as const } : {}) };
+      const judged = next.exit ?? input.exit;
+      const reason = judged.oom ? ('oom' as const) : judged.watchdog ? ('watchdog' as const) : undefined;
+      this.lastExit = { code: input.exit.code, signal: input.exit.signal, at: new Date().toISOString(), ...(reason ? { reason } : {}) };
       if (next.to === 'backoff') {
         this.restarts++;
         this.restartTimes.push(now);
@@ -278,6 +279,7 @@ export class ServiceRunner {
       const due = this.timers.start === undefined ? undefined : this.due.start;
       if (this.running === running && due !== undefined) this.send({ kind: 'extend-timeout', ms, remainingMs: due - Date.now() });
     });
+    running.onWatchdog?.((cause) => this.running === running && this.send({ kind: 'watchdog', cause }));
     void running.ready?.then(() => {
       if (this.running === running) this.send({ kind: 'ready' });
     });

@@ -2,7 +2,7 @@
 // processes: Debian's systemd-notify, a Python client sending each kind of
 // message, a sender from another service, malformed and oversized messages.
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBerth, startInit, tempDir, waitForRecord } from '../helpers/init.js';
 
@@ -185,4 +185,41 @@ time.sleep(60)
   writeFileSync(join(dir, 'go'), '');
   await init.waitFor('db: ready');
   t.is((await runBerth(['check', '--state-dir', init.stateDir])).code, 0);
+});
+
+test('watchdog: WATCHDOG=1 keeps it up past its watchdog; a miss or WATCHDOG=trigger ends it with SIGABRT, lastExit.reason watchdog, restarted; WATCHDOG_USEC= changes it', async (t) => {
+  const dir = tempDir();
+  const client = script(dir, 'watchdog.py', `
+runs = len(os.listdir('runs'))
+open('runs/%d' % runs, 'w').close()
+print('run', runs, 'WATCHDOG_USEC', os.environ.get('WATCHDOG_USEC'), flush=True)
+send(b'READY=1')
+if runs == 0:
+    for i in range(12):  # 2.4 s of pings, well past its 1 s watchdog
+        time.sleep(0.2)
+        send(b'WATCHDOG=1')
+    print('pings over', flush=True)
+elif runs == 1:
+    send(b'WATCHDOG=trigger')
+else:
+    send(b'WATCHDOG_USEC=600000000')
+    print('asked for 10 minutes', flush=True)
+time.sleep(60)
+`);
+  mkdirSync(join(dir, 'runs'));
+  const init = startInit({ dir, manifest: { version: 1, services: { app: { execStart: [PYTHON, client], readiness: { notify: true }, watchdog: '1s', restart: 'on-failure' } } } });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('run 0 WATCHDOG_USEC 1000000');
+  await init.waitFor('pings over', 20_000);
+  t.notRegex(init.output(), /SIGABRT/, 'pinged: not ended');
+  await init.waitFor(/app: no WATCHDOG=1 within 1000 ms: sending SIGABRT/);
+  const first = await waitForRecord(init.stateDir, 'app', (r) => r.restarts === 1);
+  t.like(first.lastExit, { signal: 'SIGABRT', reason: 'watchdog' });
+  await init.waitFor(/app: it sent WATCHDOG=trigger: sending SIGABRT/);
+  await init.waitFor('asked for 10 minutes');
+  await waitForRecord(init.stateDir, 'app', (r) => r.restarts === 2 && r.state === 'up');
+  await new Promise((r) => setTimeout(r, 1500));
+  const last = (await statusJson(init.stateDir))[0];
+  t.like(last, { state: 'up', restarts: 2, lastExit: { reason: 'watchdog' } });
+  t.is(init.output().match(/sending SIGABRT/g)?.length, 2, 'WATCHDOG_USEC= gave it 10 minutes');
 });

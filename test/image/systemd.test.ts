@@ -54,25 +54,32 @@ test('a plain ExecStart becomes an argv, Type=simple a long-run, Restart=on-fail
   t.like(build!.manifest.services.web, { type: 'long-run', execStart: ['/usr/bin/node', 'my server.js'], restartOnFailure: true, user: 'root:staff' });
 });
 
-test('Type=notify is a long-run ready at its READY=1 (readiness: { notify: true }); a scheduled one is warned about and has none', async (t) => {
+test('Type=notify is a long-run ready at its READY=1 (readiness: { notify: true }), WatchdogSec= its watchdog; a scheduled one, or a watchdog without notify, is warned about', async (t) => {
   const { build, warnings } = await evaluate(t, {
     'image.yaml': `systemd:
   services:
     db:
-      serviceConfig: { Type: notify, ExecStart: /usr/sbin/db }
+      serviceConfig: { Type: notify, ExecStart: /usr/sbin/db, WatchdogSec: 1min 30s }
     web:
       after: [db.service]
-      serviceConfig: { ExecStart: /usr/sbin/web }
+      serviceConfig: { ExecStart: /usr/sbin/web, WatchdogSec: 10 }
     sweep:
       startAt: hourly
       serviceConfig: { Type: notify, ExecStart: /usr/sbin/sweep }
+    calm:
+      serviceConfig: { Type: notify, ExecStart: /usr/sbin/calm, WatchdogSec: 0 }
 `,
   });
   t.truthy(build);
-  t.like(build!.manifest.services.db, { type: 'long-run', readiness: { notify: true }, execStart: ['/usr/sbin/db'] });
+  t.like(build!.manifest.services.db, { type: 'long-run', readiness: { notify: true }, execStart: ['/usr/sbin/db'], watchdog: '90s' });
   t.like(build!.manifest.services.web, { after: ['db'] });
+  t.false('watchdog' in build!.manifest.services.web);
   t.false('readiness' in build!.manifest.services.sweep);
-  t.deepEqual(warnings, ['image.yaml:10:30: systemd.services.sweep.serviceConfig.Type: unit sweep: Type=notify is ignored for a scheduled job: a job has no readiness, its READY=1 is not waited for']);
+  t.false('watchdog' in build!.manifest.services.calm, 'WatchdogSec=0 is off');
+  t.deepEqual(warnings, [
+    'image.yaml:7:63: systemd.services.web.serviceConfig.WatchdogSec: unit web: WatchdogSec= needs Type=notify under Berth (the service sends WATCHDOG=1 as sd_notify); ignored',
+    'image.yaml:10:30: systemd.services.sweep.serviceConfig.Type: unit sweep: Type=notify is ignored for a scheduled job: a job has no readiness, its READY=1 is not waited for',
+  ]);
 });
 
 test('a oneshot after a simple unit (or after such a oneshot) runs oneshot-post; .target units are ignored with a warning', async (t) => {

@@ -209,7 +209,8 @@ test('readiness, liveness and policies are normalised: durations in ms, one prob
     version: 1,
     services: {
       db: { script: 'x', readiness: { notificationFd: 3 }, startTimeout: '30s', restartOnFailure: true, stopSignal: 'int', stopTimeout: 2500, maxRestarts: 5, restartWindow: '2m', essential: false },
-      sd: { script: 'x', readiness: { notify: true }, startTimeout: '5s' },
+      sd: { script: 'x', readiness: { notify: true }, startTimeout: '5s', watchdog: '2s' },
+      calm: { script: 'x', readiness: { notify: true }, watchdog: 0 },
       web: { script: 'x', after: ['db'], readiness: { http: { port: 8080, path: '/health' }, interval: '500ms' }, liveness: { exec: 'curl -f localhost', failureThreshold: 2 }, successExitCodes: [0, 143], restart: 'always' },
     },
   }, 'm.json');
@@ -217,7 +218,8 @@ test('readiness, liveness and policies are normalised: durations in ms, one prob
   t.like(manifest?.services.db, {
     readiness: { kind: 'notification-fd', fd: 3 }, startTimeoutMs: 30_000, restart: 'on-failure', stopSignal: 'SIGINT', stopTimeoutMs: 2500, maxRestarts: 5, restartWindowMs: 120_000, essential: false,
   });
-  t.like(manifest?.services.sd, { readiness: { kind: 'notify' }, startTimeoutMs: 5000 });
+  t.like(manifest?.services.sd, { readiness: { kind: 'notify' }, startTimeoutMs: 5000, watchdogMs: 2000 });
+  t.false('watchdogMs' in manifest!.services.calm, 'watchdog: 0 is none');
   t.deepEqual(manifest?.services.web.readiness, { kind: 'probe', probe: { kind: 'http', host: '127.0.0.1', port: 8080, path: '/health' }, intervalMs: 500, timeoutMs: 1000 });
   t.deepEqual(manifest?.services.web.liveness, { probe: { kind: 'exec', argv: ['curl', '-f', 'localhost'] }, intervalMs: 10_000, timeoutMs: 1000, failureThreshold: 2 });
   t.like(manifest?.services.web, { restart: 'always', successExitCodes: [0, 143] });
@@ -241,6 +243,7 @@ test('bad readiness, liveness and policy input is a located problem', (t) => {
     n: { script: 'x', readiness: { notify: true, timeout: '1s' } },
     o: { script: 'x', readiness: { notify: false } },
     p: { script: 'x', readiness: { notify: true, notificationFd: 3 } },
+    q: { script: 'x', readiness: { notificationFd: 3 }, watchdog: '10s' },
   }), {
     'services.a.readiness.notificationFd': 'must be at least 3, got 2',
     'services.b.readiness.tcp.port': 'must be at most 65535, got 70000',
@@ -258,6 +261,7 @@ test('bad readiness, liveness and policy input is a located problem', (t) => {
     'services.n.readiness.timeout': 'applies to probes, not to notify',
     'services.o.readiness': 'give one of notificationFd, notify, exec, tcp, http',
     'services.p.readiness': 'give exactly one of notificationFd, notify, exec, tcp, http, not notificationFd and notify',
+    'services.q.watchdog': "needs 'readiness: { notify: true }': the service says it is alive with sd_notify's WATCHDOG=1",
   });
 });
 

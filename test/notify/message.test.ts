@@ -11,7 +11,9 @@ test('each key Berth acts on becomes a field; unknown keys and empty lines are v
   t.deepEqual(parse('READY=1\nSTATUS=serving 3 clients\nMAINPID=42\nERRNO=2\nEXTEND_TIMEOUT_USEC=5000000\nRELOADING=1\nSTOPPING=1\n'), {
     ok: { ready: true, status: 'serving 3 clients', mainPid: 42, errno: 2, extendTimeoutUs: 5_000_000, reloading: true, stopping: true },
   });
-  t.deepEqual(parse('BARRIER=1\n\nFDSTORE=1\nWATCHDOG=1'), { ok: {} });
+  t.deepEqual(parse('BARRIER=1\n\nFDSTORE=1\nFDNAME=x'), { ok: {} });
+  t.deepEqual(parse('WATCHDOG=1\nWATCHDOG_USEC=2000000'), { ok: { watchdog: 'ping', watchdogUs: 2_000_000 } });
+  t.deepEqual(parse('WATCHDOG=trigger'), { ok: { watchdog: 'trigger' } });
   t.deepEqual(parse('STATUS=a=b\nSTATUS='), { ok: { status: '' } }, 'the last STATUS= counts; an empty one clears it');
   t.deepEqual(parse(''), { ok: {} });
 });
@@ -26,6 +28,8 @@ test('a message that is not KEY=VALUE text is refused whole, with why', (t) => {
     ['ERRNO=x', /not an errno/],
     ['EXTEND_TIMEOUT_USEC=1e9', /microseconds/],
     ['READY=1\0', /NUL/],
+    ['WATCHDOG=2', /only 1 or trigger/],
+    ['WATCHDOG_USEC=0', /above 0/],
   ] as const) {
     const got = parse(text);
     t.true('problem' in got && why.test(got.problem), `${JSON.stringify(text)}: ${JSON.stringify(got)}`);
@@ -36,7 +40,7 @@ test('a message that is not KEY=VALUE text is refused whole, with why', (t) => {
 test('random bytes never throw: a message is parsed or refused with a reason', (t) => {
   const bytes = fc.uint8Array({ maxLength: 4096 });
   // bytes made mostly of the grammar's own pieces reach deeper than noise does
-  const piece = fc.constantFrom('READY=', 'STATUS=', 'MAINPID=', 'ERRNO=', 'EXTEND_TIMEOUT_USEC=', 'STOPPING=', '1', '\n', '=', '0', '-', 'é', '\0', ' ');
+  const piece = fc.constantFrom('READY=', 'STATUS=', 'MAINPID=', 'ERRNO=', 'EXTEND_TIMEOUT_USEC=', 'STOPPING=', 'WATCHDOG=', 'WATCHDOG_USEC=', 'trigger', '1', '\n', '=', '0', '-', 'é', '\0', ' ');
   const shaped = fc.array(piece, { maxLength: 40 }).map((p) => Buffer.from(p.join('')));
   fc.assert(
     fc.property(fc.oneof(bytes, shaped), (data) => {

@@ -241,6 +241,17 @@ test('extend-timeout (sd_notify EXTEND_TIMEOUT_USEC): re-arms the start timer wh
   for (const state of ['up', 'stopping', 'down', 'backoff'] as const) t.is(step(ctx(state, policy), { kind: 'extend-timeout', ms: 5000, remainingMs: 0 }), null, state);
 });
 
+test('watchdog: a service that is up is ended as a failure with SIGABRT (SIGKILL after its stop timeout), its restart policy applies, its exit says watchdog', (t) => {
+  const policy: Policy = { ...longRun, restart: 'on-failure', readiness: true, liveness: false };
+  const missed = step(ctx('up', policy), { kind: 'watchdog', cause: 'no WATCHDOG=1 within 500 ms' })!;
+  t.like(missed, { to: 'stopping', want: 'up', signal: 'SIGABRT', condemned: { cause: 'no WATCHDOG=1 within 500 ms', restartAnyway: false, watchdog: true } });
+  t.deepEqual(missed.actions.filter((a) => a.do === 'signal'), [{ do: 'signal', signal: 'SIGABRT' }]);
+  const gone = step({ ...ctx('stopping', policy), condemned: missed.condemned! }, { kind: 'exited', exit: { code: null, signal: 'SIGABRT' }, uptimeMs: 5000 })!;
+  t.like(gone, { to: 'backoff', exit: { watchdog: true, cause: 'no WATCHDOG=1 within 500 ms' } });
+  t.like(step(ctx('starting', policy), { kind: 'watchdog', cause: 'x' }), { to: 'stopping', signal: 'SIGABRT' }, 'READY=1 came, the runner has not heard it yet');
+  for (const state of ['stopping', 'down', 'backoff'] as const) t.is(step(ctx(state, policy), { kind: 'watchdog', cause: 'x' }), null, state);
+});
+
 test('runner: a signal reaches the running main process through the table, and is refused once nothing runs', async (t) => {
   const child = spawn('sleep', ['30']);
   t.teardown(() => child.kill('SIGKILL'));
