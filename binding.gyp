@@ -11,6 +11,7 @@
         "src/native/relay.c",
         "src/native/early-stop.c",
         "src/native/wall-timer.c",
+        "src/native/notify-socket.c",
         "src/native/v8-memory.cc"
       ],
       "defines": ["_GNU_SOURCE"],

@@ -70,7 +70,7 @@ test("the lifecycle grid in the doc is the table's: a cell is marked where the i
   const samples: Record<string, Input> = {
     start: { kind: 'start' }, spawned: { kind: 'spawned', pid: 5 }, ready: { kind: 'ready' }, exited: { kind: 'exited', exit: { code: 1, signal: null }, uptimeMs: 5 },
     stop: { kind: 'stop', signal: 'SIGTERM' }, hold: { kind: 'hold' }, kill: { kind: 'kill' }, timer: { kind: 'timer' },
-    'start-timeout': { kind: 'start-timeout' }, unhealthy: { kind: 'unhealthy', cause: 'x' }, 'over-limit': { kind: 'over-limit', cause: 'x' }, signal: { kind: 'signal', signal: 'SIGHUP' },
+    'start-timeout': { kind: 'start-timeout' }, 'extend-timeout': { kind: 'extend-timeout', ms: 5000, remainingMs: 0 }, watchdog: { kind: 'watchdog', cause: 'x' }, unhealthy: { kind: 'unhealthy', cause: 'x' }, 'over-limit': { kind: 'over-limit', cause: 'x' }, signal: { kind: 'signal', signal: 'SIGHUP' },
     schedule: { kind: 'schedule' }, 'run-timeout': { kind: 'run-timeout' }, replace: { kind: 'replace' },
   };
   // a cell is marked where the input acts for a long-run or for a scheduled job

@@ -27,10 +27,12 @@ export function formatBytes(n: number): string {
 }
 
 export function renderTable(rows: StatusRow[], now: number, colour: boolean): string {
-  const header = ['NAME', 'TYPE', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'READY', 'CPU', 'MEM'];
+  // STATUS (what sd_notify's STATUS= said) only where a service said something: other tables stay as they were
+  const said = rows.some((r) => typeof r.statusText === 'string');
+  const header = ['NAME', 'TYPE', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'READY', 'CPU', 'MEM', ...(said ? ['STATUS'] : [])];
   const cells = rows.map((r): string[] => {
     const running = RUNNING.has(r.state);
-    return [
+    const row = [
       r.name,
       r.type,
       r.state,
@@ -42,6 +44,7 @@ export function renderTable(rows: StatusRow[], now: number, colour: boolean): st
       // against its limit, where it has one: the amount the limit counts
       running ? `${formatBytes(r.memory)}${r.limits?.memory === undefined ? '' : `/${formatBytes(r.limits.memory)}`}` : '-',
     ];
+    return said ? [...row, r.statusText ?? '-'] : row;
   });
   const services = aligned(header, cells, colour ? rows.map((r) => r.state) : undefined);
   const jobs = rows.filter((r) => r.schedule !== undefined);

@@ -18,8 +18,8 @@ export interface ExitInfo {
   code: number | null;
   signal: string | null;
   at: string;
-  /** `oom`: the kernel's OOM killer ended it, or the watcher at its memory limit; absent otherwise */
-  reason?: 'oom' | null;
+  /** `oom`: the kernel's OOM killer ended it, or the watcher at its memory limit; `watchdog`: the init ended it when its watchdog ran out; absent otherwise */
+  reason?: 'oom' | 'watchdog' | null;
 }
 
 /** What `berth status` and an operator's `cat` read for one service. */
@@ -50,6 +50,11 @@ export interface StatusRecord {
    * (src/procfs/leftovers.ts). Filled in by StateDir; null before the first start.
    */
   session?: SessionMark | null;
+  // a service with notify readiness (sd_notify), absent for others:
+  /** the last STATUS= it sent; null before any (cleared at each start) */
+  statusText?: string | null;
+  /** the last ERRNO= it sent; null before any */
+  statusErrno?: number | null;
   // a scheduled job's, absent for other services:
   /** its schedule as written */
   schedule?: string;

@@ -1,5 +1,6 @@
 // Waits for a service to be ready: s6's notification-fd protocol (a newline
-// on a pipe), or a probe tried every interval until it passes. Woken by the
+// on a pipe), systemd's (READY=1, heard by src/notify/channel.ts), or a
+// probe tried every interval until it passes. Woken by the
 // pipe or a timer, never polled in between; stops when the service exits.
 import { Socket } from 'node:net';
 import type { Probe, Readiness } from '../manifest/index.js';
@@ -8,6 +9,8 @@ import { runProbe, type RunCommand } from './probe.js';
 export interface WatchOptions {
   /** the read end of the notification pipe, for notification-fd readiness */
   notifyFd?: number;
+  /** resolves at the service's READY=1, for notify readiness */
+  notified?: Promise<void>;
   /** aborted when the service's process exits */
   signal: AbortSignal;
   run: RunCommand;
@@ -16,6 +19,7 @@ export interface WatchOptions {
 /** Resolves once the service is ready; never settles if it exits first. */
 export function whenReady(readiness: Readiness, opts: WatchOptions): Promise<void> {
   if (readiness.kind === 'notification-fd') return notified(opts.notifyFd!, opts.signal);
+  if (readiness.kind === 'notify') return opts.notified!;
   return probeUntilPass(readiness.probe, readiness.intervalMs, readiness.timeoutMs, opts);
 }
 

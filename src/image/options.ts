@@ -117,9 +117,9 @@ export const systemdServiceSchema = object({
   wantedBy: array(string(), { description: '`multi-user.target` and `default.target` are accepted (every enabled unit starts); other targets give a warning.' }),
   serviceConfig: record(any(), {
     description:
-      'The [Service] section. Translated: `Type` (simple, exec → long-run; oneshot → oneshot-pre, or oneshot-post when it runs after a long-run), ' +
+      'The [Service] section. Translated: `Type` (simple, exec → long-run; notify → long-run with `readiness: { notify: true }`; oneshot → oneshot-pre, or oneshot-post when it runs after a long-run), ' +
       '`ExecStart` (a leading `@` sets argv[0], `-` ignores failure), `ExecStartPre`, `WorkingDirectory`, `User`, `Group`, `Restart` (no, on-failure, always), ' +
-      '`MemoryMax`, `CPUQuota` and `TasksMax` (as `resources:` memory, cpu and pids; systemd sizes count in 1024s). ' +
+      '`MemoryMax`, `CPUQuota` and `TasksMax` (as `resources:` memory, cpu and pids; systemd sizes count in 1024s), `WatchdogSec` (as `watchdog:`, with Type=notify). ' +
       'Every other directive gives a warning naming it and the unit.',
     example: { Type: 'oneshot', ExecStart: '@/bin/echo echo second', Restart: 'no' },
   }),

@@ -12,7 +12,7 @@ import type { SystemdService, SystemdTimer } from './options.js';
 import { shellQuote } from './quote.js';
 import { CALENDAR_FORMS, calendarToCron, timeSpanToDuration } from './calendar.js';
 
-const TRANSLATED = new Set(['Type', 'ExecStart', 'ExecStartPre', 'WorkingDirectory', 'User', 'Group', 'Restart', 'MemoryMax', 'CPUQuota', 'TasksMax']);
+const TRANSLATED = new Set(['Type', 'ExecStart', 'ExecStartPre', 'WorkingDirectory', 'User', 'Group', 'Restart', 'MemoryMax', 'CPUQuota', 'TasksMax', 'WatchdogSec']);
 const UNIT_LEVEL_UNSUPPORTED = [
   'requires', 'wants', 'before', 'postStart', 'preStop', 'postStop', 'reload', 'unitConfig', 'restartIfChanged',
   'restartTriggers', 'requiredBy', 'partOf', 'bindsTo', 'conflicts', 'onFailure', 'scriptArgs',
@@ -75,15 +75,20 @@ export function translateSystemd(
 
   // Pass 1: each unit's kind, so oneshots can be staged by what they run after.
   const kinds = new Map<string, 'long-run' | 'oneshot'>();
+  /** Type=notify: ready at its READY=1 (readiness: { notify: true }) */
+  const notifies = new Set<string>();
   for (const name of names) {
     const base: Path = ['systemd', 'services', name];
     const type = units[name].serviceConfig?.Type ?? 'simple';
     if (type === 'oneshot') kinds.set(name, 'oneshot');
     else if (type === 'simple' || type === 'exec') kinds.set(name, 'long-run');
-    else if (type === 'notify' || type === 'idle' || type === 'forking' || type === 'dbus') {
+    else if (type === 'notify') {
+      kinds.set(name, 'long-run');
+      notifies.add(name);
+    } else if (type === 'idle' || type === 'forking' || type === 'dbus') {
       kinds.set(name, 'long-run');
       const why = type === 'forking' ? 'the main process must stay in the foreground under Berth (no daemonizing)'
-        : type === 'dbus' ? 'there is no D-Bus readiness in Berth' : 'readiness notification is not supported';
+        : type === 'dbus' ? 'there is no D-Bus readiness in Berth' : 'it starts at once, not once the other units have';
       note(warnings, [...base, 'serviceConfig', 'Type'], `unit ${name}: Type=${String(type)} is run as a simple long-run; ${why}`);
     } else {
       kinds.set(name, 'long-run');
@@ -135,6 +140,23 @@ export function translateSystemd(
       if (scheduled.timezone !== undefined) field('timezone', scheduled.timezone, scheduled.loc);
     } else {
       field('type', kind === 'long-run' ? 'long-run' : post.has(name) ? 'oneshot-post' : 'oneshot-pre', at('serviceConfig', 'Type'));
+    }
+    if (notifies.has(name)) {
+      if (scheduled) note(warnings, [...base, 'serviceConfig', 'Type'], `unit ${name}: Type=notify is ignored for a scheduled job: a job has no readiness, its READY=1 is not waited for`);
+      else field('readiness', { notify: true }, at('serviceConfig', 'Type'));
+    }
+    if (sc.WatchdogSec !== undefined) {
+      const watchdogPath = [...base, 'serviceConfig', 'WatchdogSec'];
+      const span = String(firstOf(sc.WatchdogSec)).trim();
+      // 0 and infinity turn it off, as in systemd
+      if (span === '0' || span === 'infinity') {
+        // nothing to watch
+      } else if (!notifies.has(name) || scheduled) {
+        note(warnings, watchdogPath, `unit ${name}: WatchdogSec= needs Type=notify under Berth (the service sends WATCHDOG=1 as sd_notify); ignored`);
+      } else {
+        const duration = spanOf(`unit ${name}`, 'WatchdogSec=', sc.WatchdogSec, watchdogPath, { note, locOf, warnings, problems });
+        if (duration) field('watchdog', duration, at('serviceConfig', 'WatchdogSec'));
+      }
     }
     if (!unit.enable) field('enable', false, at('enable'));
     else if (scheduled?.disabledAt) field('enable', false, scheduled.disabledAt);

@@ -8,6 +8,7 @@ import type { RunCommand } from '../health/probe.js';
 import { serviceLogs, stdoutSink, type Capture, type ServiceLog, type Sink } from '../logs/index.js';
 import { log } from '../logs/init-log.js';
 import { makePipe } from '../native/fds.js';
+import { NotifyChannel } from '../notify/channel.js';
 import { ContainerOom } from '../resources/container-oom.js';
 import type { Joined, Limiter, LimitFields, OomKill } from '../resources/limiter.js';
 import { signalGroup } from '../unix/signals.js';
@@ -38,6 +39,8 @@ export class Launcher {
   private users: Map<string, ResolvedUser>;
   private readonly loggers = new Map<string, ExecLogger>();
   private readonly kept: Map<string, ServiceLog>;
+  /** the sd_notify socket of each service with notify readiness, made at its first start */
+  private readonly channels = new Map<string, NotifyChannel>();
   private limiter?: Limiter;
   /** the OOM kill count of the init's own memory cgroup (the container's), read again at an exit by SIGKILL */
   private readonly oomCounter = ContainerOom.open();
@@ -73,7 +76,8 @@ export class Launcher {
     let capture: Capture | undefined;
     let notify: { read: number; write: number } | undefined;
     try {
-      const launch = this.launchOf(svc);
+      const channel = this.channel(svc);
+      const launch = channel ? withNotifySocket(this.launchOf(svc), channel, svc.watchdogMs) : this.launchOf(svc);
       const logger = this.logger(svc);
       const kept = this.kept.get(svc.name)!;
       // relayed (unless passthrough): through the init's own pipes, to the logger (which gets the lines unformatted) or stdout
@@ -82,7 +86,7 @@ export class Launcher {
       const sink = (): Sink => loggerSink ?? stdoutSink();
       if (svc.tty) {
         const out = kept.recent ? kept.writable(sink(), logger !== undefined) : (logger?.output() ?? process.stdout);
-        return this.withReadiness(svc, spawnWithTerminal(launch, out), run);
+        return this.withReadiness(svc, spawnWithTerminal(launch, out), run, { channel });
       }
       capture = kept.recent ? kept.capture(sink, logger !== undefined) : undefined;
       // s6's notification-fd: the service gets a pipe's write end as that fd, and writes a newline on it when ready
@@ -94,7 +98,7 @@ export class Launcher {
       if (notify && running.pid === undefined) closeSync(notify.read);
       // its last lines go out before the [berth] line about its exit
       const relayed = capture ? { ...running, exited: running.exited.then((exit) => (capture!.exited(), exit)) } : running;
-      return this.withReadiness(svc, relayed, run, notify?.read);
+      return this.withReadiness(svc, relayed, run, { notifyFd: notify?.read, channel });
     } catch (err) {
       // an unknown user, or descriptors run out (ulimit -n): this start fails, reported and retried per the
       // restart policy, and what it had opened is closed
@@ -107,6 +111,25 @@ export class Launcher {
   watchLiveness(svc: Service, signal: AbortSignal, onUnhealthy: (why: string) => void): void {
     const liveness = svc.liveness!;
     void import('../health/liveness.js').then((m) => m.watchLiveness(liveness, signal, this.probeCommand(svc), onUnhealthy));
+  }
+
+  /** What the service said of itself through sd_notify (its record's statusText); empty when it does not use it. */
+  reported(svc: Service): { statusText?: string | null; statusErrno?: number | null } {
+    if (svc.readiness?.kind !== 'notify') return {};
+    const channel = this.channels.get(svc.name);
+    return { statusText: channel?.statusText ?? null, statusErrno: channel?.errno ?? null };
+  }
+
+  /** Its sd_notify socket, made now if it has none yet (throws when it cannot be); undefined when it does not use notify. */
+  private channel(svc: Service): NotifyChannel | undefined {
+    if (svc.readiness?.kind !== 'notify') return undefined;
+    let channel = this.channels.get(svc.name);
+    if (!channel) {
+      channel = new NotifyChannel(svc.name);
+      this.channels.set(svc.name, channel);
+    }
+    channel.open();
+    return channel;
   }
 
   logger(svc: Service): ExecLogger | undefined {
@@ -150,6 +173,9 @@ export class Launcher {
     void this.limiter?.forget(name).then((problem) => problem && log(`warning: ${name}: its cgroup was not removed: ${problem}`));
     this.loggers.get(name)?.close();
     this.loggers.delete(name);
+    // a changed definition starts with a socket of its own, if it still uses one
+    this.channels.get(name)?.close();
+    this.channels.delete(name);
     if (removed) this.kept.delete(name);
   }
 
@@ -177,13 +203,15 @@ export class Launcher {
   }
 
   /** Adds the readiness check to a running service; the health module loads only for services that have one. */
-  private withReadiness(svc: Service, running: Running, run: RunSignal, notifyFd?: number): Running {
+  private withReadiness(svc: Service, running: Running, run: RunSignal, via: { notifyFd?: number; channel?: NotifyChannel }): Running {
     const readiness = svc.readiness;
     if (!readiness || running.pid === undefined) return running;
     const { signal } = run;
     const probe = this.probeCommand(svc);
-    const ready = import('../health/readiness.js').then((m) => m.whenReady(readiness, { notifyFd, signal, run: probe }));
-    return { ...running, ready };
+    // heard from now on, before the loop can read anything it sends
+    const hearing = via.channel?.attach(running.pid, signal, svc.watchdogMs);
+    const ready = import('../health/readiness.js').then((m) => m.whenReady(readiness, { notifyFd: via.notifyFd, notified: hearing?.ready, signal, run: probe }));
+    return { ...running, ready, ...(hearing ? { onExtend: hearing.onExtend, onWatchdog: hearing.onWatchdog } : {}) };
   }
 
   /** Runs a probe's command as the service would run (its environment, user and directory), output discarded, killed at the timeout. */
@@ -207,6 +235,15 @@ let devNullFd: number | undefined;
 function devNull(): number {
   devNullFd ??= openSync('/dev/null', 'w');
   return devNullFd;
+}
+
+/**
+ * The launch with NOTIFY_SOCKET, where sd_notify sends, and WATCHDOG_USEC
+ * where it has a watchdog (without WATCHDOG_PID: its pid is known only once
+ * it runs, and sd_watchdog_enabled takes an absent one as "this process").
+ */
+function withNotifySocket(launch: Launch, channel: NotifyChannel, watchdogMs: number | undefined): Launch {
+  return { ...launch, env: { ...launch.env, NOTIFY_SOCKET: channel.address, ...(watchdogMs ? { WATCHDOG_USEC: String(watchdogMs * 1000) } : {}) } };
 }
 
 function snapshotEnv(env: NodeJS.ProcessEnv): Record<string, string> {

@@ -26,13 +26,19 @@ export interface Exit {
   restartAnyway?: boolean;
   /** the kernel's OOM killer ended it, or the watcher at its memory limit */
   oom?: OomKill;
+  /** its watchdog ran out: the init ended it */
+  watchdog?: boolean;
 }
 
 export interface Running {
   pid?: number; // undefined when it never started
   exited: Promise<Exit>;
-  /** resolves once the service reports ready (notification fd, or a probe); absent when it has no readiness check */
+  /** resolves once the service reports ready (notification fd, READY=1, or a probe); absent when it has no readiness check */
   ready?: Promise<void>;
+  /** notify readiness: `extend(ms)` is called when the service asks for `ms` more to get ready (EXTEND_TIMEOUT_USEC) */
+  onExtend?: (extend: (ms: number) => void) => void;
+  /** a watchdog: `missed(cause)` is called when WATCHDOG=1 stops coming */
+  onWatchdog?: (missed: (cause: string) => void) => void;
 }
 
 /**

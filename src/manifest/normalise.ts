@@ -129,11 +129,11 @@ function jobOf(raw: RawService, path: Path, issues: Issue[]): { job?: Job } {
   };
 }
 
-type Policies = Pick<Service, 'readiness' | 'liveness' | 'startTimeoutMs' | 'restart' | 'successExitCodes' | 'stopSignal' | 'stopTimeoutMs' | 'maxRestarts' | 'restartWindowMs' | 'essential'>;
+type Policies = Pick<Service, 'readiness' | 'liveness' | 'startTimeoutMs' | 'watchdogMs' | 'restart' | 'successExitCodes' | 'stopSignal' | 'stopTimeoutMs' | 'maxRestarts' | 'restartWindowMs' | 'essential'>;
 
 /** Readiness, liveness and the per-service policies, with their defaults and the rules the schema alone cannot say. */
 function policies(raw: RawService, path: Path, issues: Issue[]): Policies {
-  const ms = (field: 'startTimeout' | 'stopTimeout' | 'restartWindow'): number | undefined => (raw[field] === undefined ? undefined : parseDuration(raw[field]!));
+  const ms = (field: 'startTimeout' | 'stopTimeout' | 'restartWindow' | 'watchdog'): number | undefined => (raw[field] === undefined ? undefined : parseDuration(raw[field]!));
   if (raw.type !== 'long-run') {
     const why = raw.type === 'scheduled' ? 'a job is not restarted: its schedule runs it again' : `a ${raw.type} is done when it exits 0`;
     for (const field of ['readiness', 'liveness', 'startTimeout', 'restart', 'maxRestarts'] as const) {
@@ -155,8 +155,13 @@ function policies(raw: RawService, path: Path, issues: Issue[]): Policies {
   if (raw.startTimeout !== undefined && !raw.readiness) {
     issues.push({ path: [...path, 'startTimeout'], message: "needs 'readiness': without it a service is ready as soon as it starts" });
   }
+  if (raw.watchdog !== undefined && raw.readiness?.notify !== true) {
+    issues.push({ path: [...path, 'watchdog'], message: "needs 'readiness: { notify: true }': the service says it is alive with sd_notify's WATCHDOG=1" });
+  }
+  const watchdogMs = ms('watchdog');
   return {
     ...(readiness ? { readiness } : {}),
+    ...(watchdogMs ? { watchdogMs } : {}),
     ...(raw.liveness ? { liveness: toLiveness(raw.liveness, [...path, 'liveness'], issues) } : {}),
     ...(raw.startTimeout === undefined ? {} : { startTimeoutMs: ms('startTimeout') }),
     restart: raw.restart ?? (raw.restartOnFailure ? 'on-failure' : 'no'),
@@ -191,13 +196,14 @@ const timing = (raw: { interval?: number | string; timeout?: number | string }, 
 });
 
 function toReadiness(raw: NonNullable<RawService['readiness']>, path: Path, issues: Issue[]): Readiness | undefined {
-  const kind = oneKind(raw, ['notificationFd', ...PROBE_KINDS], path, issues);
+  // notify: false is as if left out
+  const kind = oneKind({ ...raw, notify: raw.notify || undefined }, ['notificationFd', 'notify', ...PROBE_KINDS], path, issues);
   if (kind === undefined) return undefined;
-  if (kind !== 'notificationFd') return { kind: 'probe', probe: toProbe(raw, kind, path, issues), ...timing(raw, DEFAULT_READINESS_INTERVAL_MS) };
+  if (kind !== 'notificationFd' && kind !== 'notify') return { kind: 'probe', probe: toProbe(raw, kind, path, issues), ...timing(raw, DEFAULT_READINESS_INTERVAL_MS) };
   for (const field of ['interval', 'timeout'] as const) {
-    if (raw[field] !== undefined) issues.push({ path: [...path, field], message: 'applies to probes, not to notificationFd' });
+    if (raw[field] !== undefined) issues.push({ path: [...path, field], message: `applies to probes, not to ${kind}` });
   }
-  return { kind: 'notification-fd', fd: raw.notificationFd! };
+  return kind === 'notify' ? { kind: 'notify' } : { kind: 'notification-fd', fd: raw.notificationFd! };
 }
 
 function toLiveness(raw: NonNullable<RawService['liveness']>, path: Path, issues: Issue[]): Liveness | undefined {

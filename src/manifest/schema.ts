@@ -41,10 +41,16 @@ export const readinessSchema = object({
     description: "s6's protocol: the service gets a pipe on this descriptor and writes a newline to it once it is ready (then may close it). 0, 1 and 2 are stdin, stdout and stderr, so 3 or above.",
     example: 3,
   }),
+  notify: boolean({
+    description:
+      "systemd's protocol (sd_notify): the service gets `NOTIFY_SOCKET` in its environment and sends `READY=1` to it once it is ready, from its main process or one of its own (`systemd-notify --ready`). " +
+      '`STATUS=` shows in `berth status`, `EXTEND_TIMEOUT_USEC=` extends `startTimeout`, `MAINPID=` names another of its processes as the main one. `true`; `false` is as if left out.',
+    example: true,
+  }),
   ...probeKinds,
-  interval: duration('Time between two tries of a probe (not notificationFd). Default 1s.', '1s'),
+  interval: duration('Time between two tries of a probe (not notificationFd or notify). Default 1s.', '1s'),
   timeout: duration('How long one try may take before it counts as failed. Default 1s.', '1s'),
-}, { title: 'Readiness', description: 'How the init knows the service is ready: exactly one of `notificationFd`, `exec`, `tcp`, `http`. Until then it is `starting`, and what waits for it (`after`) waits.' });
+}, { title: 'Readiness', description: 'How the init knows the service is ready: exactly one of `notificationFd`, `notify`, `exec`, `tcp`, `http`. Until then it is `starting`, and what waits for it (`after`) waits.' });
 
 export const livenessSchema = object({
   ...probeKinds,
@@ -216,6 +222,12 @@ export const serviceSchema = object({
   readiness: readinessSchema,
   liveness: livenessSchema,
   startTimeout: duration('A long-run with `readiness` that is not ready this long after it started has failed (its restart policy applies). Default: no limit.', '30s'),
+  watchdog: duration(
+    "systemd's watchdog, for a service with `readiness: { notify: true }`: once ready, it must send `WATCHDOG=1` at least this often (it gets `WATCHDOG_USEC`; sd_watchdog_enabled(3) reads it). " +
+      'A miss (or `WATCHDOG=trigger`) ends it as a failure, with SIGABRT as systemd does, then SIGKILL after its stopTimeout: `lastExit.reason` is `watchdog`, its restart policy applies. ' +
+      '`WATCHDOG_USEC=` from the service changes it. 0 or absent: no watchdog.',
+    '30s',
+  ),
   restart: enumOf(['no', 'on-failure', 'always'], {
     description:
       'When a long-run is started again after it exits: `no`, `on-failure` (a non-zero exit or a signal), `always` (any exit). ' +

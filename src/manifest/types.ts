@@ -34,6 +34,8 @@ export interface Service {
   readiness?: Readiness;
   liveness?: Liveness;
   startTimeoutMs?: number;
+  /** systemd's watchdog: WATCHDOG=1 at least this often once ready (notify readiness only); undefined: none */
+  watchdogMs?: number;
   /** `restartOnFailure: true` is folded in as `on-failure` */
   restart: 'no' | 'on-failure' | 'always';
   successExitCodes: number[];
@@ -101,7 +103,7 @@ export interface ProbeTiming {
   timeoutMs: number;
 }
 
-export type Readiness = { kind: 'notification-fd'; fd: number } | ({ kind: 'probe'; probe: Probe } & ProbeTiming);
+export type Readiness = { kind: 'notification-fd'; fd: number } | { kind: 'notify' } | ({ kind: 'probe'; probe: Probe } & ProbeTiming);
 
 export interface Liveness extends ProbeTiming {
   probe: Probe;

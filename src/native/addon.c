@@ -3,7 +3,8 @@
 // registers them; each job has its own: spawn.c (starting a service),
 // reap.c (its exit, and orphans'), fds.c (descriptors), relay.c (the log
 // relay's I/O), early-stop.c (a stop before the supervisor listens),
-// wall-timer.c (the jobs' timer on the wall clock), v8-memory.cc (a GC),
+// wall-timer.c (the jobs' timer on the wall clock), notify-socket.c
+// (sd_notify's socket), v8-memory.cc (a GC),
 // args.c (arguments).
 #include "addon.h"
 
@@ -30,6 +31,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"exitOnStop", NULL, exit_on_stop, NULL, NULL, NULL, napi_default, NULL},
     {"wallTimer", NULL, wall_timer, NULL, NULL, NULL, napi_default, NULL},
     {"setWallTimer", NULL, set_wall_timer, NULL, NULL, NULL, napi_default, NULL},
+    {"notifySocket", NULL, notify_socket, NULL, NULL, NULL, napi_default, NULL},
+    {"notifyReceive", NULL, notify_receive, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

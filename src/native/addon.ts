@@ -63,6 +63,10 @@ export interface Native {
   wallTimer(): number;
   /** arms it for `atMs` on the wall clock (< 0: disarms); 0 or -errno */
   setWallTimer(fd: number, atMs: number): number;
+  /** a datagram socket bound to `name` ('@': abstract) that hears its senders' credentials (notify-socket.c), or -errno */
+  notifySocket(name: string): number;
+  /** one datagram into `buffer`, its sender's [pid, uid] and the descriptors it sent (count, fds…: the caller closes them) into `sender`: its whole length (> buffer.length: cut), or -errno */
+  notifyReceive(fd: number, sender: Int32Array, buffer: Buffer): number;
 }
 
 // dist/src/native/addon.js → the package root's build/Release

@@ -34,6 +34,8 @@ export interface Condemned {
   restartAnyway: boolean;
   /** the watcher ended it at its memory limit: its exit is an OOM kill */
   oom?: Exit['oom'];
+  /** its watchdog ran out */
+  watchdog?: boolean;
 }
 
 /** What can happen to a service. */
@@ -47,6 +49,8 @@ export type Input =
   | { kind: 'kill' } // its stop grace is over (the kill timer, or a second SIGTERM to the init)
   | { kind: 'timer' } // its backoff delay is over
   | { kind: 'start-timeout' } // not ready within startTimeout
+  | { kind: 'extend-timeout'; ms: number; remainingMs: number } // it asks for `ms` more to get ready (sd_notify's EXTEND_TIMEOUT_USEC); its start timer has `remainingMs` left
+  | { kind: 'watchdog'; cause: string } // its sd_notify watchdog ran out (it runs from READY=1, which the runner may not have heard yet): ended as a failure with SIGABRT, as systemd does (its restart policy applies)
   | { kind: 'unhealthy'; cause: string } // failing its liveness check: stop it, as a failure, and restart it
   | { kind: 'over-limit'; cause: string; oom?: Exit['oom'] } // past a limit the watcher keeps: stop it, as a failure (its restart policy applies)
   | { kind: 'signal'; signal: NodeJS.Signals } // for its main process alone (berth signal, a signal the init forwards)
@@ -175,19 +179,26 @@ const stopRunning = (ctx: Context, input: { signal: NodeJS.Signals }): Step => (
   signal: input.signal,
 });
 
-/** Stopped by the init as a failure: still wanted up, so its exit goes through the restart policy. */
-const condemn = (ctx: Context, condemned: Condemned): Step => ({
+/** Stopped by the init as a failure (with its stop signal unless said otherwise): still wanted up, so its exit goes through the restart policy. */
+const condemn = (ctx: Context, condemned: Condemned, signal = ctx.policy.stopSignal): Step => ({
   to: 'stopping',
   want: ctx.want,
-  actions: [{ do: 'cancel-timer', timer: 'start' }, ...signalStop(ctx, ctx.policy.stopSignal)],
-  signal: ctx.policy.stopSignal,
+  actions: [{ do: 'cancel-timer', timer: 'start' }, ...signalStop(ctx, signal)],
+  signal,
   condemned,
 });
 
 const unhealthy = (ctx: Context, input: { cause: string }): Step => condemn(ctx, { cause: input.cause, restartAnyway: true });
 
+/** SIGABRT, systemd's WatchdogSignal: a hung process leaves a core dump where they are on. */
+const watchdog = (ctx: Context, input: { cause: string }): Step => condemn(ctx, { cause: input.cause, restartAnyway: false, watchdog: true }, 'SIGABRT');
+
 const overLimit = (ctx: Context, input: { cause: string; oom?: Exit['oom'] }): Step =>
   condemn(ctx, { cause: input.cause, restartAnyway: false, ...(input.oom ? { oom: input.oom } : {}) });
+
+/** More time to get ready, from now: the start timer is armed again, never for less than it had left. */
+const extendTimeout = (ctx: Context, input: { ms: number; remainingMs: number }): Step | null =>
+  ctx.policy.startTimeoutMs === undefined || input.ms <= input.remainingMs ? null : { to: 'starting', want: ctx.want, actions: [{ do: 'arm-timer', timer: 'start', delayMs: input.ms }] };
 
 const startTimeout = (ctx: Context): Step => condemn(ctx, { cause: `not ready within ${ctx.policy.startTimeoutMs} ms`, restartAnyway: false });
 
@@ -221,8 +232,8 @@ const stopWaiting = (): Step => ({ to: 'stopped', want: 'down', actions: [{ do: 
  */
 const TABLE: Record<State, Partial<Record<Input['kind'], Rule>>> = {
   down: { start: spawn, spawned, exited, stop: () => ({ to: 'stopped', want: 'down', actions: [] }), hold: () => ({ to: 'stopped', want: 'down', actions: [] }), schedule },
-  starting: { ready, exited, stop: stopRunning, unhealthy, 'over-limit': overLimit, 'start-timeout': startTimeout, hold, signal: signalMain },
-  up: { exited, stop: stopRunning, unhealthy, 'over-limit': overLimit, hold, signal: signalMain },
+  starting: { ready, exited, stop: stopRunning, unhealthy, 'over-limit': overLimit, 'start-timeout': startTimeout, 'extend-timeout': extendTimeout, watchdog, hold, signal: signalMain },
+  up: { exited, stop: stopRunning, unhealthy, watchdog, 'over-limit': overLimit, hold, signal: signalMain },
   backoff: {
     start: () => ({ to: 'backoff', want: 'up', actions: [{ do: 'cancel-timer', timer: 'restart' }, { do: 'spawn' }] }),
     timer: spawn,

@@ -43,6 +43,8 @@ export interface Processes {
   logger(svc: Service): ExecLogger | undefined;
   /** what a record says of the service's limits (absent: it has none) */
   limitFields(svc: Service): Partial<StatusRecord>;
+  /** what a record says of what the service said of itself (sd_notify's STATUS=; absent: it does not use it) */
+  reported(svc: Service): Partial<StatusRecord>;
 }
 
 /** Who hears what happened to a runner's service (the supervisor). */
@@ -77,6 +79,8 @@ export class ServiceRunner {
   private readonly policy: Policy;
   private running?: Running;
   private readonly timers: Partial<Record<Timer, NodeJS.Timeout>> = {};
+  /** when each armed timer fires (Date.now()), so a timeout that is extended is never shortened */
+  private readonly due: Partial<Record<Timer, number>> = {};
   private startedAt = 0;
   private streak = 0;
   private restartTimes: number[] = [];
@@ -183,6 +187,7 @@ export class ServiceRunner {
       lastExit: this.lastExit,
       ready: this.policy.readiness ? this.state === 'up' : null,
       ...this.processes.limitFields(this.svc),
+      ...this.processes.reported(this.svc),
       ...this.recordExtras?.(),
     };
   }
@@ -199,8 +204,9 @@ export class ServiceRunner {
     if (input.kind === 'exited') {
       this.pid = null;
       // the watcher's OOM kill is known from why the init ended it (the table's exit), the kernel's from the exit itself
-      const oom = (next.exit ?? input.exit).oom;
-      this.lastExit = { code: input.exit.code, signal: input.exit.signal, at: new Date().toISOString(), ...(oom ? { reason: 'oom' as const } : {}) };
+      const judged = next.exit ?? input.exit;
+      const reason = judged.oom ? ('oom' as const) : judged.watchdog ? ('watchdog' as const) : undefined;
+      this.lastExit = { code: input.exit.code, signal: input.exit.signal, at: new Date().toISOString(), ...(reason ? { reason } : {}) };
       if (next.to === 'backoff') {
         this.restarts++;
         this.restartTimes.push(now);
@@ -240,6 +246,7 @@ export class ServiceRunner {
       case 'arm-timer': {
         const timer = action.timer;
         clearTimeout(this.timers[timer]);
+        this.due[timer] = Date.now() + action.delayMs;
         this.timers[timer] = setTimeout(() => {
           this.timers[timer] = undefined;
           this.send(TIMER_INPUTS[timer]);
@@ -268,6 +275,11 @@ export class ServiceRunner {
     this.running = running;
     this.startedAt = Date.now();
     if (running.pid !== undefined) this.send({ kind: 'spawned', pid: running.pid });
+    running.onExtend?.((ms) => {
+      const due = this.timers.start === undefined ? undefined : this.due.start;
+      if (this.running === running && due !== undefined) this.send({ kind: 'extend-timeout', ms, remainingMs: due - Date.now() });
+    });
+    running.onWatchdog?.((cause) => this.running === running && this.send({ kind: 'watchdog', cause }));
     void running.ready?.then(() => {
       if (this.running === running) this.send({ kind: 'ready' });
     });

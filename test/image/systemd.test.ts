@@ -54,6 +54,34 @@ test('a plain ExecStart becomes an argv, Type=simple a long-run, Restart=on-fail
   t.like(build!.manifest.services.web, { type: 'long-run', execStart: ['/usr/bin/node', 'my server.js'], restartOnFailure: true, user: 'root:staff' });
 });
 
+test('Type=notify is a long-run ready at its READY=1 (readiness: { notify: true }), WatchdogSec= its watchdog; a scheduled one, or a watchdog without notify, is warned about', async (t) => {
+  const { build, warnings } = await evaluate(t, {
+    'image.yaml': `systemd:
+  services:
+    db:
+      serviceConfig: { Type: notify, ExecStart: /usr/sbin/db, WatchdogSec: 1min 30s }
+    web:
+      after: [db.service]
+      serviceConfig: { ExecStart: /usr/sbin/web, WatchdogSec: 10 }
+    sweep:
+      startAt: hourly
+      serviceConfig: { Type: notify, ExecStart: /usr/sbin/sweep }
+    calm:
+      serviceConfig: { Type: notify, ExecStart: /usr/sbin/calm, WatchdogSec: 0 }
+`,
+  });
+  t.truthy(build);
+  t.like(build!.manifest.services.db, { type: 'long-run', readiness: { notify: true }, execStart: ['/usr/sbin/db'], watchdog: '90s' });
+  t.like(build!.manifest.services.web, { after: ['db'] });
+  t.false('watchdog' in build!.manifest.services.web);
+  t.false('readiness' in build!.manifest.services.sweep);
+  t.false('watchdog' in build!.manifest.services.calm, 'WatchdogSec=0 is off');
+  t.deepEqual(warnings, [
+    'image.yaml:7:63: systemd.services.web.serviceConfig.WatchdogSec: unit web: WatchdogSec= needs Type=notify under Berth (the service sends WATCHDOG=1 as sd_notify); ignored',
+    'image.yaml:10:30: systemd.services.sweep.serviceConfig.Type: unit sweep: Type=notify is ignored for a scheduled job: a job has no readiness, its READY=1 is not waited for',
+  ]);
+});
+
 test('a oneshot after a simple unit (or after such a oneshot) runs oneshot-post; .target units are ignored with a warning', async (t) => {
   const { build, warnings } = await evaluate(t, {
     'image.yaml': `systemd:
@@ -87,7 +115,7 @@ test('every unsupported directive gives a warning naming it and the unit; Restar
         ExecStart: /bin/web
         Restart: always
         LimitNOFILE: 4096
-        Type: notify
+        Type: idle
 `,
   });
   t.truthy(build);
@@ -97,7 +125,7 @@ test('every unsupported directive gives a warning naming it and the unit; Restar
     "image.yaml:5:17: systemd.services.web.requires: unit web: 'requires' is not supported by Berth; ignored",
     "image.yaml:6:18: systemd.services.web.postStart: unit web: 'postStart' is not supported by Berth; ignored",
     'image.yaml:10:22: systemd.services.web.serviceConfig.LimitNOFILE: unit web: LimitNOFILE= is not supported by Berth; ignored',
-    'image.yaml:11:15: systemd.services.web.serviceConfig.Type: unit web: Type=notify is run as a simple long-run; readiness notification is not supported',
+    'image.yaml:11:15: systemd.services.web.serviceConfig.Type: unit web: Type=idle is run as a simple long-run; it starts at once, not once the other units have',
   ]);
 });
 

@@ -209,6 +209,8 @@ test('readiness, liveness and policies are normalised: durations in ms, one prob
     version: 1,
     services: {
       db: { script: 'x', readiness: { notificationFd: 3 }, startTimeout: '30s', restartOnFailure: true, stopSignal: 'int', stopTimeout: 2500, maxRestarts: 5, restartWindow: '2m', essential: false },
+      sd: { script: 'x', readiness: { notify: true }, startTimeout: '5s', watchdog: '2s' },
+      calm: { script: 'x', readiness: { notify: true }, watchdog: 0 },
       web: { script: 'x', after: ['db'], readiness: { http: { port: 8080, path: '/health' }, interval: '500ms' }, liveness: { exec: 'curl -f localhost', failureThreshold: 2 }, successExitCodes: [0, 143], restart: 'always' },
     },
   }, 'm.json');
@@ -216,6 +218,8 @@ test('readiness, liveness and policies are normalised: durations in ms, one prob
   t.like(manifest?.services.db, {
     readiness: { kind: 'notification-fd', fd: 3 }, startTimeoutMs: 30_000, restart: 'on-failure', stopSignal: 'SIGINT', stopTimeoutMs: 2500, maxRestarts: 5, restartWindowMs: 120_000, essential: false,
   });
+  t.like(manifest?.services.sd, { readiness: { kind: 'notify' }, startTimeoutMs: 5000, watchdogMs: 2000 });
+  t.false('watchdogMs' in manifest!.services.calm, 'watchdog: 0 is none');
   t.deepEqual(manifest?.services.web.readiness, { kind: 'probe', probe: { kind: 'http', host: '127.0.0.1', port: 8080, path: '/health' }, intervalMs: 500, timeoutMs: 1000 });
   t.deepEqual(manifest?.services.web.liveness, { probe: { kind: 'exec', argv: ['curl', '-f', 'localhost'] }, intervalMs: 10_000, timeoutMs: 1000, failureThreshold: 2 });
   t.like(manifest?.services.web, { restart: 'always', successExitCodes: [0, 143] });
@@ -236,12 +240,16 @@ test('bad readiness, liveness and policy input is a located problem', (t) => {
     k: { script: 'x', readiness: { notificationFd: 3, interval: '1s' } },
     l: { script: 'x', liveness: { notificationFd: 3 } },
     m: { script: 'x', successExitCodes: [256] },
+    n: { script: 'x', readiness: { notify: true, timeout: '1s' } },
+    o: { script: 'x', readiness: { notify: false } },
+    p: { script: 'x', readiness: { notify: true, notificationFd: 3 } },
+    q: { script: 'x', readiness: { notificationFd: 3 }, watchdog: '10s' },
   }), {
     'services.a.readiness.notificationFd': 'must be at least 3, got 2',
     'services.b.readiness.tcp.port': 'must be at most 65535, got 70000',
-    'services.c.readiness': 'give exactly one of notificationFd, exec, tcp, http, not tcp and http',
-    'services.d.readiness': 'give one of notificationFd, exec, tcp, http',
-    'services.e.readiness.grpc': "unknown field 'grpc'; known fields: notificationFd, exec, tcp, http, interval, timeout",
+    'services.c.readiness': 'give exactly one of notificationFd, notify, exec, tcp, http, not tcp and http',
+    'services.d.readiness': 'give one of notificationFd, notify, exec, tcp, http',
+    'services.e.readiness.grpc': "unknown field 'grpc'; known fields: notificationFd, notify, exec, tcp, http, interval, timeout",
     'services.f.stopTimeout': 'expected a duration: milliseconds as a number, or a whole number with ms, s, m or h (500ms, 10s, 2m), got the string "10 seconds"',
     'services.g.readiness': 'applies to long-runs only: a oneshot-pre is done when it exits 0',
     'services.h.startTimeout': "needs 'readiness': without it a service is ready as soon as it starts",
@@ -250,6 +258,10 @@ test('bad readiness, liveness and policy input is a located problem', (t) => {
     'services.k.readiness.interval': 'applies to probes, not to notificationFd',
     'services.l.liveness.notificationFd': "unknown field 'notificationFd'; known fields: exec, tcp, http, interval, timeout, failureThreshold",
     'services.m.successExitCodes[0]': 'must be at most 255, got 256',
+    'services.n.readiness.timeout': 'applies to probes, not to notify',
+    'services.o.readiness': 'give one of notificationFd, notify, exec, tcp, http',
+    'services.p.readiness': 'give exactly one of notificationFd, notify, exec, tcp, http, not notificationFd and notify',
+    'services.q.watchdog': "needs 'readiness: { notify: true }': the service says it is alive with sd_notify's WATCHDOG=1",
   });
 });
 

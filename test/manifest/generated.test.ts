@@ -16,6 +16,6 @@ test('the JSON Schema is draft-07 and lists every service field', (t) => {
   t.is(schema.$schema, 'http://json-schema.org/draft-07/schema#');
   t.deepEqual(Object.keys(schema.properties.services.additionalProperties.properties), [
     'type', 'script', 'execStart', 'restartOnFailure', 'environment', 'environmentFiles', 'watch', 'environmentFromFiles', 'workingDirectory', 'user', 'execLogger', 'after', 'enable', 'tty',
-    'readiness', 'liveness', 'startTimeout', 'restart', 'successExitCodes', 'stopSignal', 'stopTimeout', 'maxRestarts', 'restartWindow', 'essential', 'schedule', 'timezone', 'concurrency', 'timeout', 'startingDeadline', 'failureThreshold', 'resources', 'logging',
+    'readiness', 'liveness', 'startTimeout', 'watchdog', 'restart', 'successExitCodes', 'stopSignal', 'stopTimeout', 'maxRestarts', 'restartWindow', 'essential', 'schedule', 'timezone', 'concurrency', 'timeout', 'startingDeadline', 'failureThreshold', 'resources', 'logging',
   ]);
 });

@@ -190,7 +190,7 @@ test(`${MAX_NESTING} levels of nesting are read as usual`, async (t) => {
   const lines = run.stdout.trim().split('\n');
   t.deepEqual(lines.slice(0, -1).map((line) => line.replace(/^.*\/(\w+\.\w+):/, '$1:')), [
     'flow.yaml:2:11: services: expected a mapping, got a list',
-    "deep.json:1:35: services.a.a: unknown field 'a'; known fields: type, script, execStart, restartOnFailure, environment, environmentFiles, watch, environmentFromFiles, workingDirectory, user, execLogger, after, enable, tty, readiness, liveness, startTimeout, restart, successExitCodes, stopSignal, stopTimeout, maxRestarts, restartWindow, essential, schedule, timezone, concurrency, timeout, startingDeadline, failureThreshold, resources, logging",
+    "deep.json:1:35: services.a.a: unknown field 'a'; known fields: type, script, execStart, restartOnFailure, environment, environmentFiles, watch, environmentFromFiles, workingDirectory, user, execLogger, after, enable, tty, readiness, liveness, startTimeout, watchdog, restart, successExitCodes, stopSignal, stopTimeout, maxRestarts, restartWindow, essential, schedule, timezone, concurrency, timeout, startingDeadline, failureThreshold, resources, logging",
   ]);
 });
 

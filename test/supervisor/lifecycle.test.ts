@@ -144,6 +144,9 @@ class FakeHost implements Processes, Observer {
   limitFields(): Record<string, never> {
     return {};
   }
+  reported(): Record<string, never> {
+    return {};
+  }
   observe(e: TransitionEvent): void {
     this.events.push(e);
   }
@@ -228,6 +231,25 @@ test('the start timeout: armed at the spawn of a service with readiness, cancell
   t.deepEqual(late.condemned, { cause: 'not ready within 250 ms', restartAnyway: false });
   t.is(step(ctx('up', policy), { kind: 'start-timeout' }), null, 'a timer that fires after the service became ready changes nothing');
   t.deepEqual(step(ctx('down', { ...longRun, liveness: true }), { kind: 'spawned', pid: 5 })?.actions, [{ do: 'watch-liveness' }], 'without readiness: up at once, and watched');
+});
+
+test('extend-timeout (sd_notify EXTEND_TIMEOUT_USEC): re-arms the start timer while starting, never shortens it, needs a startTimeout', (t) => {
+  const policy: Policy = { ...longRun, readiness: true, startTimeoutMs: 250, liveness: false };
+  t.deepEqual(step(ctx('starting', policy), { kind: 'extend-timeout', ms: 5000, remainingMs: 100 }), { to: 'starting', want: 'up', actions: [{ do: 'arm-timer', timer: 'start', delayMs: 5000 }] });
+  t.is(step(ctx('starting', policy), { kind: 'extend-timeout', ms: 50, remainingMs: 100 }), null, 'less than it has left: unchanged');
+  t.is(step(ctx('starting', { ...policy, startTimeoutMs: undefined }), { kind: 'extend-timeout', ms: 5000, remainingMs: 0 }), null, 'no start timeout: nothing to extend');
+  for (const state of ['up', 'stopping', 'down', 'backoff'] as const) t.is(step(ctx(state, policy), { kind: 'extend-timeout', ms: 5000, remainingMs: 0 }), null, state);
+});
+
+test('watchdog: a service that is up is ended as a failure with SIGABRT (SIGKILL after its stop timeout), its restart policy applies, its exit says watchdog', (t) => {
+  const policy: Policy = { ...longRun, restart: 'on-failure', readiness: true, liveness: false };
+  const missed = step(ctx('up', policy), { kind: 'watchdog', cause: 'no WATCHDOG=1 within 500 ms' })!;
+  t.like(missed, { to: 'stopping', want: 'up', signal: 'SIGABRT', condemned: { cause: 'no WATCHDOG=1 within 500 ms', restartAnyway: false, watchdog: true } });
+  t.deepEqual(missed.actions.filter((a) => a.do === 'signal'), [{ do: 'signal', signal: 'SIGABRT' }]);
+  const gone = step({ ...ctx('stopping', policy), condemned: missed.condemned! }, { kind: 'exited', exit: { code: null, signal: 'SIGABRT' }, uptimeMs: 5000 })!;
+  t.like(gone, { to: 'backoff', exit: { watchdog: true, cause: 'no WATCHDOG=1 within 500 ms' } });
+  t.like(step(ctx('starting', policy), { kind: 'watchdog', cause: 'x' }), { to: 'stopping', signal: 'SIGABRT' }, 'READY=1 came, the runner has not heard it yet');
+  for (const state of ['stopping', 'down', 'backoff'] as const) t.is(step(ctx(state, policy), { kind: 'watchdog', cause: 'x' }), null, state);
 });
 
 test('runner: a signal reaches the running main process through the table, and is refused once nothing runs', async (t) => {
