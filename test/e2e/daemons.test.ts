@@ -6,7 +6,7 @@
 // cleanly.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateImage } from '../../src/image/evaluate.js';
 import { readRecord, startInit, tempDir, waitForRecord, waitUntil } from '../helpers/init.js';
@@ -18,6 +18,13 @@ const root = process.getuid?.() === 0;
 const port = (base: number): number => base + (process.pid % 500);
 
 /** The manifest `berth build` would write for `definition`, with each /etc file the modules wrote put under `dir`. */
+/** A temp dir the servers' own users can enter (mkdtemp makes it 0700). */
+function serverDir(): string {
+  const dir = tempDir();
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
 function manifestOf(dir: string, definition: string): { services: Record<string, Record<string, unknown>> } {
   const file = join(dir, 'image.yaml');
   writeFileSync(file, definition);
@@ -46,7 +53,7 @@ if (skip) {
 } else {
   test.serial('postgresql: ready by notification, a client at that moment connects with its password; SIGKILL restarts it with its data; SIGTERM shuts it down cleanly', async (t) => {
     t.timeout(180_000);
-    const dir = tempDir();
+    const dir = serverDir();
     const pg = port(25432);
     const password = `pw-${Math.random().toString(36).slice(2)}`;
     writeFileSync(join(dir, 'app_password'), `${password}\n`);
@@ -75,6 +82,7 @@ if (skip) {
     const init = startInit({ dir, manifest });
     t.teardown(() => init.cleanup());
     await init.waitFor(/client: connected/, 120_000);
+    await init.waitFor(/early: (accepting at the ready moment|exited with code [1-9])/, 30_000);
     t.regex(init.output(), /early: accepting at the ready moment/);
     t.regex(init.output(), /postgresql: 1 user and 1 database in place/);
     t.false(init.output().includes(password), 'the password shows nowhere in the init\'s output');
@@ -88,7 +96,7 @@ if (skip) {
     await init.signal('SIGTERM');
     await init.exited;
     t.regex(init.output(), /database system is shut down/);
-    t.is(readRecord(init.stateDir, 'postgresql')?.state, 'down');
+    t.is(readRecord(init.stateDir, 'postgresql')?.state, 'stopped');
 
     // a second start after that clean stop needs no recovery
     const again = startInit({ dir: tempDir(), manifest });
@@ -110,7 +118,7 @@ if (skipRedis) {
 } else {
   test.serial('redis: ready by notification (supervised systemd), a client at that moment gets PONG; SIGTERM saves and exits', async (t) => {
     t.timeout(120_000);
-    const dir = tempDir();
+    const dir = serverDir();
     const rp = port(26379);
     const manifest = manifestOf(dir, `services:\n  redis: { enable: true, port: ${rp}, dataDir: ${dir}/redis, maxmemory: 32mb }\n`);
     manifest.services.client = { type: 'oneshot-post', after: ['redis'], script: `redis-cli -p ${rp} ping && redis-cli -p ${rp} set kept yes` };

@@ -36,7 +36,7 @@ export const postgresql = defineModule({
       description: "PostgreSQL's `listen_addresses`: `localhost` for the container's own services, `*` for other pods too.",
     }),
     dataDir: string({ default: '/var/lib/postgresql/data', pattern: ABSOLUTE, patternHint: ABSOLUTE_HINT, description: 'The data directory: a volume of the image, initialised by initdb when empty.' }),
-    databases: array(string({ pattern: IDENTIFIER, patternHint: IDENTIFIER_HINT }), { default: [], description: 'Databases made once the server is ready, unless they exist.', example: ['app'] }),
+    databases: array(string({ pattern: IDENTIFIER, patternHint: IDENTIFIER_HINT }), { default: [], description: 'Databases made once the server is ready, unless they exist. One named like a user in `users` is owned by that user.', example: ['app'] }),
     users: record(user, {
       default: {},
       keyPattern: IDENTIFIER,
@@ -123,9 +123,13 @@ function provisionScript(port: number, users: { name: string; password?: string 
       ...(u.password ? [`\\getenv pw ${u.password}`, "SELECT format('ALTER ROLE %I PASSWORD %L', :'name', :'pw')\\gexec"] : []),
       'SQL');
   }
+  const names = new Set(users.map((u) => u.name));
   for (const db of databases) {
+    // a database of a user's name is that user's (NixOS's ensureDBOwnership): it may create tables in it
+    const owner = names.has(db);
     lines.push(`${psql} -v name=${db} <<'SQL'`,
       "SELECT format('CREATE DATABASE %I', :'name') WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'name')\\gexec",
+      ...(owner ? ["SELECT format('ALTER DATABASE %I OWNER TO %I', :'name', :'name')\\gexec"] : []),
       'SQL');
   }
   lines.push(`echo "postgresql: ${users.length} user${users.length === 1 ? '' : 's'} and ${databases.length} database${databases.length === 1 ? '' : 's'} in place"`);
