@@ -32,7 +32,7 @@ export class NotifySocket {
   private closed = false;
 
   /** Bound to `name` ('@' first: the abstract namespace); throws when it cannot be. */
-  constructor(readonly name: string, private readonly received: (datagram: Datagram) => void) {
+  constructor(name: string, private readonly received: (datagram: Datagram) => void) {
     const native = loadNative();
     const fd = native.notifySocket(name);
     if (fd < 0) throw new Error(`cannot make the notification socket ${name}: ${errnoName(-fd)}`);

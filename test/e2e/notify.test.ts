@@ -223,3 +223,14 @@ time.sleep(60)
   t.like(last, { state: 'up', restarts: 2, lastExit: { reason: 'watchdog' } });
   t.is(init.output().match(/sending SIGABRT/g)?.length, 2, 'WATCHDOG_USEC= gave it 10 minutes');
 });
+
+test('as PID 1 of its own pid namespace, senders are known by their pids in it: systemd-notify makes the service ready', async (t) => {
+  const init = startInit({
+    pid1: true,
+    manifest: { version: 1, services: { db: { script: 'systemd-notify --ready --status="as pid 1"; exec sleep 60', readiness: { notify: true } }, web: { after: ['db'], script: 'exec sleep 60' } } },
+  });
+  t.teardown(() => init.cleanup());
+  await init.waitFor('web: started');
+  t.like(await waitForRecord(init.stateDir, 'db', (r) => r.state === 'up'), { ready: true, statusText: 'as pid 1' });
+  t.notRegex(init.output(), /refused/);
+});
