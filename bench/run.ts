@@ -9,6 +9,7 @@
 //  10. scheduled jobs: due -> exec, idle CPU and memory with 1,000 jobs
 //  11. resource limits: 100 services up, memory and idle CPU, without limits, with cgroups, with the watcher
 //  12. configuration: the configuration stage of 100 services' env, secret and rendered files, cold; idle CPU with 100 watches
+//  13. PostgreSQL ready: by notification, beside a 1 s pg_isready probe and a pg_isready loop by hand
 // 1-5 against s6 and tini too, 8 against supervisord, 10 against Debian's
 // cron and busybox crond.
 //
@@ -28,13 +29,14 @@
 //
 // Options: --quick (5 s CPU window, 3 runs, 1 orphan run), --runs N,
 // --cpu-seconds S, --zombies N, --zombie-runs N, --orphans clone|fork,
-// --only start,restart,cpu,zombies,ready,probes,logs,first,jobs,limits,config, --peers berth,s6,tini,
+// --only start,restart,cpu,zombies,ready,probes,logs,first,jobs,limits,config,daemons, --peers berth,s6,tini,
 // --baseline DIR (Berth built in another checkout, beside this one in 1-4 and 9),
 // --job-minutes N (minutes of every-minute jobs in 10; 2, --quick 1).
 // BERTH_BENCH_NODE_FLAGS adds node flags to Berth's own
 // (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { performance } from 'node:perf_hooks';
 import { config } from './benchmarks/config.js';
+import { daemons } from './benchmarks/daemons.js';
 import { first } from './benchmarks/first.js';
 import { idle } from './benchmarks/idle.js';
 import { jobs } from './benchmarks/jobs.js';
@@ -53,7 +55,7 @@ import { parseOptions } from './options.js';
 import { out, printHeader, printSection, printSummary } from './report.js';
 
 /** In report order. */
-const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first), runnable(jobs), runnable(limits), runnable(config)];
+const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first), runnable(jobs), runnable(limits), runnable(config), runnable(daemons)];
 
 async function main(): Promise<void> {
   const o = parseOptions(

@@ -2,6 +2,7 @@
 // a real container engine: accounts, ENV, published ports, nginx, the systemd
 // ordering, a Node app with its oneshots.
 import test from 'ava';
+import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -227,6 +228,64 @@ if (why) {
     t.is(r.down.code, 0, r.down.stderr);
     t.regex(r.output, /\[berth\] smoke-test: exited with code 0/);
     t.regex(r.output, /\[berth\] exiting with code 0/, r.output);
+  });
+
+  test.serial('stack: nginx, postgresql and redis from their modules; the app runs once both databases said they are ready; podman stop ends all cleanly within the grace', async (t) => {
+    t.timeout(600_000);
+    const { tag, ctx } = await image('stack', (m) => t.log(m));
+    const password = `pw-${Math.random().toString(36).slice(2)}`;
+    const file = join(e.dir, 'stack_app_password');
+    writeFileSync(file, `${password}\n`);
+    const secret = `stack_app_password_${process.pid}`;
+    t.is((await e.podman(['secret', 'create', secret, file])).code, 0);
+    t.teardown(() => e.podman(['secret', 'rm', secret]).then(() => undefined));
+    const name = containerName('stack');
+    t.teardown(remove(name));
+    const started = await e.podman(['run', '-d', '--name', name, '--network', 'none', '--secret', `${secret},target=/run/keys/app_password`, tag]);
+    t.is(started.code, 0, started.stderr);
+    const logs = await waitForLogs(e, name, /app: postgresql has|app: exited with code [1-9]/, 120_000);
+    t.regex(logs, /app: postgresql has 1 visit\(s\), redis counted 1 hit\(s\), nginx served the page \(1\)/, logs);
+    t.regex(logs, /\[berth\] postgresql: ready/);
+    t.regex(logs, /\[berth\] redis: ready/);
+    t.false(logs.includes(password), 'the password is nowhere in the logs');
+    const status = await e.podman(['exec', name, 'berth', 'status']);
+    t.regex(status.stdout, /^redis\s+long-run\s+up\s.*Ready to accept connections\s*$/m, status.stdout);
+    const kube = parse(readFileSync(join(ctx, 'kube.yaml'), 'utf8')) as { spec: { template: { spec: { terminationGracePeriodSeconds: number } } } };
+    const grace = kube.spec.template.spec.terminationGracePeriodSeconds;
+    const stop = await e.podman(['stop', '--time', String(grace), name], { timeoutMs: 120_000 });
+    t.is(stop.code, 0, stop.stderr);
+    t.true(stop.ms < grace * 1000, `podman stop took ${stop.ms} ms, the grace is ${grace} s`);
+    t.is((await e.podman(['inspect', name, '--format', '{{.State.ExitCode}}'])).stdout.trim(), '0');
+    const ended = await e.podman(['logs', name]);
+    const all = ended.stdout + ended.stderr;
+    t.regex(all, /database system is shut down/);
+    t.regex(all, /ready to exit, bye bye/);
+    t.regex(all, /\[berth\] exiting with code 0/);
+  });
+
+  test.serial('stack: its kube.yaml plays under podman kube play with the password from the Secret stack-secrets; ready per berth check; it stops cleanly within the grace', async (t) => {
+    t.timeout(600_000);
+    const { ctx } = await image('stack', (m) => t.log(m));
+    // hex: valid base64 text as it is, which podman before 4.4 needs (below)
+    const password = randomBytes(12).toString('hex');
+    // podman before 4.4 checks that a Secret's data is base64, then writes it as it is, undecoded (podman issue #16625)
+    const version = (await e.podman(['version', '--format', '{{.Client.Version}}'])).stdout.trim();
+    const [major, minor] = version.split('.').map(Number);
+    const raw = major < 4 || (major === 4 && minor < 4);
+    const value = raw ? password : Buffer.from(password).toString('base64');
+    const secretFile = join(e.dir, 'stack-secret.yaml');
+    writeFileSync(secretFile, `apiVersion: v1\nkind: Secret\nmetadata:\n  name: stack-secrets\ndata:\n  app_password: ${value}\n`);
+    const made = await e.podman(['kube', 'play', secretFile]);
+    t.is(made.code, 0, made.stderr);
+    t.teardown(() => e.podman(['secret', 'rm', 'stack-secrets']).then(() => undefined));
+    const r = await kubePlay(ctx, t);
+    t.is(r.ready.code, 0, `berth check --ready: ${r.ready.stdout}${r.ready.stderr}\n${r.output}`);
+    t.regex(r.output, /app: postgresql has \d+ visit\(s\), redis counted \d+ hit\(s\), nginx served the page \(1\)/, r.output);
+    t.is(r.stop.code, 0, r.stop.stderr);
+    t.true(r.stop.ms < r.grace * 1000, `pod stop took ${r.stop.ms} ms, the grace is ${r.grace} s`);
+    t.is(r.exitCode, '0', r.output);
+    t.regex(r.output, /database system is shut down/);
+    t.false(r.output.includes(password), 'the password is nowhere in the logs');
   });
 
   // podman's emptyDirs on /run and /tmp are root's 0755 (it ignores fsGroup): the init falls back to a state dir it can write
