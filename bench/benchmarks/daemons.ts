@@ -25,7 +25,7 @@ import { label, progress } from '../report.js';
 const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
 const CASES = ['notify', 'probe', 'loop'] as const;
 type Case = (typeof CASES)[number];
-const NAMES: Record<Case, string> = { notify: 'notification', probe: 'pg_isready probe, 1 s', loop: 'pg_isready loop by hand' };
+const NAMES: Record<Case, string> = { notify: 'notification', probe: 'pg_isready probe, 1 s', loop: 'pg_isready loop' };
 const READY_TIMEOUT_MS = 60_000;
 
 export interface DaemonsResult {
@@ -51,7 +51,7 @@ function manifestFor(dir: string, data: string, port: number, c: Case, fifo: str
   if (!evaluation.build) throw new Error(`the postgresql module does not evaluate: ${JSON.stringify(evaluation.problems)}`);
   const services = structuredClone(evaluation.build.manifest.services) as Record<string, Record<string, unknown>>;
   const isReady = `pg_isready -q -h /run/postgresql -p ${port}`;
-  if (c === 'probe') services.postgresql.readiness = { exec: { command: ['sh', '-c', isReady] }, interval: '1s' };
+  if (c === 'probe') services.postgresql.readiness = { exec: isReady, interval: '1s' };
   if (c === 'loop') delete services.postgresql.readiness;
   services.waiter = c === 'loop'
     ? { type: 'oneshot-post', after: ['postgresql'], script: `until ${isReady}; do sleep 1; done; echo up > ${fifo}` }
