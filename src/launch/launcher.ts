@@ -15,7 +15,7 @@ import { signalGroup } from '../unix/signals.js';
 import { ExecLogger } from './exec-logger.js';
 import { buildLaunch, type Launch, type ServiceEnvironment } from './launch.js';
 import type { RunSignal } from './run-signal.js';
-import { spawnProcess, spawnWithTerminal, type Exit, type Running } from './spawn.js';
+import { spawnProcess, spawnWithTerminal, WATCHDOG_PID_PLACEHOLDER, type Exit, type Running } from './spawn.js';
 import type { ResolvedUser } from './users.js';
 
 export interface LauncherOptions {
@@ -77,7 +77,7 @@ export class Launcher {
     let notify: { read: number; write: number } | undefined;
     try {
       const channel = this.channel(svc);
-      const launch = channel ? withNotifySocket(this.launchOf(svc), channel, svc.watchdogMs) : this.launchOf(svc);
+      const launch = channel ? withNotifySocket(this.launchOf(svc), channel, svc.watchdogMs, !svc.tty) : this.launchOf(svc);
       const logger = this.logger(svc);
       const kept = this.kept.get(svc.name)!;
       // relayed (unless passthrough): through the init's own pipes, to the logger (which gets the lines unformatted) or stdout
@@ -239,11 +239,15 @@ function devNull(): number {
 
 /**
  * The launch with NOTIFY_SOCKET, where sd_notify sends, and WATCHDOG_USEC
- * where it has a watchdog (without WATCHDOG_PID: its pid is known only once
- * it runs, and sd_watchdog_enabled takes an absent one as "this process").
+ * and WATCHDOG_PID where it has a watchdog. Its pid is known only in the
+ * child, so WATCHDOG_PID goes as a placeholder the native spawn fills in
+ * before exec (WATCHDOG_PID_PLACEHOLDER); node-pty's spawn cannot, so a
+ * service with a terminal gets none, which sd_watchdog_enabled(3) takes as
+ * "any process".
  */
-function withNotifySocket(launch: Launch, channel: NotifyChannel, watchdogMs: number | undefined): Launch {
-  return { ...launch, env: { ...launch.env, NOTIFY_SOCKET: channel.address, ...(watchdogMs ? { WATCHDOG_USEC: String(watchdogMs * 1000) } : {}) } };
+function withNotifySocket(launch: Launch, channel: NotifyChannel, watchdogMs: number | undefined, pidKnown: boolean): Launch {
+  const watchdog = watchdogMs ? { WATCHDOG_USEC: String(watchdogMs * 1000), ...(pidKnown ? { WATCHDOG_PID: WATCHDOG_PID_PLACEHOLDER } : {}) } : {};
+  return { ...launch, env: { ...launch.env, NOTIFY_SOCKET: channel.address, ...watchdog } };
 }
 
 function snapshotEnv(env: NodeJS.ProcessEnv): Record<string, string> {

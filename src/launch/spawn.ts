@@ -16,6 +16,9 @@ import { signalName } from '../unix/signals.js';
 import type { ResolvedUser } from './users.js';
 import type { Joined, OomKill } from '../resources/limiter.js';
 
+/** WATCHDOG_PID's value in a request: the native spawn (spawn.c) writes the child's own pid over it before exec. */
+export const WATCHDOG_PID_PLACEHOLDER = '__________';
+
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;

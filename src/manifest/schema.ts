@@ -223,7 +223,7 @@ export const serviceSchema = object({
   liveness: livenessSchema,
   startTimeout: duration('A long-run with `readiness` that is not ready this long after it started has failed (its restart policy applies). Default: no limit.', '30s'),
   watchdog: duration(
-    "systemd's watchdog, for a service with `readiness: { notify: true }`: once ready, it must send `WATCHDOG=1` at least this often (it gets `WATCHDOG_USEC`; sd_watchdog_enabled(3) reads it). " +
+    "systemd's watchdog, for a service with `readiness: { notify: true }`: once ready, it must send `WATCHDOG=1` at least this often (it gets `WATCHDOG_USEC`, and `WATCHDOG_PID`, its own pid, unless it has a terminal; sd_watchdog_enabled(3) reads them). " +
       'A miss (or `WATCHDOG=trigger`) ends it as a failure, with SIGABRT as systemd does, then SIGKILL after its stopTimeout: `lastExit.reason` is `watchdog`, its restart policy applies. ' +
       '`WATCHDOG_USEC=` from the service changes it. 0 or absent: no watchdog.',
     '30s',

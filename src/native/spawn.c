@@ -99,6 +99,24 @@ static int move_fd(int fd, int target) {
   return dup2(fd, target) < 0 ? -1 : 0;
 }
 
+// systemd's WATCHDOG_PID is the service's own pid, which only the child
+// knows: the launcher sends WATCHDOG_PID=__________ (WATCHDOG_PID_PLACEHOLDER
+// in spawn.ts) and the child writes its pid over the placeholder, in the
+// request's own copy of the string. Async-signal-safe: no stdio.
+static void fill_watchdog_pid(char **envp) {
+  static const char key[] = "WATCHDOG_PID=__________";
+  for (char **e = envp; *e; e++) {
+    if (strcmp(*e, key) != 0) continue;
+    char digits[16];
+    int n = 0;
+    for (long pid = syscall(SYS_getpid); pid > 0 && n < (int)sizeof digits; pid /= 10) digits[n++] = (char)('0' + pid % 10);
+    char *out = *e + sizeof "WATCHDOG_PID=" - 1;
+    while (n > 0) *out++ = digits[--n];
+    *out = '\0';
+    return;
+  }
+}
+
 // Runs in the child, on its own stack, in the parent's memory, until execve.
 // Only async-signal-safe calls, and raw syscalls for credentials: glibc's
 // setresuid() would broadcast to the parent's threads (it shares their list).
@@ -145,6 +163,7 @@ static int child_main(void *arg) {
     // the init died before the signal was armed: die as it would have made us
     if (getppid() != r->parent) raise(r->death_signal);
   }
+  fill_watchdog_pid(r->envp);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);

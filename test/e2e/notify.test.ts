@@ -187,12 +187,13 @@ time.sleep(60)
   t.is((await runBerth(['check', '--state-dir', init.stateDir])).code, 0);
 });
 
-test('watchdog: WATCHDOG=1 keeps it up past its watchdog; a miss or WATCHDOG=trigger ends it with SIGABRT, lastExit.reason watchdog, restarted; WATCHDOG_USEC= changes it', async (t) => {
+test('watchdog: WATCHDOG_PID is its own pid; WATCHDOG=1 keeps it up past its watchdog; a miss or WATCHDOG=trigger ends it with SIGABRT, lastExit.reason watchdog, restarted; WATCHDOG_USEC= changes it', async (t) => {
   const dir = tempDir();
   const client = script(dir, 'watchdog.py', `
 runs = len(os.listdir('runs'))
 open('runs/%d' % runs, 'w').close()
 print('run', runs, 'WATCHDOG_USEC', os.environ.get('WATCHDOG_USEC'), flush=True)
+print('WATCHDOG_PID is my pid:', os.environ.get('WATCHDOG_PID') == str(os.getpid()), flush=True)
 send(b'READY=1')
 if runs == 0:
     for i in range(12):  # 2.4 s of pings, well past its 1 s watchdog
@@ -210,6 +211,8 @@ time.sleep(60)
   const init = startInit({ dir, manifest: { version: 1, services: { app: { execStart: [PYTHON, client], readiness: { notify: true }, watchdog: '1s', restart: 'on-failure' } } } });
   t.teardown(() => init.cleanup());
   await init.waitFor('run 0 WATCHDOG_USEC 1000000');
+  await init.waitFor('WATCHDOG_PID is my pid:');
+  t.regex(init.output(), /WATCHDOG_PID is my pid: True/, 'sd_watchdog_enabled(3) checks WATCHDOG_PID against its own pid');
   await init.waitFor('pings over', 20_000);
   t.notRegex(init.output(), /SIGABRT/, 'pinged: not ended');
   await init.waitFor(/app: no WATCHDOG=1 within 1000 ms: sending SIGABRT/);
