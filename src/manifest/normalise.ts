@@ -155,10 +155,11 @@ function policies(raw: RawService, path: Path, issues: Issue[]): Policies {
   if (raw.startTimeout !== undefined && !raw.readiness) {
     issues.push({ path: [...path, 'startTimeout'], message: "needs 'readiness': without it a service is ready as soon as it starts" });
   }
-  if (raw.watchdog !== undefined && raw.readiness?.notify !== true) {
+  const watchdogMs = ms('watchdog');
+  // 0 is no watchdog, as the docs say: nothing to need
+  if (watchdogMs && raw.readiness?.notify !== true) {
     issues.push({ path: [...path, 'watchdog'], message: "needs 'readiness: { notify: true }': the service says it is alive with sd_notify's WATCHDOG=1" });
   }
-  const watchdogMs = ms('watchdog');
   return {
     ...(readiness ? { readiness } : {}),
     ...(watchdogMs ? { watchdogMs } : {}),

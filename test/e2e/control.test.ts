@@ -245,7 +245,9 @@ test('berth status --watch redraws in place in a terminal until Ctrl-C', async (
   t.regex(last, /every 1s, Ctrl-C to quit/);
   term.write('\x03');
   t.is(await exited, 0);
-  t.true(screen.endsWith('\x1b[?25h'), 'the cursor is shown again');
+  // node-pty may report the exit before the last output it read: give that a moment
+  for (let i = 0; i < 40 && !screen.endsWith('\x1b[?25h'); i++) await sleep(50);
+  t.true(screen.endsWith('\x1b[?25h'), `the cursor is shown again; screen ends: ${JSON.stringify(screen.slice(-80))}`);
 });
 
 test('as PID 1, status and restart work from inside the container', async (t) => {

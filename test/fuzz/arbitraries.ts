@@ -120,7 +120,12 @@ const longRunPolicies = (restartOnFailure: boolean): fc.Arbitrary<Record<string,
   fc
     .record(
       {
-        readiness: fc.oneof(fc.record({ notificationFd: fc.integer({ min: 3, max: 1023 }) }), fc.tuple(probe, fc.record({ interval: duration, timeout: duration }, { requiredKeys: [] })).map(([p, t]) => ({ ...p, ...t }))),
+        readiness: fc.oneof(
+          fc.record({ notificationFd: fc.integer({ min: 3, max: 1023 }) }),
+          fc.constant({ notify: true }),
+          fc.tuple(probe, fc.record({ interval: duration, timeout: duration }, { requiredKeys: [] })).map(([p, t]) => ({ ...p, ...t })),
+        ),
+        watchdog: duration,
         liveness: fc.tuple(probe, fc.record({ interval: duration, failureThreshold: fc.integer({ min: 1, max: 5 }) }, { requiredKeys: [] })).map(([p, t]) => ({ ...p, ...t })),
         startTimeout: duration,
         restart: restartOnFailure ? fc.constant('on-failure') : fc.constantFrom('no', 'on-failure', 'always'),
@@ -128,8 +133,10 @@ const longRunPolicies = (restartOnFailure: boolean): fc.Arbitrary<Record<string,
       },
       { requiredKeys: [] },
     )
-    .map((p) => (p.readiness === undefined ? (({ startTimeout: _, ...rest }) => rest)(p) : p));
-const POLICY_FIELDS = ['readiness', 'liveness', 'startTimeout', 'restart', 'maxRestarts', 'stopSignal', 'resources', 'watch'] as const;
+    .map((p) => (p.readiness === undefined ? (({ startTimeout: _, ...rest }) => rest)(p) : p))
+    // a watchdog is kept by sd_notify's WATCHDOG=1: only with notify readiness
+    .map((p) => ((p.readiness as { notify?: boolean } | undefined)?.notify ? p : (({ watchdog: _, ...rest }) => rest)(p)));
+const POLICY_FIELDS = ['readiness', 'liveness', 'startTimeout', 'restart', 'maxRestarts', 'stopSignal', 'resources', 'watch', 'watchdog'] as const;
 
 /** Amounts Berth accepts (more than 0, less than any machine has), and a watch with exactly one action. */
 const resources = fc.record(
