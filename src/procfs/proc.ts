@@ -36,32 +36,60 @@ export interface ProcStat {
 
 /** Fields of /proc/PID/stat, or undefined when it is gone; the name may hold spaces and ')'. */
 export function readStat(pid: number): ProcStat | undefined {
-  let text: string;
+  let fd: number;
   try {
-    text = readProc(`/proc/${pid}/stat`);
+    fd = openSync(`/proc/${pid}/stat`, 'r');
   } catch {
     return undefined;
   }
-  return parseStat(pid, text);
+  try {
+    return parseStat(pid, scratch, readSync(fd, scratch, 0, scratch.length, 0));
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** The fields of a /proc/PID/stat line. */
-export function parseStat(pid: number, text: string): ProcStat {
+const CLOSE = 0x29; // ')'
+const SPACE = 0x20;
+const MINUS = 0x2d;
+/** Fields 4 to 24 of the line being parsed, by their number in proc(5); one array, reused. */
+const numbers = new Float64Array(25);
+
+/**
+ * The fields of a /proc/PID/stat line, read from its bytes: no string per
+ * field, so the watcher's pass over every process each second leaves little
+ * for the collector (the name is the one string, latin1 as the kernel's bytes).
+ */
+export function parseStat(pid: number, bytes: Buffer, length = bytes.length): ProcStat {
   // the name is the only field that may hold ')': the last one closes it
-  const close = text.lastIndexOf(')');
-  // fields 3 to 24 of 52: state (3) is [0], ppid (4) [1], session (6) [3], utime..cstime (14-17) [11-14],
-  // num_threads (20) [17], starttime (22) [19], rss (24) [21]
-  const f = text.slice(close + 2).split(' ', 22);
+  let close = length - 1;
+  while (close >= 0 && bytes[close] !== CLOSE) close--;
+  const open = bytes.indexOf(0x28); // '('
+  const state = bytes.toString('latin1', close + 2, close + 3);
+  numbers.fill(0);
+  // ") S " then fields 4 to 24, one space after each
+  let at = close + 4;
+  for (let field = 4; field <= 24 && at < length; field++) {
+    const negative = bytes[at] === MINUS;
+    if (negative) at++;
+    let n = 0;
+    for (; at < length && bytes[at] >= 0x30 && bytes[at] <= 0x39; at++) n = n * 10 + (bytes[at] - 0x30);
+    numbers[field] = negative ? -n : n;
+    while (at < length && bytes[at] !== SPACE) at++;
+    at++;
+  }
   return {
     pid,
-    comm: text.slice(text.indexOf('(') + 1, close),
-    state: f[0],
-    ppid: Number(f[1]),
-    sid: Number(f[3]),
-    ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
-    threads: Number(f[17]),
-    start: Number(f[19]),
-    rssPages: Number(f[21]),
+    comm: bytes.toString('latin1', open + 1, close),
+    state,
+    ppid: numbers[4],
+    sid: numbers[6],
+    ticks: numbers[14] + numbers[15] + numbers[16] + numbers[17],
+    threads: numbers[20],
+    start: numbers[22],
+    rssPages: numbers[24],
   };
 }
 
@@ -110,7 +138,7 @@ export class StatFiles {
   /** The stat in the kept file `fd`; undefined, the file closed, once its process is gone. */
   private reread(pid: number, fd: number): ProcStat | undefined {
     try {
-      return parseStat(pid, scratch.toString('latin1', 0, readSync(fd, scratch, 0, scratch.length, 0)));
+      return parseStat(pid, scratch, readSync(fd, scratch, 0, scratch.length, 0));
     } catch {
       this.forget(pid);
       return undefined;

@@ -698,7 +698,7 @@ const procStats: PropertySpec = {
       // rest[0] is field 4 (ppid), rest[48] field 52 (exit_code)
       READ_FIELDS.forEach((n, i) => (rest[n - 4] = String(values[i])));
       const field = (n: number): number => Number(rest[n - 4]);
-      const got = parseStat(pid, `${pid} (${comm}) ${state} ${rest.join(' ')}\n`);
+      const got = parseStat(pid, Buffer.from(`${pid} (${comm}) ${state} ${rest.join(' ')}\n`, 'latin1'));
       const want = { pid, comm, state, ppid: field(4), sid: field(6), ticks: field(14) + field(15) + field(16) + field(17), threads: field(20), start: field(22), rssPages: field(24) };
       if (!isDeepStrictEqual(got, want)) throw new Error(`${JSON.stringify(comm)}: ${JSON.stringify(got)}, not ${JSON.stringify(want)}`);
       return true;
