@@ -10,6 +10,7 @@ import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequire
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
 import { posix } from 'node:path';
 import { parseDuration } from '../manifest/duration.js';
+import { longestChain } from '../manifest/order.js';
 import { parseCpu, parseMemory } from '../manifest/quantity.js';
 import type { ImageBuild } from './evaluate.js';
 import { secretName } from './secrets.js';
@@ -30,7 +31,7 @@ export const NON_ROOT_ID = 1000;
 
 // The init's own shutdown (src/supervisor/supervisor.ts), as the pod sees it.
 const DEFAULT_GRACE_MS = 3000; // S6_KILL_GRACETIME's default
-const AFTER_KILL_MS = 1000; // after each level's stop timeout, and after SIGKILL
+const AFTER_KILL_MS = 1000; // after each stop timeout on a chain of `after`, and after SIGKILL
 const LOGGER_DRAIN_MS = 5000; // execLoggers get this long once their services are gone
 const EXIT_SLACK_MS = 3000; // Node's exit and the runtime's bookkeeping
 
@@ -236,33 +237,30 @@ export function needsRoot(build: ImageBuild): string[] {
 
 /**
  * terminationGracePeriodSeconds: what the init's own shutdown can take, so
- * that Kubernetes' SIGKILL never cuts its ordered stop short. Each level of
- * `after` waits out the longest stop timeout (a service's `stopTimeout`, else
- * the grace, S6_KILL_GRACETIME or 3 s) plus 1 s after SIGKILL; then 1 s to kill
- * what is left, 5 s for execLoggers to drain, 1 s for leftover processes and
- * 3 s for Node's exit.
+ * that Kubernetes' SIGKILL never cuts its ordered stop short. A service stops
+ * once everything `after` it has stopped, so the stop takes as long as the
+ * heaviest chain of `after`: each link its stop timeout (a service's
+ * `stopTimeout`, else the grace, S6_KILL_GRACETIME or 3 s) plus 1 s after
+ * SIGKILL (the init's own ceiling, src/supervisor/shutdown.ts). Then 1 s to
+ * kill what is left, 5 s for execLoggers to drain, 1 s for leftover processes
+ * and 3 s for Node's exit.
  */
 export function terminationGrace(build: ImageBuild): { seconds: number; why: string } {
   const services = build.manifest.services;
   const raw = build.config.image.env.S6_KILL_GRACETIME;
   const graceMs = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : DEFAULT_GRACE_MS;
-  const stops = Object.values(services).map((s) => (s.stopTimeout === undefined ? graceMs : parseDuration(s.stopTimeout as string | number) ?? graceMs));
-  const longest = Math.max(graceMs, ...stops);
-  const depth = new Map<string, number>();
-  const level = (name: string, seen: Set<string>): number => {
-    if (depth.has(name)) return depth.get(name)!;
-    if (seen.has(name)) return 1; // cycles are refused by the manifest's checks; never loop on one
-    seen.add(name);
-    const dependents = Object.entries(services).filter(([, s]) => Array.isArray(s.after) && (s.after as string[]).includes(name)).map(([n]) => n);
-    const d = 1 + Math.max(0, ...dependents.map((n) => level(n, seen)));
-    depth.set(name, d);
-    return d;
+  const names = Object.keys(services);
+  const stopMs = (name: string): number => {
+    const s = services[name];
+    return s.stopTimeout === undefined ? graceMs : parseDuration(s.stopTimeout as string | number) ?? graceMs;
   };
-  const levels = Math.max(1, ...Object.keys(services).map((n) => level(n, new Set())));
+  const dependents = (name: string): string[] => names.filter((n) => Array.isArray(services[n].after) && (services[n].after as string[]).includes(name));
+  const chainMs = longestChain(names, (n) => stopMs(n) + AFTER_KILL_MS, dependents);
   const margin = AFTER_KILL_MS + LOGGER_DRAIN_MS + AFTER_KILL_MS + EXIT_SLACK_MS;
-  const ms = levels * (longest + AFTER_KILL_MS) + margin;
-  const seconds = Math.ceil(ms / 1000);
-  const why = `${levels} level${levels === 1 ? '' : 's'} of \`after\` x (longest stop timeout ${longest} ms + 1 s) + ${margin / 1000} s (kill, execLoggers' drain, leftovers, exit)`;
+  // image.cmd, the main command, is stopped first, within the grace
+  const mainMs = build.cmd ? graceMs + AFTER_KILL_MS : 0;
+  const seconds = Math.ceil((mainMs + Math.max(chainMs, graceMs + AFTER_KILL_MS) + margin) / 1000);
+  const why = `${mainMs ? `the main command's grace + 1 s: ${mainMs / 1000} s, + ` : ''}the heaviest chain of \`after\` (each service's stop timeout + 1 s): ${chainMs / 1000} s, + ${margin / 1000} s (kill, execLoggers' drain, leftovers, exit)`;
   return { seconds, why };
 }
 

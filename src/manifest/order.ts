@@ -63,3 +63,26 @@ function insertSorted(list: number[], value: number): void {
   }
   list.splice(lo, 0, value);
 }
+
+/**
+ * The longest an ordered stop can take: a service stops once everything that
+ * runs `after` it has stopped, so the stop is as long as its heaviest chain
+ * of dependents, each link `weight` (its stop timeout and the wait after a
+ * SIGKILL). A cycle (the manifest's checks refuse them) never loops: a node
+ * met again on its own chain counts once.
+ */
+export function longestChain<T>(items: readonly T[], weight: (item: T) => number, dependents: (item: T) => readonly T[]): number {
+  const chain = new Map<T, number>();
+  const onPath = new Set<T>();
+  const of = (item: T): number => {
+    const known = chain.get(item);
+    if (known !== undefined) return known;
+    if (onPath.has(item)) return 0;
+    onPath.add(item);
+    const total = weight(item) + Math.max(0, ...dependents(item).map(of));
+    onPath.delete(item);
+    chain.set(item, total);
+    return total;
+  };
+  return Math.max(0, ...items.map(of));
+}

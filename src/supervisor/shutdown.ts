@@ -8,6 +8,7 @@ import { stdoutSink } from '../logs/index.js';
 import type { Launcher } from '../launch/launcher.js';
 import type { MainCommand } from '../launch/main-command.js';
 import { killAll, listChildren, listDescendants, onChildEvent, reapZombies } from '../pid1/index.js';
+import { longestChain } from '../manifest/order.js';
 import { within } from './deadline.js';
 import { count } from './describe.js';
 import type { PhaseInput } from './init-phase.js';
@@ -121,20 +122,9 @@ export class Shutdown {
     }
   }
 
-  /** The longest an ordered stop can take: each level of dependents waits out its stop timeout before the next. */
+  /** The longest an ordered stop can take: its heaviest chain of dependents, each its stop timeout and the wait after SIGKILL. */
   private stopCeilingMs(runners: ServiceRunner[], dependents: Dependents): number {
-    const depth = new Map<ServiceRunner, number>();
-    const levels = (r: ServiceRunner): number => {
-      if (!depth.has(r)) depth.set(r, 1 + Math.max(0, ...dependents(r).map(levels)));
-      return depth.get(r)!;
-    };
-    let longest = 0;
-    let deepest = 1;
-    for (const r of runners) {
-      longest = Math.max(longest, r.svc.stopTimeoutMs ?? this.scope.graceMs);
-      deepest = Math.max(deepest, levels(r));
-    }
-    return deepest * (longest + AFTER_KILL_MS);
+    return longestChain(runners, (r) => (r.svc.stopTimeoutMs ?? this.scope.graceMs) + AFTER_KILL_MS, dependents);
   }
 
   /** What the services left behind: SIGTERM, the init's grace, then SIGKILL. */

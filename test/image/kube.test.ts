@@ -92,7 +92,7 @@ test('the Kubernetes schema check catches a broken field: a pull policy that is 
   t.true(problems.some((p) => /^spec\.template\.spec\.containers\[0\]: must have required property '?name'?$/.test(p)), problems.join('\n'));
 });
 
-test("terminationGracePeriodSeconds: each level of `after` waits out the longest stop timeout (or S6_KILL_GRACETIME) plus 1 s, then 10 s for the kill, the loggers' drain, leftovers and exit", async (t) => {
+test("terminationGracePeriodSeconds: the heaviest chain of `after`, each link its stop timeout (or S6_KILL_GRACETIME) plus 1 s, then 10 s for the kill, the loggers' drain, leftovers and exit; the main command's grace first", async (t) => {
   const grace = async (yaml: string) => terminationGrace((await evaluate(t, { 'image.yaml': yaml })).build!).seconds;
   t.is(await grace('services: { a: { execStart: [sleep, "1"] } }\n'), 1 * (3 + 1) + 10);
   t.is(await grace('services: { a: { execStart: [sleep, "1"], stopTimeout: 20s } }\n'), 1 * (20 + 1) + 10);
@@ -103,7 +103,17 @@ test("terminationGracePeriodSeconds: each level of `after` waits out the longest
     '  api: { execStart: [sleep, "1"], after: [db] }',
     '  web: { execStart: [sleep, "1"], after: [api] }',
     '',
-  ].join('\n')), 3 * (5 + 1) + 10);
+  ].join('\n')), (5 + 1) + (3 + 1) + (3 + 1) + 10);
+  // one slow service deep in a wide graph counts once, on its own chain, not at every level
+  t.is(await grace([
+    'services:',
+    '  db: { execStart: [sleep, "1"], stopTimeout: 60s }',
+    '  a: { execStart: [sleep, "1"], after: [db] }',
+    '  b: { execStart: [sleep, "1"], after: [a] }',
+    '  c: { execStart: [sleep, "1"], after: [b] }',
+    '',
+  ].join('\n')), (60 + 1) + 3 * (3 + 1) + 10);
+  t.is(await grace('image: { cmd: ["true"] }\nservices: { a: { execStart: [sleep, "1"] } }\n'), (3 + 1) + (3 + 1) + 10);
 });
 
 test('property: for any services with stop timeouts and `after` chains, the Deployment validates and its grace exceeds every stop timeout', async (t) => {
