@@ -19,7 +19,7 @@ export interface Options {
 }
 
 export const USAGE = `usage: node dist/bench/run.js [--quick] [--runs N] [--cpu-seconds S] [--zombies N] [--zombie-runs N]
-                                [--orphans clone|fork] [--only start,restart,cpu,zombies,ready,probes,logs,first,jobs,limits,config,daemons]
+                                [--orphans clone|fork] [--only start,restart,cpu,zombies,ready,probes,logs,first,jobs,limits,config,daemons,shutdown]
                                 [--peers berth,s6,tini] [--baseline DIR] [--job-minutes N]`;
 
 /** Parses argv; `names` are the benchmarks --only may pick from (all by default). */

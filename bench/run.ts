@@ -10,6 +10,7 @@
 //  11. resource limits: 100 services up, memory and idle CPU, without limits, with cgroups, with the watcher
 //  12. configuration: the configuration stage of 100 services' env, secret and rendered files, cold; idle CPU with 100 watches
 //  13. PostgreSQL ready: by notification, beside a 1 s pg_isready probe and a pg_isready loop by hand
+//  14. shutdown: SIGTERM to PID 1 until it is gone, 10 and 100 services, beside s6
 // 1-5 against s6 and tini too, 8 against supervisord, 10 against Debian's
 // cron and busybox crond.
 //
@@ -29,7 +30,7 @@
 //
 // Options: --quick (5 s CPU window, 3 runs, 1 orphan run), --runs N,
 // --cpu-seconds S, --zombies N, --zombie-runs N, --orphans clone|fork,
-// --only start,restart,cpu,zombies,ready,probes,logs,first,jobs,limits,config,daemons, --peers berth,s6,tini,
+// --only start,restart,cpu,zombies,ready,probes,logs,first,jobs,limits,config,daemons,shutdown, --peers berth,s6,tini,
 // --baseline DIR (Berth built in another checkout, beside this one in 1-4 and 9),
 // --job-minutes N (minutes of every-minute jobs in 10; 2, --quick 1).
 // BERTH_BENCH_NODE_FLAGS adds node flags to Berth's own
@@ -45,6 +46,7 @@ import { logs } from './benchmarks/logs.js';
 import { probes } from './benchmarks/probes.js';
 import { ready } from './benchmarks/ready.js';
 import { restart } from './benchmarks/restart.js';
+import { shutdown } from './benchmarks/shutdown.js';
 import { start } from './benchmarks/start.js';
 import { zombies } from './benchmarks/zombies.js';
 import { runnable, type Target, type Versus } from './lib/benchmark.js';
@@ -55,7 +57,7 @@ import { parseOptions } from './options.js';
 import { out, printHeader, printSection, printSummary } from './report.js';
 
 /** In report order. */
-const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first), runnable(jobs), runnable(limits), runnable(config), runnable(daemons)];
+const BENCHMARKS = [runnable(start), runnable(restart), runnable(idle), runnable(zombies), runnable(ready), runnable(probes), runnable(logs), runnable(first), runnable(jobs), runnable(limits), runnable(config), runnable(daemons), runnable(shutdown)];
 
 async function main(): Promise<void> {
   const o = parseOptions(
