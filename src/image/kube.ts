@@ -13,7 +13,7 @@ import { parseDuration } from '../manifest/duration.js';
 import { longestChain } from '../manifest/order.js';
 import { parseCpu, parseMemory } from '../manifest/quantity.js';
 import type { ImageBuild } from './evaluate.js';
-import { secretName } from './secrets.js';
+import { imageFiles, secretName } from './secrets.js';
 
 export const PULL_POLICIES = ['IfNotPresent', 'Never', 'Always'] as const;
 export type PullPolicy = (typeof PULL_POLICIES)[number];
@@ -226,9 +226,9 @@ export function needsRoot(build: ImageBuild): string[] {
   }
   // A rendered file's directory becomes an emptyDir under a read-only root: not where the image has files of its own.
   const writable = ['/run', '/tmp', ...build.config.image.volumes];
-  const imageFiles = [...build.etc.map((f) => posix.join('/etc', f.target)), ...build.copy.flatMap((c) => c.items.map((i) => posix.join(c.target, i.relative)))];
+  const built = [...imageFiles(build).keys()];
   for (const dir of renderedDirs(build)) {
-    const shadowed = writable.some((w) => within(dir, w)) ? undefined : imageFiles.find((f) => within(f, dir));
+    const shadowed = writable.some((w) => within(dir, w)) ? undefined : built.find((f) => within(f, dir));
     if (shadowed) reasons.push(`files are rendered in ${dir}, where the image has ${shadowed}: under a read-only root it would be an emptyDir hiding it (render into /run instead)`);
   }
   reasons.push(...build.needsRoot);

@@ -44,6 +44,14 @@ export function secretFiles(config: ImageConfig): SecretFile[] {
   return [...byPath.values()];
 }
 
+/** Every file the image's layers hold from the definition (`environment.etc`, `copy`), by absolute path, with the option that puts it there. */
+export function imageFiles(image: { etc: EtcOutput[]; copy: CopyOutput[] }): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const f of image.etc) files.set(posix.join('/etc', f.target), 'environment.etc');
+  for (const c of image.copy) for (const item of c.items) files.set(posix.join(c.target, item.relative), `copy ${c.target}`);
+  return files;
+}
+
 /** The Kubernetes Secret an image's secret files come from: `NAME-secrets`. */
 export function secretName(label: string): string {
   return `${label.slice(0, 63 - '-secrets'.length).replace(/-+$/, '')}-secrets`;
@@ -62,9 +70,7 @@ export function secretProblems(
 ): MergeProblem[] {
   const problems: MergeProblem[] = [];
   const problem = (path: (string | number)[], message: string) => problems.push({ loc: at(path), path: formatPath(path), message });
-  const written = new Map<string, string>();
-  for (const f of image.etc) written.set(posix.join('/etc', f.target), 'environment.etc');
-  for (const c of image.copy) for (const item of c.items) written.set(item.relative ? posix.join(c.target, item.relative) : c.target, `copy ${c.target}`);
+  const written = imageFiles(image);
   for (const rendered of Object.keys(config.files ?? {})) written.set(posix.normalize(rendered), 'files');
 
   const keys = new Map<string, SecretFile>();
