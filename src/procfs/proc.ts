@@ -9,9 +9,14 @@ const scratch = Buffer.alloc(8192);
 
 /** A /proc file's text (its first 8 KiB: more than stat and status ever hold); throws when it is gone. */
 export function readProc(path: string): string {
+  return scratch.toString('latin1', 0, readIntoScratch(path));
+}
+
+/** Reads a /proc file's first 8 KiB into `scratch`; how many bytes. Throws when it is gone. */
+function readIntoScratch(path: string): number {
   const fd = openSync(path, 'r');
   try {
-    return scratch.toString('latin1', 0, readSync(fd, scratch, 0, scratch.length, 0));
+    return readSync(fd, scratch, 0, scratch.length, 0);
   } finally {
     closeSync(fd);
   }
@@ -36,19 +41,13 @@ export interface ProcStat {
 
 /** Fields of /proc/PID/stat, or undefined when it is gone; the name may hold spaces and ')'. */
 export function readStat(pid: number): ProcStat | undefined {
-  let fd: number;
+  let length: number;
   try {
-    fd = openSync(`/proc/${pid}/stat`, 'r');
+    length = readIntoScratch(`/proc/${pid}/stat`);
   } catch {
     return undefined;
   }
-  try {
-    return parseStat(pid, scratch, readSync(fd, scratch, 0, scratch.length, 0));
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
+  return parseStat(pid, scratch, length);
 }
 
 const CLOSE = 0x29; // ')'
