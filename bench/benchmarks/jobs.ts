@@ -5,12 +5,16 @@
 // cron over /etc/cron.d and /run with its crontab bound over /etc/crontab: the
 // machine's crontabs are neither read nor touched. busybox crond reads a temp
 // dir (-c).
-//   due → exec: one `* * * * *` job in each scheduler, side by side through
-//     the same --job-minutes minutes: Berth twice, the job as a `script`
-//     (through /bin/sh -c, as cron and crond run every job) and as an
-//     `execStart` (Berth execs it itself). A job is a tiny C program (perl
-//     without cc) that first reads CLOCK_REALTIME and appends it to a file;
-//     its delay is that time minus the minute. Then, for more samples, Berth
+//   due → exec: one job a minute in each scheduler, side by side through
+//     the same --job-minutes minutes: Berth twice, the job as an `execStart`
+//     (Berth execs it itself, `* * * * *`) and as a `script` (through /bin/sh
+//     -c, as cron and crond run every job; `40 * * * * *`, due 40 s into the
+//     minute so that the two inits do not wake at once on a small machine),
+//     and the C floor (FLOOR_C, exec'd 20 s into each minute). A job is a
+//     tiny C program (perl without cc) that first reads CLOCK_REALTIME and
+//     appends it to a file; its delay is that time minus its due time (cron
+//     and crond wake later than :00, so they never run at once with Berth's
+//     execStart). Then, for more samples, Berth
 //     alone with a `* * * * * *` job (each form), and BURST of them, each
 //     over 10 × --job-minutes seconds, beside the C floor (FLOOR_C) doing the
 //     same at each second: what no scheduler can beat on this machine.
@@ -23,7 +27,7 @@
 //     with DST (timezone: Europe/Paris); each against one job too (what a
 //     job costs beyond the first); cron and crond with 1,000
 //     crontab lines against none. All side by side, in each of up to 3 rounds.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,11 +68,13 @@ function busyboxHasCrond(): boolean {
 const KINDS = ['berth', 'cron', 'crond'] as const;
 type Kind = (typeof KINDS)[number];
 const NAMES: Record<Kind, string> = { berth: 'berth', cron: 'cron (Debian)', crond: 'busybox crond' };
-/** the schedulers of the every-minute runs: Berth twice, its job run through /bin/sh -c (`berth`) and exec'd (`berthExec`) */
-const TIMED = ['berth', 'berthExec', 'cron', 'crond'] as const;
+/** the schedulers of the every-minute runs: Berth twice, its job run through /bin/sh -c (`berth`) and exec'd (`berthExec`); the C floor */
+const TIMED = ['berthExec', 'berth', 'cron', 'crond', 'floor'] as const;
 type Timed = (typeof TIMED)[number];
-const TIMED_NAMES: Record<Timed, string> = { ...NAMES, berth: 'berth, script (sh -c)', berthExec: 'berth, execStart' };
-const kindOf = (t: Timed): Kind => (t === 'berthExec' ? 'berth' : t);
+const TIMED_NAMES: Record<Timed, string> = { ...NAMES, berth: 'berth, script (sh -c)', berthExec: 'berth, execStart', floor: 'C floor, exec' };
+/** seconds into each minute the every-minute job of each is due */
+const DUE_SECOND: Record<Timed, number> = { berthExec: 0, berth: 40, cron: 0, crond: 0, floor: 20 };
+const kindOf = (t: Exclude<Timed, 'floor'>): Kind => (t === 'berthExec' ? 'berth' : t);
 /** the every-second runs: Berth alone, and the C floor doing the same */
 const SECONDS_CASES = ['script', 'exec', 'burst', 'floorSh', 'floorExec', 'floorBurst'] as const;
 type SecondsCase = (typeof SECONDS_CASES)[number];
@@ -171,7 +177,7 @@ int main(int argc, char **argv) {
 `;
 
 /**
- * The floor of due → exec on this machine: sleeps to each whole second
+ * The floor of due → exec on this machine: sleeps to each due second
  * (clock_nanosleep, TIMER_ABSTIME) and posix_spawns `/bin/sh -c "STAMP FILE i"`
  * (or STAMP itself, `exec`) N times, then reaps; what no scheduler that
  * forks a shell (or execs the job) can beat.
@@ -183,22 +189,25 @@ const FLOOR_C = String.raw`#define _GNU_SOURCE
 #include <sys/wait.h>
 #include <time.h>
 extern char **environ;
-/* floor N SECONDS sh|exec STAMP FILE */
+/* floor N TIMES STEP OFFSET sh|exec STAMP FILE: at the next TIMES whole seconds that are OFFSET into a STEP */
 int main(int argc, char **argv) {
-  if (argc != 6) return 2;
-  int n = atoi(argv[1]), secs = atoi(argv[2]), sh = argv[3][0] == 's';
+  if (argc != 8) return 2;
+  int n = atoi(argv[1]), times = atoi(argv[2]), step = atoi(argv[3]), offset = atoi(argv[4]), sh = argv[5][0] == 's';
   struct timespec t;
   clock_gettime(CLOCK_REALTIME, &t);
-  for (int s = 1; s <= secs + 1; s++) {
-    struct timespec at = {t.tv_sec + s, 0};
+  time_t due = t.tv_sec - t.tv_sec % step + offset;
+  for (int k = 0; k < times; k++) {
+    while (due <= t.tv_sec) due += step;
+    struct timespec at = {due, 0};
+    t.tv_sec = due;
     while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL)) {}
     for (int i = 0; i < n; i++) {
       char cmd[4096], id[16];
-      snprintf(cmd, sizeof cmd, "%s %s %d", argv[4], argv[5], i);
+      snprintf(cmd, sizeof cmd, "%s %s %d", argv[6], argv[7], i);
       snprintf(id, sizeof id, "%d", i);
-      char *viaSh[] = {"/bin/sh", "-c", cmd, NULL}, *direct[] = {argv[4], argv[5], id, NULL};
+      char *viaSh[] = {"/bin/sh", "-c", cmd, NULL}, *direct[] = {argv[6], argv[7], id, NULL};
       pid_t pid;
-      if (posix_spawn(&pid, sh ? "/bin/sh" : argv[4], NULL, NULL, sh ? viaSh : direct, environ)) return 1;
+      if (posix_spawn(&pid, sh ? "/bin/sh" : argv[6], NULL, NULL, sh ? viaSh : direct, environ)) return 1;
     }
     while (wait(NULL) > 0) {}
   }
@@ -323,32 +332,50 @@ async function waitForStamps(files: string[], minutes: number[], count: number, 
   }
 }
 
-/** 1. One `* * * * *` job in each scheduler (Berth: a script and an execStart), side by side, over `o.jobMinutes` minutes. */
-async function dueToExec(o: Options, r: JobsResult, stamp: string, program: string | undefined): Promise<void> {
-  const timed = TIMED.filter((t) => !missing(kindOf(t)) && (t !== 'berthExec' || program));
+/** Why one of the every-minute runs cannot run here, or undefined. */
+function missingTimed(t: Timed, floorProgram: string | undefined, program: string | undefined): string | undefined {
+  if (t === 'floor') return floorProgram && program ? undefined : 'not run (no C compiler)';
+  if (t === 'berthExec' && !program) return 'not run (no C compiler)';
+  return missing(kindOf(t));
+}
+
+/** 1. One job a minute in each scheduler (Berth: an execStart and a script) and the C floor, side by side, over `o.jobMinutes` minutes. */
+async function dueToExec(o: Options, r: JobsResult, stamp: string, program: string | undefined, floorProgram: string | undefined): Promise<void> {
+  const timed = TIMED.filter((t) => !missingTimed(t, floorProgram, program));
   // the stamps go outside the scheduler's dir, which is made with it
   const out = scratch('stamps');
   const fileOf = (t: Timed): string => join(out.dir, t);
   const running: Array<[Timed, Running]> = [];
+  let floorRun: ChildProcess | undefined;
   try {
-    for (const t of timed) running.push([t, await startScheduler(kindOf(t), jobsOf(1, () => '* * * * *', stamp, fileOf(t), t === 'berthExec' ? program : undefined))]);
+    for (const t of timed) {
+      if (t === 'floor') continue;
+      const schedule = DUE_SECOND[t] ? `${DUE_SECOND[t]} * * * * *` : '* * * * *';
+      running.push([t, await startScheduler(kindOf(t), jobsOf(1, () => schedule, stamp, fileOf(t), t === 'berthExec' ? program : undefined))]);
+    }
     const first = Math.ceil((Date.now() + LEAD_MS) / 60_000) * 60_000;
     const minutes = Array.from({ length: o.jobMinutes }, (_, k) => first + k * 60_000);
+    if (timed.includes('floor')) {
+      floorRun = spawn(floorProgram!, ['1', String(o.jobMinutes + 1), '60', String(DUE_SECOND.floor), 'exec', program!, fileOf('floor')], { stdio: 'ignore' });
+    }
     progress(`jobs: due → exec, one job × ${o.jobMinutes} minute(s) in ${timed.join(', ')} side by side, from ${clock(first)} UTC (in ${num((first - Date.now()) / 1000, 0)} s)`);
-    await waitForStamps(timed.map(fileOf), minutes, o.jobMinutes, minutes[minutes.length - 1] + TAIL_MS);
+    await waitForStamps(timed.map(fileOf), minutes, o.jobMinutes, minutes[minutes.length - 1] + 60_000 + TAIL_MS);
     for (const [t, x] of running) {
       if (!x.init.running) warnings.push(`jobs: ${t} exited during the due → exec runs:\n${x.init.output().split('\n').slice(-5).join('\n')}`);
+    }
+    for (const t of timed) {
       const d = r.delay[t];
       d.expected = o.jobMinutes;
       for (const [sec, ns] of stampsOf(fileOf(t))) {
         const minute = Math.floor(sec / 60) * 60_000;
         // a minute before the first (the scheduler was up early) or after the last does not count
-        if (minutes.includes(minute)) d.ms.add(sec * 1000 - minute + ns / 1e6);
+        if (minutes.includes(minute)) d.ms.add(sec * 1000 - minute - DUE_SECOND[t] * 1000 + ns / 1e6);
       }
     }
   } catch (err) {
     warnings.push(`jobs due → exec: ${(err as Error).message}`);
   } finally {
+    floorRun?.kill('SIGKILL');
     await Promise.all(running.map(([, x]) => stopScheduler(x)));
     rmSync(out.dir, { recursive: true, force: true });
     live.delete(out);
@@ -394,7 +421,7 @@ async function floor(into: JobsResult['everySecond'][SecondsCase], program: stri
   try {
     progress(`jobs: the C floor, ${n} run(s) ${sh ? 'through sh -c' : 'exec\'d'} each second over ${seconds} s`);
     const first = Math.ceil(Date.now() / 1000) + 2;
-    const res = spawnSync(program, [String(n), String(seconds + 1), sh ? 'sh' : 'exec', stamp, file], { stdio: 'ignore', timeout: (seconds + 10) * 1000 });
+    const res = spawnSync(program, [String(n), String(seconds + 1), '1', '0', sh ? 'sh' : 'exec', stamp, file], { stdio: 'ignore', timeout: (seconds + 10) * 1000 });
     if (res.status !== 0) throw new Error(`exited with ${res.status ?? res.signal}`);
     into.expected = n * seconds;
     bySecond(stampsOf(file), first, seconds, into);
@@ -512,7 +539,7 @@ async function measure(o: Options): Promise<JobsResult> {
   try {
     const stamp = stampCommand(bin.dir);
     r.stamp = stamp.what;
-    await dueToExec(o, r, stamp.prefix, stamp.program);
+    await dueToExec(o, r, stamp.prefix, stamp.program, stamp.floor);
     const es = r.everySecond;
     await everySecond(es.script, stamp.prefix, r.seconds, 1);
     if (stamp.program) await everySecond(es.exec, stamp.prefix, r.seconds, 1, stamp.program);
@@ -554,12 +581,14 @@ function report(r: JobsResult): Section {
   const present = (k: Kind): string | undefined => missing(k);
   const lines = [
     `10. scheduled jobs: Berth beside Debian's cron (${present('cron') ?? version('cron')}) and busybox crond (${present('crond') ?? version('crond')}), each PID 1 of its own namespace`,
-    `   due → exec: one '* * * * *' job in each, side by side over the same ${r.minutes} minute(s); Berth's as a script (through /bin/sh -c, as cron`,
-    `   and crond run every job) and as an execStart (exec'd by the init); a job stamps its own start (${r.stamp}); delay = stamp − the minute`,
+    `   due → exec: one job a minute in each, side by side over the same ${r.minutes} minute(s); Berth's as an execStart (exec'd by the init, '* * * * *')`,
+    `   and as a script (through /bin/sh -c, as cron and crond run every job; '40 * * * * *', so that the two inits never wake at once); the C floor`,
+    `   exec'd 20 s into each minute; a job stamps its own start (${r.stamp}); delay = stamp − its due time`,
   ];
   for (const t of TIMED) {
     const d = r.delay[t];
-    lines.push(`   ${label(TIMED_NAMES[t])}${present(kindOf(t)) ?? delayText(d.ms, d.expected)}`);
+    const why = t === 'floor' ? (d.expected ? undefined : 'not run (no C compiler)') : t === 'berthExec' && !d.expected ? 'not run (no C compiler)' : present(kindOf(t));
+    lines.push(`   ${label(TIMED_NAMES[t])}${why ?? delayText(d.ms, d.expected)}`);
   }
   lines.push(`   every second, ${r.seconds} s each, Berth alone, then the C floor (clock_nanosleep to the second, posix_spawn, as an ordinary process); p99 by nearest rank:`);
   for (const c of SECONDS_CASES) {
@@ -607,13 +636,12 @@ function report(r: JobsResult): Section {
   const minuteTarget = (which: 'median' | 'p99', limit: number): Target => {
     const v = q(r.delay.berthExec.ms, which);
     const beside = (['berth', 'cron', 'crond'] as const).map((t) => `${TIMED_NAMES[t]} ${present(kindOf(t)) ?? ms(q(r.delay[t].ms, which))}`);
-    const floorOf = (c: SecondsCase): string => ms(q(r.everySecond[c].ms, which));
     return {
       what: `job due → exec${which === 'p99' ? ' p99' : ''}, '* * * * *', execStart`,
       target: `< ${limit} ms${which === 'median' ? ' median' : ''} (#25)`,
       berth: ms(v),
       pass: v === undefined ? undefined : v < limit,
-      peers: `${beside.join(', ')}; C floor each second: exec ${floorOf('floorExec')}, sh -c ${floorOf('floorSh')}`,
+      peers: `${beside.join(', ')}; C floor, exec each minute: ${ms(q(r.delay.floor.ms, which))}`,
     };
   };
   const secondTarget = (c: SecondsCase, floorCase: SecondsCase): Target => {
