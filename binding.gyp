@@ -12,6 +12,7 @@
         "src/native/early-stop.c",
         "src/native/wall-timer.c",
         "src/native/notify-socket.c",
+        "src/native/files.c",
         "src/native/v8-memory.cc"
       ],
       "defines": ["_GNU_SOURCE"],

@@ -41,7 +41,15 @@ function run(script: Script): void {
 if (process.argv[2] === '--write-cache') {
   const script = compile();
   const dir = mkdtempSync(join(tmpdir(), 'berth-code-cache-'));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ version: 1, services: { warm: { execStart: ['/bin/sh', '-c', 'exit 0'] } } }));
+  // with an env file, a secret file and a rendered file, so that the configuration stage's code is in the cache too
+  writeFileSync(join(dir, 'warm.env'), '# a comment\nA=1\nB="two words"\n');
+  writeFileSync(join(dir, 'secret'), 'not-a-secret\n');
+  const warm = {
+    version: 1,
+    files: { [join(dir, 'warm.conf')]: { template: 'a = ${A:-1}\nb = ${B}\n' } },
+    services: { warm: { execStart: ['/bin/sh', '-c', 'exit 0'], environmentFiles: [join(dir, 'warm.env')], environmentFromFiles: { S: join(dir, 'secret') } } },
+  };
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(warm));
   // nothing from the environment may change the run: no HTTP endpoint, no s6-overlay behaviour
   for (const name of Object.keys(process.env)) if (/^(BERTH|S6)_/.test(name)) delete process.env[name];
   process.argv = [process.argv[0], __filename, 'init', join(dir, 'state'), '--manifest', join(dir, 'manifest.json')];

@@ -22,8 +22,7 @@
 // dotenv 18 is one 5 kB file that needs only fs, os, path and url; bundled with the init, it costs nothing until an
 // env file is read (its functions compile on first call), where loading it on demand took ~5 ms
 import { parse } from 'dotenv';
-import { closeSync, constants, fstatSync, openSync, statSync, type Stats } from 'node:fs';
-import { readUpTo } from '../manifest/read-text.js';
+import { readRegularFile } from '../native/files.js';
 
 // ignoreBOM keeps a BOM as content: a secret is passed on exactly
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -85,33 +84,26 @@ export function secretsFromEnv(env: Record<string, string | undefined>): { ok: t
 }
 
 /**
- * UTF-8 text from a regular file, at most MAX_FILE_BYTES. Checked before
- * the open: a FIFO blocks an open until a writer comes (forever, in a
- * container) and a device may never end; O_NONBLOCK covers a FIFO swapped
- * in after the stat, and reading stops one byte past the bound.
+ * UTF-8 text from a regular file, at most MAX_FILE_BYTES: a FIFO (which
+ * blocks an open until a writer comes, forever in a container) or a device
+ * is refused before it is opened (readRegularFile).
  */
 function readText(path: string, what: string): Read<{ text: string }> {
-  let fd: number | undefined;
+  const read = readRegularFile(path, MAX_FILE_BYTES);
+  if ('errno' in read) return { ok: false, error: `${path}: ${read.errno}${ERRNO_WORDS[read.errno] ?? ''}` };
+  if ('notRegular' in read) return { ok: false, error: `${path}: ${read.notRegular === 'directory' ? 'EISDIR (a directory, not a file)' : `${article(read.notRegular)} ${read.notRegular === 'FIFO' ? 'FIFO (named pipe)' : read.notRegular}, not a regular file`}` };
+  const { bytes } = read;
+  if (bytes.length > MAX_FILE_BYTES) return { ok: false, error: `${path}: larger than ${MAX_FILE_BYTES / 2 ** 20} MiB, the most Berth reads for ${what} (is it the right file?)` };
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) return { ok: false, error: `${path}: a NUL byte at offset ${nul} (binary data?), which no environment variable can hold` };
   try {
-    const notFile = notRegular(statSync(path));
-    if (notFile) return { ok: false, error: `${path}: ${notFile}` };
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-    const opened = fstatSync(fd);
-    const swapped = notRegular(opened);
-    if (swapped) return { ok: false, error: `${path}: ${swapped}` };
-    const bytes = readUpTo(fd, MAX_FILE_BYTES + 1, opened.size);
-    if (bytes.length > MAX_FILE_BYTES) return { ok: false, error: `${path}: larger than ${MAX_FILE_BYTES / 2 ** 20} MiB, the most Berth reads for ${what} (is it the right file?)` };
-    const nul = bytes.indexOf(0);
-    if (nul !== -1) return { ok: false, error: `${path}: a NUL byte at offset ${nul} (binary data?), which no environment variable can hold` };
     return { ok: true, text: utf8.decode(bytes) };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (error instanceof TypeError && code === 'ERR_ENCODING_INVALID_ENCODED_DATA') return { ok: false, error: `${path}: not UTF-8 text` };
-    return { ok: false, error: `${path}: ${code ? `${code}${ERRNO_WORDS[code] ?? ''}` : (error as Error).message}` };
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+  } catch {
+    return { ok: false, error: `${path}: not UTF-8 text` };
   }
 }
+
+const article = (word: string): string => (/^[aeiou]/i.test(word) ? 'an' : 'a');
 
 const ERRNO_WORDS: Record<string, string> = {
   ENOENT: ' (no such file)',
@@ -120,10 +112,3 @@ const ERRNO_WORDS: Record<string, string> = {
   ENOTDIR: ' (a part of the path is not a directory)',
   ELOOP: ' (too many symbolic links)',
 };
-
-function notRegular(info: Stats): string | undefined {
-  if (info.isFile()) return undefined;
-  if (info.isDirectory()) return 'EISDIR (a directory, not a file)';
-  const kind = info.isFIFO() ? 'a FIFO (named pipe)' : info.isCharacterDevice() ? 'a character device' : info.isBlockDevice() ? 'a block device' : 'a socket';
-  return `${kind}, not a regular file`;
-}

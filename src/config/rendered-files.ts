@@ -4,10 +4,10 @@
 // ever reads half a file or a secret under a wider mode. A file whose
 // content and mode are already what they would be is left alone: a reload
 // that changes nothing wakes no watcher.
-import { closeSync, fchmodSync, fchownSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { Manifest } from '../manifest/index.js';
 import { readTextFile } from '../manifest/read-text.js';
+import { writeFileAtomically } from '../native/files.js';
 import { renderTemplate } from './template.js';
 
 /** A template file is read whole: a wrong `source:` pointing at something huge is refused, not read. */
@@ -67,50 +67,31 @@ export function writeFiles(rendered: Rendered[], ids: (owner: string | undefined
       problems.push(`files.${file.path}: ${owner}`);
       continue;
     }
-    if (unchanged(file, owner)) continue;
-    const problem = writeAtomically(file, owner, made);
-    if (problem) problems.push(`files.${file.path}: ${problem}`);
-    else written.push(file.path);
+    const done = writeAtomically(file, owner, made);
+    if (done === 'written') written.push(file.path);
+    else if (done !== 'unchanged') problems.push(`files.${file.path}: ${done}`);
   }
   return { written, problems };
 }
 
-function unchanged(file: Rendered, owner: { uid: number; gid: number } | undefined): boolean {
-  try {
-    const st = statSync(file.path);
-    if ((st.mode & 0o7777) !== file.mode || (owner && (st.uid !== owner.uid || st.gid !== owner.gid))) return false;
-    return st.size === Buffer.byteLength(file.text) && readFileSync(file.path, 'utf8') === file.text;
-  } catch {
-    return false;
-  }
-}
-
-function writeAtomically(file: Rendered, owner: { uid: number; gid: number } | undefined, made: Set<string>): string | undefined {
-  const dir = dirname(file.path);
-  const temp = join(dir, `.${file.path.slice(dir.length + 1)}.berth-${process.pid}`);
-  let fd: number | undefined;
+/** 'written', 'unchanged' (content, mode and owner already so), or the problem. Paths are absolute (the manifest's check). */
+function writeAtomically(file: Rendered, owner: { uid: number; gid: number } | undefined, made: Set<string>): string {
+  const slash = file.path.lastIndexOf('/');
+  const dir = file.path.slice(0, slash) || '/';
+  const temp = `${file.path.slice(0, slash + 1)}.${file.path.slice(slash + 1)}.berth-${process.pid}`;
+  let code: string;
   try {
     if (!made.has(dir)) {
       mkdirSync(dir, { recursive: true, mode: 0o755 });
       made.add(dir);
     }
-    // no one may open it between its creation and its mode: created 0600, then set (the umask does not apply to fchmod)
-    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
-    if (owner) fchownSync(fd, owner.uid, owner.gid);
-    fchmodSync(fd, file.mode);
-    const bytes = Buffer.from(file.text);
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(temp, file.path);
-    return undefined;
+    code = writeFileAtomically(temp, file.path, file.mode, owner, Buffer.from(file.text));
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(temp, { force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EROFS') return `cannot write it: the file system is read-only; mount a tmpfs (Kubernetes: an emptyDir) on ${dir}`;
-    if (code === 'EPERM' && owner) return `cannot give it to ${owner.uid}:${owner.gid}: only root can (EPERM)`;
-    if (code === 'EACCES') return `cannot write it: uid ${process.getuid?.()} may not write in ${dir} (EACCES); mount a tmpfs it can write (Kubernetes: an emptyDir) on ${dir}`;
-    return `cannot write it: ${code ?? (err as Error).message}`;
+    code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   }
+  if (code === 'written' || code === 'unchanged') return code;
+  if (code === 'EROFS') return `cannot write it: the file system is read-only; mount a tmpfs (Kubernetes: an emptyDir) on ${dir}`;
+  if (code === 'EPERM' && owner) return `cannot give it to ${owner.uid}:${owner.gid}: only root can (EPERM)`;
+  if (code === 'EACCES') return `cannot write it: uid ${process.getuid?.()} may not write in ${dir} (EACCES); mount a tmpfs it can write (Kubernetes: an emptyDir) on ${dir}`;
+  return `cannot write it: ${code}`;
 }

@@ -4,7 +4,8 @@
 // reap.c (its exit, and orphans'), fds.c (descriptors), relay.c (the log
 // relay's I/O), early-stop.c (a stop before the supervisor listens),
 // wall-timer.c (the jobs' timer on the wall clock), notify-socket.c
-// (sd_notify's socket), v8-memory.cc (a GC),
+// (sd_notify's socket), files.c (small files read and written whole),
+// v8-memory.cc (a GC),
 // args.c (arguments).
 #include "addon.h"
 
@@ -33,6 +34,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"setWallTimer", NULL, set_wall_timer, NULL, NULL, NULL, napi_default, NULL},
     {"notifySocket", NULL, notify_socket, NULL, NULL, NULL, napi_default, NULL},
     {"notifyReceive", NULL, notify_receive, NULL, NULL, NULL, napi_default, NULL},
+    {"readRegularFile", NULL, read_regular_file, NULL, NULL, NULL, napi_default, NULL},
+    {"writeFileAtomically", NULL, write_file_atomically, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -76,6 +76,9 @@ napi_value set_wall_timer(napi_env env, napi_callback_info info);
 // notify-socket.c
 napi_value notify_socket(napi_env env, napi_callback_info info);
 napi_value notify_receive(napi_env env, napi_callback_info info);
+// files.c
+napi_value read_regular_file(napi_env env, napi_callback_info info);
+napi_value write_file_atomically(napi_env env, napi_callback_info info);
 // v8-memory.cc
 napi_value collect_startup_garbage(napi_env env, napi_callback_info info);
 

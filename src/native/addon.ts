@@ -67,6 +67,10 @@ export interface Native {
   notifySocket(name: string): number;
   /** one datagram into `buffer`, its sender's [pid, uid] and the descriptors it sent (count, fds…: the caller closes them) into `sender`: its whole length (> buffer.length: cut), or -errno */
   notifyReceive(fd: number, sender: Int32Array, buffer: Buffer): number;
+  /** a regular file's bytes, at most `limit` (limit + 1: it is longer) (files.c): their count in `scratch`, or a new Buffer when they did not fit; -errno; or what a file that is not regular is */
+  readRegularFile(path: string, limit: number, scratch: Buffer): number | Buffer | string;
+  /** `bytes` into a new `temp` (0600, then uid:gid when uid >= 0, then `mode`), renamed over `path`: 0, 1 (`path` held them already: nothing written) or -errno, `temp` gone on failure */
+  writeFileAtomically(temp: string, path: string, mode: number, uid: number, gid: number, bytes: Buffer): number;
 }
 
 // dist/src/native/addon.js → the package root's build/Release

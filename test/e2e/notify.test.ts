@@ -2,7 +2,7 @@
 // processes: Debian's systemd-notify, a Python client sending each kind of
 // message, a sender from another service, malformed and oversized messages.
 import test from 'ava';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBerth, startInit, tempDir, waitForRecord } from '../helpers/init.js';
 
@@ -176,7 +176,9 @@ time.sleep(60)
   const db = await waitForRecord(init.stateDir, 'db', (r) => r.pid !== null);
   const address = /NOTIFY_SOCKET=([^\0]+)/.exec(readFileSync(`/proc/${db.pid}/environ`, 'latin1'))![1];
   t.regex(address, /^@berth\/[0-9a-f]{16}\/db$/);
-  writeFileSync(join(dir, 'address'), address);
+  // renamed into place: the intruder waits for the file to exist, and must not read it half written (seen in CI)
+  writeFileSync(join(dir, 'address.part'), address);
+  renameSync(join(dir, 'address.part'), join(dir, 'address'));
   const sent = Number(/intruder sent (\d+)/.exec(await init.waitFor(/intruder sent \d+/))![1]);
   await init.waitFor(new RegExp(`refused a notification from pid ${sent}: not one of db's processes`));
   await new Promise((r) => setTimeout(r, 500));
