@@ -1,8 +1,10 @@
 // 8: the log relay (issue #8).
 //   throughput: one service writes 1 GiB of 100-byte lines, 1 MB per write,
 //     the init's stdout on /dev/null: Berth in plain, prefix and passthrough,
-//     supervisord's relay (stdout_logfile=/dev/stdout) and the producer alone
-//     take turns within each run, in an order rotated from run to run, so each ratio compares neighbours. The
+//     supervisord's relay (stdout_logfile=/dev/stdout) and the producer alone;
+//     then the relay's stdout a pipe drained by `cat` (what a container engine
+//     reads): Berth in plain, prefix and json, and supervisord. All take turns
+//     within each run, in an order rotated from run to run, so each ratio compares neighbours. The
 //     producer times itself, from its first write to the last one its pipe
 //     took, so every relay is measured the same way.
 //   twenty services writing at once, prefix, stdout to a file: every line
@@ -11,7 +13,7 @@
 //     passthrough, and idle CPU with 100 relayed services.
 // The throughput and twenty runs are ordinary processes (neither relay needs
 // to be PID 1, and supervisord is not); memory and idle CPU run as PID 1.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,8 +35,10 @@ const BYTES = WRITES * 1e6;
 const RUN_TIMEOUT_MS = 120_000;
 const SUPERVISORD = findProgram('supervisord');
 
-const MODES = ['alone', 'plain', 'prefix', 'passthrough', 'supervisord'] as const;
+const MODES = ['alone', 'plain', 'prefix', 'passthrough', 'supervisord', 'plainPipe', 'prefixPipe', 'jsonPipe', 'supervisordPipe'] as const;
 type Mode = (typeof MODES)[number];
+/** the piped modes: the relay's stdout a pipe that `cat` drains */
+const PIPED: Partial<Record<Mode, 'plain' | 'prefix' | 'json' | 'supervisord'>> = { plainPipe: 'plain', prefixPipe: 'prefix', jsonPipe: 'json', supervisordPipe: 'supervisord' };
 const RELAYED = ['plain', 'prefix', 'json'] as const;
 const HUNDRED_FORMATS = ['passthrough', ...RELAYED] as const;
 type Format = (typeof HUNDRED_FORMATS)[number];
@@ -99,29 +103,49 @@ async function runBerth(dir: string, manifest: object, stdout: number): Promise<
   return code;
 }
 
+/**
+ * A real pipe (a FIFO in `dir`) that `cat` drains to /dev/null, as a container engine reads the init's stdout:
+ * its write end for the relay, and `done`, which closes it and waits for `cat` to see the end.
+ */
+function catPipe(run: { child?: ChildProcess; dir: string }): { fd: number; done: () => Promise<void> } {
+  const fifo = join(run.dir, 'stdout.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const cat = spawn('cat', [fifo], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const catExited = exited(cat);
+  // blocks until cat has opened its end: a moment
+  const fd = openSync(fifo, 'w');
+  return {
+    fd,
+    done: async () => {
+      closeSync(fd);
+      await within(catExited, 10_000, 'cat').catch(() => cat.kill('SIGKILL'));
+    },
+  };
+}
+
 /** ns the producer took through `mode`'s relay (the init exits once its only service is done; supervisord is stopped). */
 async function floodThrough(mode: Mode): Promise<number> {
   const run = scratch(mode);
   const elapsed = join(run.dir, 'elapsed');
+  const piped = PIPED[mode];
+  const out = piped ? catPipe(run) : { fd: openSync('/dev/null', 'w'), done: async () => undefined };
   try {
     if (mode === 'alone') spawnSync('sh', ['-c', `{ ${FLOOD}; } > /dev/null`], { cwd: run.dir });
-    else if (mode === 'supervisord') await viaSupervisord(run);
+    else if (mode === 'supervisord' || piped === 'supervisord') await viaSupervisord(run, out.fd);
     else {
-      const devnull = openSync('/dev/null', 'w');
-      try {
-        const code = await runBerth(run.dir, { version: 1, logging: { format: mode }, services: { flood: { script: FLOOD } } }, devnull);
-        if (code !== 0) throw new Error(`berth ${mode} exited with ${code}`);
-      } finally {
-        closeSync(devnull);
-      }
+      const format = piped ?? mode;
+      const code = await runBerth(run.dir, { version: 1, logging: { format }, services: { flood: { script: FLOOD } } }, out.fd);
+      if (code !== 0) throw new Error(`berth ${mode} exited with ${code}`);
     }
     return Number(readFileSync(elapsed, 'utf8'));
   } finally {
+    if (!piped) closeSync(out.fd);
+    await out.done();
     remove(run);
   }
 }
 
-async function viaSupervisord(run: { child?: ChildProcess; dir: string }): Promise<void> {
+async function viaSupervisord(run: { child?: ChildProcess; dir: string }, stdout: number): Promise<void> {
   const conf = join(run.dir, 'supervisord.conf');
   writeFileSync(join(run.dir, 'flood.sh'), FLOOD);
   writeFileSync(
@@ -132,7 +156,7 @@ async function viaSupervisord(run: { child?: ChildProcess; dir: string }): Promi
       'stdout_logfile=/dev/stdout', 'stdout_logfile_maxbytes=0', 'redirect_stderr=true', '',
     ].join('\n'),
   );
-  const child = spawn(SUPERVISORD!, ['-c', conf], { cwd: run.dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(SUPERVISORD!, ['-c', conf], { cwd: run.dir, stdio: ['ignore', stdout, 'inherit'] });
   run.child = child;
   const gone = exited(child);
   try {
@@ -156,7 +180,7 @@ async function throughput(o: Options, r: LogsResult): Promise<void> {
   for (let i = 0; i < o.runs; i++) {
     progress(`logs: throughput run ${i + 1}/${o.runs}`);
     for (const mode of rotated(MODES, i)) {
-      if (mode === 'supervisord' && !SUPERVISORD) continue;
+      if ((mode === 'supervisord' || mode === 'supervisordPipe') && !SUPERVISORD) continue;
       r.busy.add(await waitQuiet());
       try {
         r.throughput[mode].add(BYTES / (await floodThrough(mode)));
@@ -312,9 +336,9 @@ function supervisordVersion(): string {
 function report(r: LogsResult): { lines: string[]; targets: Target[] } {
   const t = r.throughput;
   const gbps = (mode: Mode): string => fmt(t[mode].summary, 'GB/s');
-  const versus = (mode: Mode): string => (SUPERVISORD ? `; ${ratioText(t[mode].ratioTo(t.supervisord), 'vs supervisord')}` : '');
+  const versus = (mode: Mode): string => (SUPERVISORD ? `; ${ratioText(t[mode].ratioTo(PIPED[mode] ? t.supervisordPipe : t.supervisord), 'vs supervisord')}` : '');
   const lines = [
-    `8. log relay: one service writes 1 GiB of 100-byte lines (perl, 1 MB a write), the relay's stdout on /dev/null;`,
+    `8. log relay: one service writes 1 GiB of 100-byte lines (perl, 1 MB a write), the relay's stdout on /dev/null, then a pipe;`,
     `   the producer times itself (first write to the last one its pipe took); the modes take turns in each run`,
     busyLine(r.busy),
     `   ${label('producer alone')}${gbps('alone')}`,
@@ -322,6 +346,11 @@ function report(r: LogsResult): { lines: string[]; targets: Target[] } {
     `   ${label('berth prefix')}${gbps('prefix')}${versus('prefix')}`,
     `   ${label('berth passthrough')}${gbps('passthrough')} (the service writes to /dev/null itself)`,
     `   ${label('supervisord')}${SUPERVISORD ? `${gbps('supervisord')} (${supervisordVersion()})` : supervisordVersion()}`,
+    `   the relay's stdout a pipe that \`cat\` drains (what a container engine reads):`,
+    `   ${label('berth plain')}${gbps('plainPipe')}${versus('plainPipe')}`,
+    `   ${label('berth prefix')}${gbps('prefixPipe')}${versus('prefixPipe')}`,
+    `   ${label('berth json')}${gbps('jsonPipe')}${versus('jsonPipe')}`,
+    `   ${label('supervisord')}${SUPERVISORD ? gbps('supervisordPipe') : supervisordVersion()}`,
   ];
   const tw = r.twenty;
   lines.push(
@@ -341,14 +370,17 @@ function report(r: LogsResult): { lines: string[]; targets: Target[] } {
   lines.push(`   idle CPU of PID 1 with 100 relayed services over ${num(r.idleSeconds, 1)} s:`);
   for (const format of IDLE_FORMATS) lines.push(`   ${label(format)}${fmt(r.idle[format].ticks.summary, 'ticks', 0)}; ${fmt(r.idle[format].ms.summary, 'ms CPU')}`);
 
-  const ahead = (mode: 'plain' | 'prefix'): Target => {
-    const ratio = t[mode].ratioTo(t.supervisord);
+  /** `mode` against supervisord's relay to the same stdout, by the per-run ratio: ahead by more than `by`, or (`level`) at least level */
+  const ahead = (mode: Mode, by = 1, level = false): Target => {
+    const peer = PIPED[mode] ? t.supervisordPipe : t.supervisord;
+    const ratio = t[mode].ratioTo(peer);
+    const piped = PIPED[mode];
     return {
-      what: `log relay ${mode}, 1 GiB`,
-      target: 'ahead of supervisord (same runs)',
+      what: `log relay ${piped ?? mode}, 1 GiB${piped ? ', into a pipe' : ''}`,
+      target: level ? 'level with supervisord or ahead (same runs)' : by > 1 ? `${by}x supervisord (same runs)` : 'ahead of supervisord (same runs)',
       berth: median(t[mode].summary, 'GB/s'),
-      pass: ratio ? ratio.median > 1 : undefined,
-      peers: SUPERVISORD ? `supervisord ${median(t.supervisord.summary, 'GB/s')}${ratio ? `, per-run ratio ${num(ratio.median, 2)}x` : ''}` : 'supervisord not installed',
+      pass: ratio ? (level ? ratio.median >= 1 : ratio.median > by) : undefined,
+      peers: SUPERVISORD ? `supervisord ${median(peer.summary, 'GB/s')}${ratio ? `, per-run ratio ${num(ratio.median, 2)}x` : ''}` : 'supervisord not installed',
     };
   };
   const worstPss = Math.max(...RELAYED.map((f) => above(f, 'pss') ?? NaN));
@@ -356,6 +388,9 @@ function report(r: LogsResult): { lines: string[]; targets: Target[] } {
   const targets: Target[] = [
     ahead('plain'),
     ahead('prefix'),
+    ahead('plainPipe', 1.2),
+    ahead('prefixPipe', 1, true),
+    ahead('jsonPipe', 1, true),
     { what: 'log relay passthrough', target: 'unchanged (no relay)', berth: median(t.passthrough.summary, 'GB/s'), pass: undefined, peers: `producer alone ${median(t.alone.summary, 'GB/s')}` },
     { what: 'twenty services at once', target: 'every line intact', berth: tw ? `${tw.intact}/20, ${tw.broken} broken` : 'no data', pass: tw ? tw.intact === 20 && tw.broken === 0 : undefined, peers: '' },
     { what: 'PSS, 100 relayed services', target: 'within 3 MB of passthrough', berth: Number.isFinite(worstPss) ? `${signed(worstPss)} MB (worst format)` : 'no data', pass: Number.isFinite(worstPss) ? worstPss < 3 : undefined, peers: '' },

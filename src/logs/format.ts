@@ -1,8 +1,7 @@
 // The formats of relayed output (docs/logging.md, "Formats"). A formatter says
 // what becomes of a buffer of whole lines from one stream of one service:
-// written as it is, each line after a prefix (the sink copies them into a
-// buffer it reuses, in the addon), or rewritten into json, where each line
-// becomes a string.
+// written as it is, each line after a prefix, or each line as a json object
+// (either way the sink copies them into a buffer it reuses, in the addon).
 import { isUtf8 } from 'node:buffer';
 import type { Logging } from '../manifest/index.js';
 
@@ -15,8 +14,16 @@ export type Stream = 'stdout' | 'stderr';
 export interface Formatter {
   /** what goes before each line, made afresh for each buffer (a timestamp moves on); null: nothing */
   prefix: (() => Buffer) | null;
-  /** json: the lines rewritten, one object each; null: the lines go out as they are, after the prefix */
-  rewrite: ((lines: Buffer, stream: Stream) => Buffer) | null;
+  /** json: how the lines of one buffer from `stream` become objects; null: the lines go out as they are, after the prefix */
+  json: ((stream: Stream) => JsonLines) | null;
+}
+
+/** The json of one buffer of lines, all read at one time. */
+export interface JsonLines {
+  /** each line's object up to its text: `{"time":…,"service":…,"stream":…,"line":"` */
+  head: Buffer;
+  /** one whole line (with its newline) as its object and a newline: for one that is not UTF-8 */
+  one(line: Buffer): Buffer;
 }
 
 const NL = 0x0a;
@@ -29,10 +36,10 @@ export const INIT_SOURCE = '[berth]';
  * services printed with a prefix, so their `|` line up, as docker compose does.
  */
 export function formatterFor(service: string, logging: Logging, width: number): Formatter {
-  if (logging.format === 'json') return { prefix: null, rewrite: (lines, stream) => toJson(lines, service, stream) };
+  if (logging.format === 'json') return { prefix: null, json: (stream) => jsonLines(service, stream) };
   const name = logging.format === 'prefix' ? Buffer.from(`${service.padEnd(width)} | `) : null;
-  if (!logging.timestamps) return name ? { prefix: () => name, rewrite: null } : unchanged;
-  return { prefix: () => (name ? Buffer.concat([timestamp(), name]) : timestamp()), rewrite: null };
+  if (!logging.timestamps) return name ? { prefix: () => name, json: null } : unchanged;
+  return { prefix: () => (name ? Buffer.concat([timestamp(), name]) : timestamp()), json: null };
 }
 
 /** The init's own `[berth]` line in the top-level format: json when the services are json, so a shipper parses one format. */
@@ -42,22 +49,19 @@ export function formatInitLine(message: string, logging: Logging): string {
 }
 
 /** plain without timestamps: the relay writes what it read */
-export const unchanged: Formatter = { prefix: null, rewrite: null };
+export const unchanged: Formatter = { prefix: null, json: null };
 
 function timestamp(): Buffer {
   return Buffer.from(`${new Date().toISOString()} `);
 }
 
 
-function toJson(lines: Buffer, service: string, stream: Stream): Buffer {
+function jsonLines(service: string, stream: Stream): JsonLines {
   const time = new Date().toISOString();
-  let text = '';
-  let from = 0;
-  for (let nl = lines.indexOf(NL); nl !== -1; nl = lines.indexOf(NL, from)) {
-    text += `${jsonLine(time, service, stream, lines.subarray(from, nl))}\n`;
-    from = nl + 1;
-  }
-  return Buffer.from(text);
+  return {
+    head: Buffer.from(`{"time":"${time}","service":${JSON.stringify(service)},"stream":"${stream}","line":"`),
+    one: (line) => Buffer.from(`${jsonLine(time, service, stream, line.subarray(0, line.at(-1) === NL ? -1 : line.length))}\n`),
+  };
 }
 
 /**

@@ -21,7 +21,7 @@ export function setInitLogging(top: Logging): void {
 }
 
 export function stdoutSink(): Sink {
-  sink ??= new Sink(process.stdout, readerGone, flushInitLines, growStdoutPipe);
+  sink ??= new Sink(process.stdout, readerGone, flushInitLines, growStdoutPipe, 1);
   return sink;
 }
 

@@ -15,6 +15,11 @@ export function prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [read: n
   return loadNative().prefixInto(lines, prefix, out);
 }
 
+/** Each whole line of `lines` as `head`, its JSON-escaped text, `"}` and a newline, into `out` while they fit (relay.c); see Sink.writeJson. */
+export function jsonInto(lines: Buffer, head: Buffer, out: Buffer): [read: number, written: number, invalid: boolean] {
+  return loadNative().jsonInto(lines, head, out);
+}
+
 const EAGAIN = -constants.errno.EAGAIN;
 
 /**
@@ -68,6 +73,18 @@ export class ReadableFd {
     this.via = via;
     // a smaller go-between would split each read into several: not worth it
     if (!setPipeSize(via.write, bytes)) this.dropVia();
+  }
+
+  /**
+   * The whole lines the pipe holds, moved to `dst` without a copy (spliceLines in the addon), once speedUp gave it a
+   * pipe of its own to tee into: bytes taken, 0 when it must be read the classic way, or -errno (-EAGAIN: nothing
+   * now). After any other error the pipe of its own is dropped, whatever it still holds with it: reads go direct.
+   */
+  spliceLines(dst: number, devNull: number, maxLine: number, tail: Buffer, rest: Buffer, out: Int32Array): number {
+    if (!this.via) return 0;
+    const n = loadNative().spliceLines(this.fd, this.via.write, this.via.read, dst, devNull, maxLine, tail, rest, out);
+    if (n < 0 && n !== EAGAIN) this.dropVia();
+    return n;
   }
 
   pause(paused: boolean): void {

@@ -3,7 +3,7 @@
 // handle (through the addon: a net.Socket per pipe cost ~85 us each), cut
 // into whole lines, kept for `berth logs`, formatted, and written to a sink.
 // Reading stops while the sink is blocked: back-pressure, not memory.
-import { closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import type * as NodeStream from 'node:stream';
@@ -11,11 +11,9 @@ import { makePipe } from '../native/fds.js';
 import { ReadableFd } from './pipe-reader.js';
 import { formatterFor, unchanged, type Formatter, type Logging, type Stream } from './format.js';
 import { LineFramer, MAX_LINE } from './framer.js';
-import { RecentLines } from './recent.js';
+import { RECENT_BYTES, RecentLines } from './recent.js';
 import type { Sink } from './sink.js';
 
-const NL = 0x0a;
-const FORMAT_SLICE = 64 * 1024;
 
 /** A partial last line is relayed after this long without more output. */
 export const STALL_MS = 500;
@@ -91,7 +89,9 @@ export class ServiceLog {
         // made at the first line: stdout's sink loads process.stdout and node:net (~10 ms), a stall in a start burst
         let made: Sink | undefined;
         const to = (): Sink => (made ??= sink());
-        readers.push(new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', to(), format), to));
+        // plain lines to the init's stdout may be spliced there, unread (PipeReader.splice)
+        const direct = !raw && !format.prefix && !format.json ? { keep: (lines: Buffer) => this.recent?.append(lines), followed: () => this.followers.size > 0 } : undefined;
+        readers.push(new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', to(), format), to, direct));
         if (json) readers.push(new PipeReader(err.read, (lines) => this.relay(lines, 'stderr', to(), format), to));
       },
       exited: () => {
@@ -130,16 +130,8 @@ export class ServiceLog {
     this.recent?.append(lines);
     for (const fn of this.followers) fn(lines);
     if (format.prefix) return sink.writePrefixed(lines, format.prefix());
-    if (!format.rewrite) return sink.write(lines);
-    // json works through the cache in slices of whole lines; one buffer of 1 MiB is several times slower
-    let flowing = true;
-    for (let from = 0; from < lines.length; ) {
-      let end = from + FORMAT_SLICE >= lines.length ? lines.length : lines.lastIndexOf(NL, from + FORMAT_SLICE) + 1;
-      if (end <= from) end = lines.indexOf(NL, from + FORMAT_SLICE) + 1; // one line longer than a slice
-      flowing = sink.write(format.rewrite(lines.subarray(from, end), stream)) && flowing;
-      from = end;
-    }
-    return flowing;
+    if (format.json) return sink.writeJson(lines, format.json(stream));
+    return sink.write(lines);
   }
 }
 
@@ -169,6 +161,17 @@ let firstReads: Buffer | undefined;
 /** Scratch for the synchronous read at a process's exit; replaced when a queued write still holds it. */
 let scratch: Buffer | undefined;
 
+/** What a reader of lines relayed unchanged needs to splice them: where the recent lines go, and whether anyone follows them. */
+interface Direct {
+  keep(lines: Buffer): void;
+  followed(): boolean;
+}
+
+/** The splices' scratch: the last whole lines of each (for `berth logs`), and what spliceLines reports. */
+let spliceTail: Buffer | undefined;
+let spliceOut: Int32Array | undefined;
+let devNull: number | undefined;
+
 /** One pipe's read end, read into a buffer of its own from its second read on (no allocation per read). */
 class PipeReader {
   private buffer?: Buffer;
@@ -177,6 +180,8 @@ class PipeReader {
   private stallTimer?: NodeJS.Timeout;
   private flowing = true;
   private grown = false;
+  /** spliceLines said these fds cannot splice: read the classic way from now on */
+  private spliceRefused = false;
   /** what this reader's buffers have before them (see readBuffer) */
   private headroom = 0;
 
@@ -184,6 +189,7 @@ class PipeReader {
     fd: number,
     relay: (lines: Buffer) => boolean,
     private readonly sink: () => Sink,
+    private readonly direct?: Direct,
   ) {
     this.framer = new LineFramer((lines) => {
       if (!relay(lines)) this.flowing = false;
@@ -216,12 +222,15 @@ class PipeReader {
    */
   private onReadable(): void {
     for (let reads = 0; reads < READS_PER_WAKE && this.flowing && !this.pipe.closed; reads++) {
-      if (this.readOnce() < READ_SIZE) return;
+      // a splice ends at a line's end: nearly a full read means the pipe was full
+      if (this.readOnce() < READ_SIZE - MAX_LINE) return;
     }
   }
 
-  /** One read and its relay; what it read, or 0 when there was nothing to read. */
+  /** One read (or splice) and its relay; what it took, or 0 when there was nothing to take. */
   private readOnce(): number {
+    const spliced = this.splice();
+    if (spliced !== undefined) return spliced;
     let buf = this.buffer ?? (firstReads ??= readBuffer(0));
     const n = this.pipe.read(buf);
     if (n === EAGAIN) return 0;
@@ -239,6 +248,41 @@ class PipeReader {
     this.take(buf.subarray(0, n));
     // a queued write still points into it, or the reader filled its pipe and the next read wants headroom
     if (this.sink().holding || this.buffer.byteOffset !== this.headroom) this.buffer = readBuffer(this.headroom);
+    if (!this.flowing) this.waitForSink();
+    return n;
+  }
+
+  /**
+   * A fast writer's plain lines bound for the init's stdout, moved there without being read (spliceLines), when
+   * nothing queued in the sink would be overtaken and nobody follows them: what it took (0: nothing there now), or
+   * undefined when the pipe is to be read the classic way. While the framer holds the start of a line, the whole
+   * lines are read instead, through it, so that none is left unfinished and the next one can splice.
+   */
+  private splice(): number | undefined {
+    if (!this.direct || !this.grown || this.spliceRefused || this.direct.followed()) return undefined;
+    const sink = this.sink();
+    if (!sink.spliceable()) return undefined;
+    const finishing = this.framer.pending;
+    const rest = (this.buffer ??= readBuffer(this.headroom));
+    spliceTail ??= Buffer.allocUnsafe(RECENT_BYTES);
+    spliceOut ??= new Int32Array(4);
+    devNull ??= openSync('/dev/null', 'w');
+    const n = this.pipe.spliceLines(finishing ? -1 : sink.fd!, devNull, MAX_LINE, spliceTail, rest, spliceOut);
+    if (n === EAGAIN) return 0;
+    if (n <= 0) {
+      if (n < 0) this.spliceRefused = true;
+      return undefined;
+    }
+    const [moved, tailStart, tailEnd, left] = spliceOut;
+    if (finishing) {
+      this.take(rest.subarray(0, left));
+    } else {
+      sink.spliced(moved);
+      this.direct.keep(spliceTail.subarray(tailStart, tailEnd));
+      // what stdout would not take now goes behind, through the sink, which then holds back the next splice
+      if (left > 0 && !sink.write(rest.subarray(0, left))) this.flowing = false;
+    }
+    if (sink.holding) this.buffer = readBuffer(this.headroom);
     if (!this.flowing) this.waitForSink();
     return n;
   }

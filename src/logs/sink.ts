@@ -3,7 +3,8 @@
 // so the services block on their pipes and the init's memory stays bounded; a
 // sink whose reader went away swallows what follows, so no service dies of it.
 import type { Writable } from 'node:stream';
-import { prefixInto } from './pipe-reader.js';
+import type { JsonLines } from './format.js';
+import { jsonInto, prefixInto } from './pipe-reader.js';
 
 const EMPTY = Buffer.alloc(0);
 const NL = 0x0a;
@@ -34,6 +35,8 @@ export class Sink {
     private readonly before?: () => void,
     /** runs once, at the first write of BIG_WRITE bytes or more: a fast writer is here */
     private onBig?: () => void,
+    /** the stream's fd, when relays may splice whole lines into it behind the stream's back (the init's stdout) */
+    readonly fd?: number,
   ) {
     stream.on('drain', () => this.unblock());
     stream.on('error', (err: Error) => {
@@ -60,6 +63,24 @@ export class Sink {
   }
 
   /**
+   * Whether a relay may splice into `fd` now: nothing queued in the stream that its lines would overtake (the init's
+   * own pending lines go first, and may themselves be what is queued).
+   */
+  spliceable(): boolean {
+    if (this.fd === undefined || this.gone || this.isBlocked) return false;
+    this.before?.();
+    return !this.holding;
+  }
+
+  /** A relay spliced `bytes` into `fd`: what a write of them would have told. */
+  spliced(bytes: number): void {
+    if (this.onBig && bytes >= BIG_WRITE) {
+      this.onBig();
+      this.onBig = undefined;
+    }
+  }
+
+  /**
    * Writes `lines` (whole lines) with `prefix` before each, copied into
    * buffers the sink reuses once the stream is done with them: no
    * allocation per write, and one write per buffer-full (a new buffer per
@@ -67,23 +88,40 @@ export class Sink {
    * stdout holds each write for a while).
    */
   writePrefixed(lines: Buffer, prefix: Buffer): boolean {
+    return this.writeFormatted(lines, (from, out) => prefixInto(lines.subarray(from), prefix, out), (line) => {
+      // a prefix (the service's name) and line longer than the buffer: a buffer of their own
+      const own = Buffer.allocUnsafe(prefix.length + line.length);
+      return own.subarray(0, prefixInto(line, prefix, own)[1]);
+    });
+  }
+
+  /** Writes `lines` (whole lines) as json objects, as writePrefixed does with prefixes. */
+  writeJson(lines: Buffer, json: JsonLines): boolean {
+    return this.writeFormatted(lines, (from, out) => jsonInto(lines.subarray(from), json.head, out), json.one);
+  }
+
+  /**
+   * `lines` through `into` (a native pass that formats whole lines into a buffer while they fit: [read, written,
+   * stopped before a line it cannot do]), a reused buffer at a time; a line it cannot do (too long for the buffer,
+   * or, in json, not UTF-8) through `one`.
+   */
+  private writeFormatted(lines: Buffer, into: (from: number, out: Buffer) => [number, number, boolean?], one: (line: Buffer) => Buffer): boolean {
     if (this.gone) return true; // nothing to format for
     let flowing = true;
     for (let from = 0; from < lines.length; ) {
       const out = this.prefixBuffer();
-      let [read, written] = prefixInto(lines.subarray(from), prefix, out.buf);
-      if (read > 0) {
+      const [read, written, refused] = into(from, out.buf);
+      if (written > 0) {
         out.writes++;
         flowing = this.write(out.buf.subarray(0, written), () => out.writes--) && flowing;
-      } else {
-        // a prefix (the service's name) and line longer than the buffer: a buffer of their own
-        const nl = lines.indexOf(NL, from);
-        const line = lines.subarray(from, nl === -1 ? lines.length : nl + 1);
-        const own = Buffer.allocUnsafe(prefix.length + line.length);
-        [read, written] = prefixInto(line, prefix, own);
-        flowing = this.write(own.subarray(0, written)) && flowing;
       }
       from += read;
+      if (from < lines.length && (read === 0 || refused)) {
+        const nl = lines.indexOf(NL, from);
+        const line = lines.subarray(from, nl === -1 ? lines.length : nl + 1);
+        flowing = this.write(one(line)) && flowing;
+        from += line.length;
+      }
     }
     return flowing;
   }

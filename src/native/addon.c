@@ -26,6 +26,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"closeWatch", NULL, close_watch, NULL, NULL, NULL, napi_default, NULL},
     {"readInto", NULL, read_into, NULL, NULL, NULL, napi_default, NULL},
     {"readVia", NULL, read_via, NULL, NULL, NULL, napi_default, NULL},
+    {"spliceLines", NULL, splice_lines, NULL, NULL, NULL, napi_default, NULL},
+    {"jsonInto", NULL, json_into, NULL, NULL, NULL, napi_default, NULL},
     {"collectStartupGarbage", NULL, collect_startup_garbage, NULL, NULL, NULL, napi_default, NULL},
     {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
     {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},

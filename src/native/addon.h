@@ -68,6 +68,8 @@ napi_value close_watch(napi_env env, napi_callback_info info);
 napi_value read_into(napi_env env, napi_callback_info info);
 napi_value read_via(napi_env env, napi_callback_info info);
 napi_value prefix_into(napi_env env, napi_callback_info info);
+napi_value splice_lines(napi_env env, napi_callback_info info);
+napi_value json_into(napi_env env, napi_callback_info info);
 // early-stop.c
 napi_value exit_on_stop(napi_env env, napi_callback_info info);
 // wall-timer.c

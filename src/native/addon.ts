@@ -47,11 +47,15 @@ export interface Native {
   reserveFds(count: number): number;
   cloexecInherited(): number;
   prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [number, number];
+  /** each whole line as `head`, its JSON-escaped bytes, `"}` and a newline, while they fit (relay.c): [read, written, stopped at an invalid UTF-8 line] */
+  jsonInto(lines: Buffer, head: Buffer, out: Buffer): [number, number, boolean];
   watchReadable(fd: number, callback: () => void): Watcher;
   pauseWatch(watcher: Watcher, paused: boolean): void;
   closeWatch(watcher: Watcher): void;
   readInto(fd: number, buffer: Buffer): number;
   readVia(fd: number, viaWrite: number, viaRead: number, buffer: Buffer): number;
+  /** the plain relay's whole lines spliced from `src` to `dst` (relay.c): bytes taken, 0 (read the classic way) or -errno; out: [spliced, tailStart, tailEnd, restLength] */
+  spliceLines(src: number, viaWrite: number, viaRead: number, dst: number, devNull: number, maxLine: number, tail: Buffer, rest: Buffer, out: Int32Array): number;
   collectStartupGarbage(): void;
   waitNoHang(pid: number, status: Int32Array): number;
   reapAll(out: Int32Array): number;

@@ -1,11 +1,14 @@
 // A fast writer's relay pipe is read through a second pipe of the init's own
 // (splice, then read), so the service's copies and the init's overlap. Where
 // a seccomp profile refuses splice, the relay reads the pipe directly: the
-// same bytes, nothing lost. A flood also grows the init's stdout pipe.
+// same bytes, nothing lost. A flood also grows the init's stdout pipe. In
+// the plain format its whole lines are spliced to stdout without being read:
+// the same output as a relay that reads them.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { startInit, type InitRun } from '../helpers/init.js';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { runBerth, startInit, tempDir, type InitRun } from '../helpers/init.js';
 import { buildDenySyscall } from '../helpers/seccomp.js';
 
 const LINES = 30_000; // of 100 bytes, in writes of 1 MB: the relay pipe fills at once
@@ -63,4 +66,51 @@ test('a fast writer is read through a second pipe, and with splice refused (secc
   // a flood also grows the init's stdout, a pipe here as under a container engine
   t.is(stdoutPipeBytes(viaPid), 1024 * 1024);
   t.is(stdoutPipeBytes(directPid), 1024 * 1024);
+});
+
+/** numbered lines of 100 bytes in writes of 1 MB: among the first 30,000, every 5,000 a line of 64 KiB − 1, 64 KiB or 64 KiB + 1 (which the relay cuts, and which keeps a chunk from being spliced); then only short ones */
+const MIXED_LINES = LINES + 100_000;
+const MIXED = `perl -e '$b = ""; for $i (1..${MIXED_LINES}) { $b .= sprintf("%099d\\n", $i); $b .= ("x" x (65535 + ($i / 5000) % 3)) . "\\n" if $i % 5000 == 0 && $i <= ${LINES}; if (length($b) >= 1e6) { syswrite(STDOUT, $b); $b = "" } } syswrite(STDOUT, $b)'; echo flood-done; exec sleep 60`;
+
+/** What the init wrote of its service's output: every line but its own. */
+function serviceLines(output: string): string[] {
+  return output.split('\n').filter((l) => l !== '' && !l.startsWith('[berth]'));
+}
+
+test('plain lines of a fast writer are spliced to a piped stdout unread: the same lines as a relay that reads them (long ones cut alike), berth logs has whole ones, and the init writes a fraction of the bytes', async (t) => {
+  const deny = buildDenySyscall(t);
+  if (!deny) return;
+  const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const manifest = { version: 1, services: { loud: { script: MIXED } } };
+  // stdout a pipe that cat drains into a file, as fast as an engine reads it (the test's own end would be slower)
+  const piped = (file: string, prefix: string[] = []) => (argv: string[]) => [...prefix, 'sh', '-c', 'out=$1; shift; "$@" | cat > "$out"', 'sh', file, ...argv];
+  const spliced = startInit({ manifest, wrap: piped(join(dir, 'spliced')) });
+  const read = startInit({ manifest, wrap: piped(join(dir, 'read'), [deny, 'splice']) });
+  t.teardown(() => Promise.all([spliced.cleanup(), read.cleanup()]));
+  const done = async (file: string): Promise<string> => {
+    for (let i = 0; i < 600; i++) {
+      const text = existsSync(file) ? readFileSync(file, 'latin1') : '';
+      if (text.includes('flood-done')) return text;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no flood-done in ${file} within 60 s`);
+  };
+  const [out, reference] = await Promise.all([done(join(dir, 'spliced')), done(join(dir, 'read'))]);
+  const lines = serviceLines(out);
+  const expected = serviceLines(reference);
+  t.is(lines.length, expected.length);
+  t.true(lines.every((l, i) => l === expected[i]), 'line for line what the relay that reads wrote');
+  t.is(lines.filter((l) => /^\d{99}$/.test(l)).length, MIXED_LINES);
+  t.true(lines.every((l) => l.length <= 65536), 'lines over 64 KiB cut, as the reading relay cuts them');
+  // what the init wrote (wchar) of the ~13.4 MB: the chunks with a long line, and what stdout would not take at once
+  // (how much depends on how fast cat reads: 5.7-8.3 MB here); a relay that read every byte would write them all
+  const io = Object.fromEntries(readFileSync(`/proc/${nodeUnder(spliced.proc.pid!)}/io`, 'utf8').trim().split('\n').map((l) => l.split(': ')).map(([k, v]) => [k, Number(v)]));
+  const bytes = lines.reduce((n, l) => n + l.length + 1, 0);
+  t.log(`relayed ${bytes} bytes; the init read ${io.rchar} and wrote ${io.wchar}`);
+  t.true(io.wchar < 0.9 * bytes, `wrote ${io.wchar} of ${bytes}`);
+  // the recent lines: whole, the last ones
+  const logs = await runBerth(['logs', 'loud', '-n', '3', '--state-dir', spliced.stateDir]);
+  t.is(logs.code, 0, logs.stderr);
+  t.deepEqual(logs.stdout.trim().split('\n').map((l) => l.replace(/^.*?(\d{99}|flood-done)$/, '$1')), [String(MIXED_LINES - 1).padStart(99, '0'), String(MIXED_LINES).padStart(99, '0'), 'flood-done']);
 });

@@ -2,7 +2,10 @@
 // rules, on random input: every byte kept, lines whole, cut only past 64 KiB.
 import test from 'ava';
 import fc from 'fast-check';
+import { isUtf8 } from 'node:buffer';
+import { Writable } from 'node:stream';
 import { formatterFor, formatInitLine, escapeInvalid } from '../../src/logs/format.js';
+import { Sink } from '../../src/logs/sink.js';
 import { LineFramer, MAX_LINE } from '../../src/logs/framer.js';
 import { RecentLines, RECENT_BYTES } from '../../src/logs/recent.js';
 import { framed } from '../helpers/lines.js';
@@ -66,22 +69,37 @@ test('prefix: the padded name and "| " before each line; timestamps put an ISO t
   t.is(formatterFor('web', { format: 'prefix', timestamps: false }, 8).prefix!().toString(), 'web      | ');
   t.regex(formatterFor('web', { format: 'prefix', timestamps: true }, 4).prefix!().toString(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z web  \| $/);
   t.regex(formatterFor('web', { format: 'plain', timestamps: true }, 3).prefix!().toString(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z $/);
-  t.deepEqual(formatterFor('web', { format: 'plain', timestamps: false }, 3), { prefix: null, rewrite: null }, 'plain: the bytes read are written, no copy');
+  t.deepEqual(formatterFor('web', { format: 'plain', timestamps: false }, 3), { prefix: null, json: null }, 'plain: the bytes read are written, no copy');
 });
 
+/** What a sink writes of `lines` in json, as service db's stderr (through the addon's jsonInto, as the relay does). */
+function asJson(lines: Buffer[]): string {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({ write: (chunk: Buffer, _enc, done) => { chunks.push(Buffer.from(chunk)); done(); } });
+  new Sink(stream, () => undefined).writeJson(Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])), formatterFor('db', { format: 'json', timestamps: false }, 0).json!('stderr'));
+  return Buffer.concat(chunks).toString();
+}
+
 test('json: one object per line with time, service, stream and line; any bytes survive', (t) => {
+  // each line's text as JSON.stringify writes it, whatever the bytes: quotes, backslashes, control characters, UTF-8, invalid bytes
+  const bytes = fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x22, 0x5c, 0x00, 0x1f, 0x7f, 0x08, 0x0c, 0x0d, 0x09));
+  const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }).map((s) => Buffer.from(s)), fc.array(bytes, { maxLength: 50 }).map((a) => Buffer.from(a)));
   t.notThrows(() => fc.assert(
-    fc.property(fc.array(fc.uint8Array({ maxLength: 50 }).map((a) => Buffer.from(a).filter((b) => b !== 10)), { minLength: 1, maxLength: 5 }), (raw) => {
+    fc.property(fc.array(text.map((b) => b.filter((x) => x !== 10)), { minLength: 1, maxLength: 8 }), (raw) => {
       const lines = raw.map((l) => Buffer.from(l));
-      const out = formatterFor('db', { format: 'json', timestamps: false }, 0).rewrite!(Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])), 'stderr').toString();
+      const out = asJson(lines);
       const objects = out.split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, string>);
       return objects.length === lines.length && objects.every((o, i) => {
         const bytes = o.base64 === undefined ? Buffer.from(o.line) : Buffer.from(o.base64, 'base64');
         return o.service === 'db' && o.stream === 'stderr' && !Number.isNaN(Date.parse(o.time)) && bytes.equals(lines[i]);
-      });
+      }) && out.split('\n').slice(0, -1).every((l, i) => !isUtf8(lines[i]) || l.endsWith(`"line":${JSON.stringify(lines[i].toString())}}`));
     }),
     params,
   ));
+  // a line too long for the sink's buffer at its worst (every byte escaped) goes out as one object all the same
+  const long = Buffer.alloc(1024 * 1024, 0x01);
+  const [object] = asJson([long]).split('\n');
+  t.is(JSON.parse(object).line, long.toString());
   t.is(escapeInvalid(Buffer.from([0x61, 0xff, 0xc3, 0xa9, 0xe2, 0x82])), 'a\\xffé\\xe2\\x82');
   t.deepEqual(JSON.parse(formatInitLine('web: started', { format: 'json', timestamps: false })).service, '[berth]');
   t.is(formatInitLine('web: started', { format: 'prefix', timestamps: false }), '[berth] web: started\n');
