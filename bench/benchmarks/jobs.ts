@@ -663,9 +663,10 @@ function report(r: JobsResult): Section {
     const crond = perJob(r, 'crond', 'crond0', 'rss');
     return {
       what: `RSS per job, ${what}`,
-      target: '< 10 kB (1,000 jobs against none)',
-      berth: s ? `${num(s.median)} kB${beyond ? ` (${num(beyond.median)} past one)` : ''}` : 'no data',
-      pass: s ? s.median < 10 : undefined,
+      // what each job adds: past the first, which brings what comes once (croner, and in a zone ICU's data: 8 MB)
+      target: '< 10 kB a job (1,000 against one, / 999)',
+      berth: beyond ? `${num(beyond.median)} kB past one (${s ? num(s.median) : '?'} against none)` : 'no data',
+      pass: beyond ? beyond.median < 10 : undefined,
       peers: `cron ${present('cron') ?? (cron ? `${num(cron.median, 2)} kB` : '?')}, busybox crond ${present('crond') ?? (crond ? `${num(crond.median, 2)} kB` : '?')}`,
     };
   };

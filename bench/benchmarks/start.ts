@@ -177,6 +177,16 @@ function report(r: StartResult, o: Options): Section {
       pass: up ? up.median < 300 : undefined,
       peers: `s6 ${s6 ?? median(r.s6[100].up.summary, 'ms')} (issue: ~580 ms)`,
     },
+    (() => {
+      const vsS6 = r.berth[100].up.ratioTo(r.s6[100].up);
+      return {
+        what: '100 services up, beside s6 (each output relayed)',
+        target: '<= 0.8x s6, per run (#29)',
+        berth: vsS6 ? `${num(vsS6.median, 2)}x (${num(vsS6.min, 2)}-${num(vsS6.max, 2)})` : 'no data',
+        pass: vsS6 ? vsS6.median <= 0.8 : undefined,
+        peers: `s6 ${s6 ?? median(r.s6[100].up.summary, 'ms')}`,
+      };
+    })(),
     {
       what: '1,000 services up',
       target: '< 1 s (#11)',

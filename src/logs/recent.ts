@@ -41,6 +41,14 @@ export class RecentLines {
     this.length += lines.length;
   }
 
+  /** Keeps only `lines` (whole ones): the lines between the kept ones and these went by unseen (spliced to stdout unread). */
+  replace(lines: Buffer): void {
+    this.start = 0;
+    this.length = 0;
+    this.dropped = false;
+    this.append(lines);
+  }
+
   /** The last `n` whole lines kept, oldest first: a view of the ring until the next append (copy it to keep it). */
   last(n: number): Buffer {
     const all = this.contents();

@@ -90,7 +90,7 @@ export class ServiceLog {
         let made: Sink | undefined;
         const to = (): Sink => (made ??= sink());
         // plain lines to the init's stdout may be spliced there, unread (PipeReader.splice)
-        const direct = !raw && !format.prefix && !format.json ? { keep: (lines: Buffer) => this.recent?.append(lines), followed: () => this.followers.size > 0 } : undefined;
+        const direct = !raw && !format.prefix && !format.json ? { keep: (lines: Buffer, afterGap: boolean) => (afterGap ? this.recent?.replace(lines) : this.recent?.append(lines)), followed: () => this.followers.size > 0 } : undefined;
         readers.push(new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', to(), format), to, direct));
         if (json) readers.push(new PipeReader(err.read, (lines) => this.relay(lines, 'stderr', to(), format), to));
       },
@@ -163,7 +163,8 @@ let scratch: Buffer | undefined;
 
 /** What a reader of lines relayed unchanged needs to splice them: where the recent lines go, and whether anyone follows them. */
 interface Direct {
-  keep(lines: Buffer): void;
+  /** the last whole lines of a splice; `afterGap`: lines before them were spliced unseen, so they replace what was kept */
+  keep(lines: Buffer, afterGap: boolean): void;
   followed(): boolean;
 }
 
@@ -278,7 +279,7 @@ class PipeReader {
       this.take(rest.subarray(0, left));
     } else {
       sink.spliced(moved);
-      this.direct.keep(spliceTail.subarray(tailStart, tailEnd));
+      this.direct.keep(spliceTail.subarray(tailStart, tailEnd), tailEnd - tailStart < n);
       // what stdout would not take now goes behind, through the sink, which then holds back the next splice
       if (left > 0 && !sink.write(rest.subarray(0, left))) this.flowing = false;
     }

@@ -13,6 +13,18 @@
 
 #include "addon.h"
 
+/** A formatting call's three Buffers (lines, what goes before each, the output), or a TypeError thrown. */
+static bool three_buffers(napi_env env, napi_callback_info info, void **a, size_t *an, void **b, size_t *bn, void **c, size_t *cn, const char *expected) {
+  size_t argc = 3;
+  napi_value args[3];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc >= 3 && napi_get_buffer_info(env, args[0], a, an) == napi_ok && napi_get_buffer_info(env, args[1], b, bn) == napi_ok &&
+      napi_get_buffer_info(env, args[2], c, cn) == napi_ok)
+    return true;
+  napi_throw_type_error(env, NULL, expected);
+  return false;
+}
+
 /** Whole lines from *ps, each after the prefix, while they fit before `limit` (a memchr and two memcpy per line); *ps and *po end after the last line copied. */
 static void prefix_lines(const char **ps, const char *end, char **po, const char *limit, const char *pre, size_t pn) {
   const char *s = *ps;
@@ -97,16 +109,9 @@ __attribute__((target("avx2"))) static void prefix_blocks(const char **ps, const
  * prefix_lines the rest.
  */
 napi_value prefix_into(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value args[3];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  void *src = NULL, *pre = NULL, *dst = NULL;
-  size_t n = 0, pn = 0, room = 0;
-  if (argc < 3 || napi_get_buffer_info(env, args[0], &src, &n) != napi_ok || napi_get_buffer_info(env, args[1], &pre, &pn) != napi_ok ||
-      napi_get_buffer_info(env, args[2], &dst, &room) != napi_ok) {
-    napi_throw_type_error(env, NULL, "prefixInto: three Buffers expected");
-    return NULL;
-  }
+  void *src, *pre, *dst;
+  size_t n, pn, room;
+  if (!three_buffers(env, info, &src, &n, &pre, &pn, &dst, &room, "prefixInto: three Buffers expected")) return NULL;
   const char *s = src, *end = s + n;
   char *o = dst;
 #if defined(__x86_64__)
@@ -269,16 +274,9 @@ static char *json_escape(const unsigned char *s, const unsigned char *end, char 
  * not fit (read 0 with nothing written: a line of its own).
  */
 napi_value json_into(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value args[3];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  void *src = NULL, *head = NULL, *dst = NULL;
-  size_t n = 0, hn = 0, room = 0;
-  if (argc < 3 || napi_get_buffer_info(env, args[0], &src, &n) != napi_ok || napi_get_buffer_info(env, args[1], &head, &hn) != napi_ok ||
-      napi_get_buffer_info(env, args[2], &dst, &room) != napi_ok) {
-    napi_throw_type_error(env, NULL, "jsonInto: three Buffers expected");
-    return NULL;
-  }
+  void *src, *head, *dst;
+  size_t n, hn, room;
+  if (!three_buffers(env, info, &src, &n, &head, &hn, &dst, &room, "jsonInto: three Buffers expected")) return NULL;
   const unsigned char *s = src, *end = s + n;
   char *o = dst, *limit = (char *)dst + room;
   bool invalid = false;

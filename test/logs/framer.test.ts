@@ -129,3 +129,17 @@ test('recent lines: the last N lines, oldest first, within 64 KiB; never a parti
     params,
   ));
 });
+
+test('recent lines: replace keeps only the lines given, none of those before (they were spliced past unseen)', (t) => {
+  const ring = new RecentLines();
+  ring.append(Buffer.from('old 1\nold 2\n'));
+  ring.replace(Buffer.from('new 1\nnew 2\n'));
+  t.is(ring.last(10).toString(), 'new 1\nnew 2\n');
+  ring.append(Buffer.from('new 3\n'));
+  t.is(ring.last(10).toString(), 'new 1\nnew 2\nnew 3\n');
+  // after a ring that had dropped lines, the first line given is whole and shown
+  const full = new RecentLines();
+  full.append(Buffer.alloc(RECENT_BYTES + 10, 0x61));
+  full.replace(Buffer.from('whole\n'));
+  t.is(full.last(10).toString(), 'whole\n');
+});
