@@ -35,10 +35,10 @@ const BYTES = WRITES * 1e6;
 const RUN_TIMEOUT_MS = 120_000;
 const SUPERVISORD = findProgram('supervisord');
 
-const MODES = ['alone', 'plain', 'prefix', 'passthrough', 'supervisord', 'plainPipe', 'prefixPipe', 'jsonPipe', 'supervisordPipe'] as const;
+const MODES = ['alone', 'plain', 'prefix', 'passthrough', 'supervisord', 'alonePipe', 'plainPipe', 'prefixPipe', 'jsonPipe', 'supervisordPipe'] as const;
 type Mode = (typeof MODES)[number];
 /** the piped modes: the relay's stdout a pipe that `cat` drains */
-const PIPED: Partial<Record<Mode, 'plain' | 'prefix' | 'json' | 'supervisord'>> = { plainPipe: 'plain', prefixPipe: 'prefix', jsonPipe: 'json', supervisordPipe: 'supervisord' };
+const PIPED: Partial<Record<Mode, 'alone' | 'plain' | 'prefix' | 'json' | 'supervisord'>> = { alonePipe: 'alone', plainPipe: 'plain', prefixPipe: 'prefix', jsonPipe: 'json', supervisordPipe: 'supervisord' };
 const RELAYED = ['plain', 'prefix', 'json'] as const;
 const HUNDRED_FORMATS = ['passthrough', ...RELAYED] as const;
 type Format = (typeof HUNDRED_FORMATS)[number];
@@ -130,7 +130,7 @@ async function floodThrough(mode: Mode): Promise<number> {
   const piped = PIPED[mode];
   const out = piped ? catPipe(run) : { fd: openSync('/dev/null', 'w'), done: async () => undefined };
   try {
-    if (mode === 'alone') spawnSync('sh', ['-c', `{ ${FLOOD}; } > /dev/null`], { cwd: run.dir });
+    if (mode === 'alone' || piped === 'alone') spawnSync('sh', ['-c', FLOOD], { cwd: run.dir, stdio: ['ignore', out.fd, 'inherit'] });
     else if (mode === 'supervisord' || piped === 'supervisord') await viaSupervisord(run, out.fd);
     else {
       const format = piped ?? mode;
@@ -347,6 +347,7 @@ function report(r: LogsResult): { lines: string[]; targets: Target[] } {
     `   ${label('berth passthrough')}${gbps('passthrough')} (the service writes to /dev/null itself)`,
     `   ${label('supervisord')}${SUPERVISORD ? `${gbps('supervisord')} (${supervisordVersion()})` : supervisordVersion()}`,
     `   the relay's stdout a pipe that \`cat\` drains (what a container engine reads):`,
+    `   ${label('producer into cat')}${gbps('alonePipe')} (no relay: the producer's own stdout the pipe, the most any relay can give)`,
     `   ${label('berth plain')}${gbps('plainPipe')}${versus('plainPipe')}`,
     `   ${label('berth prefix')}${gbps('prefixPipe')}${versus('prefixPipe')}`,
     `   ${label('berth json')}${gbps('jsonPipe')}${versus('jsonPipe')}`,
@@ -380,7 +381,7 @@ function report(r: LogsResult): { lines: string[]; targets: Target[] } {
       target: level ? 'level with supervisord or ahead (same runs)' : by > 1 ? `${by}x supervisord (same runs)` : 'ahead of supervisord (same runs)',
       berth: median(t[mode].summary, 'GB/s'),
       pass: ratio ? (level ? ratio.median >= 1 : ratio.median > by) : undefined,
-      peers: SUPERVISORD ? `supervisord ${median(peer.summary, 'GB/s')}${ratio ? `, per-run ratio ${num(ratio.median, 2)}x` : ''}` : 'supervisord not installed',
+      peers: `${SUPERVISORD ? `supervisord ${median(peer.summary, 'GB/s')}${ratio ? `, per-run ratio ${num(ratio.median, 2)}x` : ''}` : 'supervisord not installed'}${piped ? `; no relay (producer into cat) ${median(t.alonePipe.summary, 'GB/s')}` : ''}`,
     };
   };
   const worstPss = Math.max(...RELAYED.map((f) => above(f, 'pss') ?? NaN));
