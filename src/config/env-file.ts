@@ -22,7 +22,7 @@
 // dotenv 18 is one 5 kB file that needs only fs, os, path and url; bundled with the init, it costs nothing until an
 // env file is read (its functions compile on first call), where loading it on demand took ~5 ms
 import { parse } from 'dotenv';
-import { readRegularFile } from '../native/files.js';
+import { readRegularFile, type NotRegular } from '../native/files.js';
 
 // ignoreBOM keeps a BOM as content: a secret is passed on exactly
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -91,7 +91,7 @@ export function secretsFromEnv(env: Record<string, string | undefined>): { ok: t
 function readText(path: string, what: string): Read<{ text: string }> {
   const read = readRegularFile(path, MAX_FILE_BYTES);
   if ('errno' in read) return { ok: false, error: `${path}: ${read.errno}${ERRNO_WORDS[read.errno] ?? ''}` };
-  if ('notRegular' in read) return { ok: false, error: `${path}: ${read.notRegular === 'directory' ? 'EISDIR (a directory, not a file)' : `${article(read.notRegular)} ${read.notRegular === 'FIFO' ? 'FIFO (named pipe)' : read.notRegular}, not a regular file`}` };
+  if ('notRegular' in read) return { ok: false, error: `${path}: ${NOT_REGULAR[read.notRegular]}` };
   const { bytes } = read;
   if (bytes.length > MAX_FILE_BYTES) return { ok: false, error: `${path}: larger than ${MAX_FILE_BYTES / 2 ** 20} MiB, the most Berth reads for ${what} (is it the right file?)` };
   const nul = bytes.indexOf(0);
@@ -103,7 +103,13 @@ function readText(path: string, what: string): Read<{ text: string }> {
   }
 }
 
-const article = (word: string): string => (/^[aeiou]/i.test(word) ? 'an' : 'a');
+const NOT_REGULAR: Record<NotRegular, string> = {
+  directory: 'EISDIR (a directory, not a file)',
+  FIFO: 'a FIFO (named pipe), not a regular file',
+  'character device': 'a character device, not a regular file',
+  'block device': 'a block device, not a regular file',
+  socket: 'a socket, not a regular file',
+};
 
 const ERRNO_WORDS: Record<string, string> = {
   ENOENT: ' (no such file)',

@@ -14,7 +14,6 @@ import { LineFramer, MAX_LINE } from './framer.js';
 import { RECENT_BYTES, RecentLines } from './recent.js';
 import type { Sink } from './sink.js';
 
-
 /** A partial last line is relayed after this long without more output. */
 export const STALL_MS = 500;
 
