@@ -11,6 +11,8 @@ test('a kept file reads what a fresh open reads, and nothing once its process is
   const child = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
   t.teardown(() => child.kill('SIGKILL'));
   const pid = child.pid!;
+  // asleep in sleep(1), not still being exec'd: its RSS moved between two reads on a busy CI
+  for (let i = 0; i < 200 && !(readStat(pid)?.state === 'S' && readStat(pid)?.comm === 'sleep'); i++) await new Promise((r) => setTimeout(r, 10));
   const files = new StatFiles();
   t.teardown(() => files.close());
   for (let read = 0; read < 2; read++) t.deepEqual(files.read(pid), readStat(pid), `read ${read}`);
