@@ -17,6 +17,7 @@ import { ControlAnswers } from '../supervisor/control-handler.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { UserDatabase, type ResolvedUser } from '../launch/users.js';
 import { configure } from '../config/configure.js';
+import { redact } from '../config/redact.js';
 import { writeFiles } from '../config/rendered-files.js';
 import { parseArgs, UsageError } from './args.js';
 import { DEFAULT_MANIFEST, manifestPath as manifestFrom } from './locations.js';
@@ -208,7 +209,7 @@ function serveHttp(listen: string, answers: ControlAnswers): void {
   const page = (): Promise<StatusPage> =>
     import('../page/status-page.js').then((m) => {
       if (process.env.BERTH_DEBUG) log('debug: status page loaded, on its first request');
-      return m.statusPage(answers);
+      return m.statusPage(answers, redact);
     });
   import('../control/http.js')
     .then((m) => m.serveHttp(listen, () => answers.healthView(), page))

@@ -4,8 +4,11 @@
 // when nobody asks; it then keeps the document and each service's CPU
 // seconds at the last sample, nothing else. Secret values are masked in the
 // data before it is rendered (the page's own text is not theirs to garble).
+// In the init this module is a bundle of its own (scripts/bundle-init.mjs),
+// read from disk on that first request, so PID 1 holds none of its code
+// until then; the mask is handed in, as that bundle's own copy of
+// src/config/redact.ts would know no secret.
 import { hostname } from 'node:os';
-import { redact } from '../config/redact.js';
 import type { PageAnswer, StatusPage } from '../control/http.js';
 import { DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../control/protocol.js';
 import type { LogSource } from '../control/server.js';
@@ -35,7 +38,8 @@ interface Snapshot {
   rows: StatusRow[];
 }
 
-export function statusPage(source: PageSource): StatusPage {
+/** `mask`: the init's masking of secret values (src/config/redact.ts). */
+export function statusPage(source: PageSource, mask: (text: string) => string): StatusPage {
   const document = loadDocument();
   const sampler = new TotalsSampler();
   const started = new Date(performance.timeOrigin).toISOString();
@@ -50,7 +54,7 @@ export function statusPage(source: PageSource): StatusPage {
     } else if (age < SAMPLE_MS) await sleep(SAMPLE_MS - age);
     const now = source.status();
     // masked as the control channel masks berth status's answer: in its JSON text
-    const rows = JSON.parse(redact(JSON.stringify(statusRows(now.services, sampler.sample(pids(now.services)))))) as StatusRow[];
+    const rows = JSON.parse(mask(JSON.stringify(statusRows(now.services, sampler.sample(pids(now.services)))))) as StatusRow[];
     return { init: now.init, rows };
   };
   /** requests that come together share one sample: a second one at once would measure a window of nothing */
@@ -62,10 +66,10 @@ export function statusPage(source: PageSource): StatusPage {
       const { init, rows } = await current();
       return { status: 200, type: 'application/json', body: statusJson(rows), headers: { ...NO_CACHE, 'berth-init-phase': init.phase, 'berth-init-started': started } };
     }
-    if (path.startsWith('/logs/')) return logs(source, path.slice('/logs/'.length), new URLSearchParams(query));
+    if (path.startsWith('/logs/')) return logs(source, mask, path.slice('/logs/'.length), new URLSearchParams(query));
     const { init, rows } = await current();
     const now = Date.now();
-    const host = escapeHtml(redact(hostname()));
+    const host = escapeHtml(mask(hostname()));
     const body = document.fill({
       title: `${host} · berth`,
       heading: `berth on ${host}`,
@@ -81,7 +85,7 @@ export function statusPage(source: PageSource): StatusPage {
 }
 
 /** GET /logs/NAME[?lines=N]: the last N lines kept (default 100), as `berth logs NAME -n N` prints them, secret values masked. */
-function logs(source: PageSource, encoded: string, query: URLSearchParams): PageAnswer {
+function logs(source: PageSource, mask: (text: string) => string, encoded: string, query: URLSearchParams): PageAnswer {
   const text = (status: number, body: string): PageAnswer => ({ status, type: 'text/plain; charset=utf-8', body, headers: NO_CACHE });
   let name: string;
   try {
@@ -90,13 +94,13 @@ function logs(source: PageSource, encoded: string, query: URLSearchParams): Page
     return text(400, `'${encoded}' is not a service name\n`);
   }
   const names = source.names();
-  if (!names.includes(name)) return text(404, `unknown service '${redact(name)}'${suggestion(name, names)}\n`);
+  if (!names.includes(name)) return text(404, `unknown service '${mask(name)}'${suggestion(name, names)}\n`);
   const raw = query.get('lines') ?? String(DEFAULT_LOG_LINES);
   const lines = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(lines <= MAX_LOG_LINES)) return text(400, `lines must be a whole number from 0 to ${MAX_LOG_LINES}, not '${redact(raw)}'\n`);
+  if (!(lines <= MAX_LOG_LINES)) return text(400, `lines must be a whole number from 0 to ${MAX_LOG_LINES}, not '${mask(raw)}'\n`);
   const recent = source.logs(name).recent;
   if (!recent) return text(404, `${name} logs with format passthrough: it writes straight to the init's stdout, so the init keeps none of its output\n`);
-  return text(200, redact(recent.last(lines).toString('utf8')));
+  return text(200, mask(recent.last(lines).toString('utf8')));
 }
 
 function sleep(ms: number): Promise<void> {

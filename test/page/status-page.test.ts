@@ -2,7 +2,7 @@
 // answers: /status.json is berth status --json's rows, /logs/NAME the kept
 // lines, and no secret value leaves through any of them.
 import test from 'ava';
-import { keepSecret } from '../../src/config/redact.js';
+import { keepSecret, redact } from '../../src/config/redact.js';
 import type { PageAnswer } from '../../src/control/http.js';
 import type { StatusRecord } from '../../src/control/state-dir.js';
 import { statusPage, type PageSource } from '../../src/page/status-page.js';
@@ -20,7 +20,7 @@ function source(kept: Record<string, string | null>, records: StatusRecord[]): P
   };
 }
 
-const page = statusPage(source({ web: '<script>alert(1)</script>\nsecond line\n', quiet: null, leaky: `the password is ${SECRET}\n` }, [record('web', { statusText: `connected with ${SECRET}` }), record('quiet', { pid: null, state: 'stopped' })]));
+const page = statusPage(source({ web: '<script>alert(1)</script>\nsecond line\n', quiet: null, leaky: `the password is ${SECRET}\n` }, [record('web', { statusText: `connected with ${SECRET}` }), record('quiet', { pid: null, state: 'stopped' })]), redact);
 
 test('/status.json is what berth status --json prints, with the init phase and start in its headers', async (t) => {
   const a = await page('/status.json', '');
@@ -37,7 +37,7 @@ test('/status.json is what berth status --json prints, with the init phase and s
 });
 
 test('requests that come together share one CPU window', async (t) => {
-  const fresh = statusPage(source({ web: '' }, [record('web')]));
+  const fresh = statusPage(source({ web: '' }, [record('web')]), redact);
   const started = performance.now();
   const [a, b] = await Promise.all([fresh('/status.json', ''), fresh('/status.json', '')]);
   t.true(performance.now() - started >= 240, 'the first request waits for a window, as berth status does');
