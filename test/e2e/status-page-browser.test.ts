@@ -91,7 +91,7 @@ browserTest(`the page shows every service with its state, and a killed service's
   keep(t, 'status-page.png', await page.screenshot());
 });
 
-browserTest(`a click on a service's log link shows its recent lines as text: a line of markup runs nothing${skipped}`, async (t) => {
+browserTest(`a click on a service's log link shows its recent lines as text: a line of markup runs nothing; an init gone is said${skipped}`, async (t) => {
   const { init, base, browser } = await setUp(t);
   await init.waitFor('listening');
   const page = await browser.open(`${base}/`);
@@ -106,6 +106,10 @@ browserTest(`a click on a service's log link shows its recent lines as text: a l
   t.true(page.requests.includes(`${base}/logs/web`));
   await page.evaluate(`document.getElementById('log-close').click()`);
   t.true(await page.evaluate<boolean>(`document.getElementById('log').hidden`));
+
+  await init.signal('SIGTERM');
+  await init.exited;
+  t.regex(await page.waitFor<string>(`document.getElementById('lost').textContent`), /^cannot update \(.+\); trying again every 2 s$/);
 });
 
 browserTest(`without JavaScript the page is the same table, static: every service and its state${skipped}`, async (t) => {
