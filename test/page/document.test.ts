@@ -4,17 +4,19 @@ import test from 'ava';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { loadDocument } from '../../src/page/document.js';
 import { root } from '../helpers/init.js';
 
 const source = readFileSync(join(root, 'src/page/page.html'), 'utf8');
 const sha = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
-test('the CSP allows the page its own inline style and script by their hashes, and everything else only from its origin', (t) => {
+test('the CSP, written in by the build, allows the page its own inline style and script by their hashes, and everything else only from its origin', (t) => {
   const { csp } = loadDocument();
   const script = /<script>([\s\S]*?)<\/script>/.exec(source)![1];
   const style = /<style>([\s\S]*?)<\/style>/.exec(source)![1];
   t.deepEqual(csp.split('; '), ["default-src 'self'", `script-src ${sha(script)}`, `style-src ${sha(style)}`, "base-uri 'none'", "form-action 'none'"]);
+  t.true(loadDocument().fill({}).includes(`<meta http-equiv="Content-Security-Policy" content="${csp}">`), 'in the document too');
 });
 
 test('the document names no other origin, holds one script and one style, no inline handlers or style attributes, and is small', (t) => {
@@ -37,7 +39,8 @@ test('filling the marks leaves the script and style as hashed; a mark without a 
   t.true(doc.fill({}).includes('{{rows}}'));
 });
 
-test('a missing document is an error that says where it was looked for and what puts it there', (t) => {
-  const error = t.throws(() => loadDocument(new URL('file:///nonexistent/page.html')));
-  t.is(error?.message, 'cannot read /nonexistent/page.html (ENOENT); npm run build copies it there');
+test('a missing document, or the source without its policy, is an error that says what writes the right one', (t) => {
+  t.is(t.throws(() => loadDocument(new URL('file:///nonexistent/page.html')))?.message, 'cannot read /nonexistent/page.html (ENOENT); npm run build writes it there');
+  const src = join(root, 'src/page/page.html');
+  t.is(t.throws(() => loadDocument(pathToFileURL(src)))?.message, `${src} has no Content-Security-Policy; it is the source, not the copy npm run build writes with its policy`);
 });
