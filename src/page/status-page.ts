@@ -53,9 +53,7 @@ export function statusPage(source: PageSource, mask: (text: string) => string): 
       await sleep(SAMPLE_MS);
     } else if (age < SAMPLE_MS) await sleep(SAMPLE_MS - age);
     const now = source.status();
-    // masked as the control channel masks berth status's answer: in its JSON text
-    const rows = JSON.parse(mask(JSON.stringify(statusRows(now.services, sampler.sample(pids(now.services)))))) as StatusRow[];
-    return { init: now.init, rows };
+    return { init: now.init, rows: statusRows(now.services, sampler.sample(pids(now.services))) };
   };
   /** requests that come together share one sample: a second one at once would measure a window of nothing */
   let pending: Promise<Snapshot> | undefined;
@@ -64,10 +62,13 @@ export function statusPage(source: PageSource, mask: (text: string) => string): 
   return async (path, query) => {
     if (path === '/status.json') {
       const { init, rows } = await current();
-      return { status: 200, type: 'application/json', body: statusJson(rows), headers: { ...NO_CACHE, 'berth-init-phase': init.phase, 'berth-init-started': started } };
+      // masked as the control channel masks berth status's answer: in its JSON text
+      return { status: 200, type: 'application/json', body: mask(statusJson(rows)), headers: { ...NO_CACHE, 'berth-init-phase': init.phase, 'berth-init-started': started } };
     }
     if (path.startsWith('/logs/')) return logs(source, mask, path.slice('/logs/'.length), new URLSearchParams(query));
-    const { init, rows } = await current();
+    const { init, rows: raw } = await current();
+    // masked in the JSON text, as /status.json is: the document's own text is not the mask's to garble
+    const rows = JSON.parse(mask(JSON.stringify(raw))) as StatusRow[];
     const now = Date.now();
     const host = escapeHtml(mask(hostname()));
     const body = document.fill({
