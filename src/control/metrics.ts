@@ -2,12 +2,13 @@
 // made from the same status the control channel answers.
 import type { InitPhase, StatusRecord } from './state-dir.js';
 import type { Totals } from '../procfs/stats.js';
-import { RUNNING_STATES as RUNNING } from './status-rows.js';
 
 export interface HealthView {
   init: { pid: number; phase: InitPhase };
   services: Array<StatusRecord & { essential: boolean }>;
 }
+
+const RUNNING = new Set(['starting', 'up', 'stopping', 'running']);
 
 /** 200 while no essential service has failed and no job has failed its failureThreshold of runs in a row. */
 export function healthz(v: HealthView): { status: number; body: string } {

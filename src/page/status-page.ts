@@ -14,8 +14,8 @@ import { DEFAULT_LOG_LINES, MAX_LOG_LINES } from '../control/protocol.js';
 import type { LogSource } from '../control/server.js';
 import type { StatusRecord } from '../control/state-dir.js';
 import { formatDuration, statusJson, statusRows, type StatusRow } from '../control/status-rows.js';
-import { TotalsSampler } from '../procfs/stats.js';
 import { suggestion } from '../schema-language/did-you-mean.js';
+import { CpuSampler } from './cpu-sampler.js';
 import { loadDocument } from './document.js';
 import { escapeHtml, renderRows, tableClass } from './table.js';
 
@@ -41,7 +41,7 @@ interface Snapshot {
 /** `mask`: the init's masking of secret values (src/config/redact.ts). */
 export function statusPage(source: PageSource, mask: (text: string) => string): StatusPage {
   const document = loadDocument();
-  const sampler = new TotalsSampler();
+  const sampler = new CpuSampler();
   const started = new Date(performance.timeOrigin).toISOString();
   const pids = (services: StatusRecord[]): number[] => services.flatMap((s) => (s.pid === null ? [] : [s.pid]));
 

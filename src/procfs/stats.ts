@@ -1,8 +1,7 @@
 // CPU and memory of each service, summed over its processes: the main
 // process, its descendants, and whatever still runs in its session (a daemon
 // it forked and that was re-parented to the init). pidusage (StatsSampler)
-// runs only in the CLI; the init's /metrics and /status.json read /proc
-// themselves (serviceTotals, TotalsSampler).
+// runs only in the CLI; the init's /metrics reads /proc itself (serviceTotals).
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pageBytes, readStat, type ProcStat, type StatFiles } from './proc.js';
@@ -118,34 +117,4 @@ export function serviceTotals(mainPids: number[]): Map<number, Totals> {
     out.set(main, { cpuSeconds: ticks / TICKS_PER_SECOND, memory: pages * pageBytes() });
   }
   return out;
-}
-
-/**
- * CPU as a share of one core since the last sample, from serviceTotals: what
- * the init's /status.json reports. One pass over /proc a sample; between
- * samples it keeps each service's CPU seconds and nothing else.
- */
-export class TotalsSampler {
-  private last = new Map<number, number>();
-  private at = 0;
-
-  /** Milliseconds since the last sample (Infinity before the first). */
-  age(): number {
-    return this.at === 0 ? Infinity : performance.now() - this.at;
-  }
-
-  /** Each main pid's CPU since the last sample (0 at the first) and its memory now. */
-  sample(mainPids: number[]): Map<number, { cpu: number; memory: number }> {
-    const now = performance.now();
-    const totals = serviceTotals(mainPids);
-    const out = new Map<number, { cpu: number; memory: number }>();
-    for (const [main, t] of totals) {
-      // a main pid new since the last sample ran within the window; a process the init reaped took its time with it: never below 0
-      const used = Math.max(0, t.cpuSeconds - (this.last.get(main) ?? 0));
-      out.set(main, { cpu: this.at === 0 ? 0 : (100 * used) / ((now - this.at) / 1000), memory: t.memory });
-    }
-    this.last = new Map([...totals].map(([main, t]) => [main, t.cpuSeconds]));
-    this.at = now;
-    return out;
-  }
 }

@@ -1,15 +1,15 @@
-// TotalsSampler, the init's CPU sampler for /status.json: a service's CPU is
+// CpuSampler, the init's CPU sampler for /status.json: a service's CPU is
 // its share of one core since the last sample, read from /proc.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { TotalsSampler } from '../../src/procfs/stats.js';
+import { CpuSampler } from '../../src/page/cpu-sampler.js';
 import { sleep } from '../helpers/wait.js';
 
 test("CPU is the share of one core since the last sample: a busy loop's is high, a sleeper's 0, and the first sample says 0", async (t) => {
   const busy = spawn('sh', ['-c', 'while :; do :; done'], { detached: true, stdio: 'ignore' });
   const idle = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
   t.teardown(() => (busy.kill('SIGKILL'), idle.kill('SIGKILL')));
-  const sampler = new TotalsSampler();
+  const sampler = new CpuSampler();
   t.is(sampler.age(), Infinity);
   const first = sampler.sample([busy.pid!, idle.pid!]);
   t.is(first.get(busy.pid!)?.cpu, 0, 'no window yet');
