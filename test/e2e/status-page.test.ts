@@ -3,15 +3,15 @@
 // secrets stay masked, nothing listens without BERTH_HTTP, and the page's
 // module loads only when someone asks for it. (In a browser:
 // status-page-browser.test.ts.)
-import test from 'ava';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import test, { type ExecutionContext } from 'ava';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../helpers/doc-session.js';
 import { runBerth, startInit, tempDir, type InitRun } from '../helpers/init.js';
 
 const HOSTILE = '<script>alert(1)</script>';
 
-async function withPage(t: { teardown(fn: () => Promise<void>): void }, services: Record<string, unknown>, env: Record<string, string> = {}): Promise<{ init: InitRun; base: string }> {
+async function withPage(t: ExecutionContext, services: Record<string, unknown>, env: Record<string, string> = {}): Promise<{ init: InitRun; base: string }> {
   const dir = tempDir();
   const port = await freePort();
   const init = startInit({ dir, env: { BERTH_HTTP: `127.0.0.1:${port}`, ...env }, manifest: { version: 1, services } });
@@ -76,6 +76,7 @@ test('a service printing markup: /logs/NAME returns it as plain text a browser n
 
 test('a secret from environmentFromFiles shows on neither the page, /status.json nor /logs/NAME, even when the service prints it', async (t) => {
   const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const secret = 'sk-live-0123456789abcdef';
   writeFileSync(join(dir, 'api_key'), `${secret}\n`);
   const { base } = await withPage(t, {
