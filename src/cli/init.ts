@@ -12,10 +12,12 @@ import { becomeSubreaper, collectStartupGarbage, exitOnStopSignals, isPid1, kill
 import { reserveDescriptors } from '../native/fds.js';
 import { findProgram } from '../unix/find-program.js';
 import { flushLog, log } from '../logs/init-log.js';
+import type { StatusPage } from '../control/http.js';
 import { ControlAnswers } from '../supervisor/control-handler.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { UserDatabase, type ResolvedUser } from '../launch/users.js';
 import { configure } from '../config/configure.js';
+import { redact } from '../config/redact.js';
 import { writeFiles } from '../config/rendered-files.js';
 import { parseArgs, UsageError } from './args.js';
 import { DEFAULT_MANIFEST, manifestPath as manifestFrom } from './locations.js';
@@ -42,7 +44,7 @@ export const usage = `berth init [STATE_DIR] [--manifest FILE] [-- COMMAND [ARG.
     S6_VERBOSITY                 0 errors, 1 and warnings, 2 (default) and every transition
     S6_CMD_WAIT_FOR_SERVICES_MAXTIME  ms the COMMAND waits for the services to be ready (0, default: no limit)
     BERTH_PRESTOP_DELAY          on SIGTERM, stay up (not ready) this long before stopping (ms or 5s)
-    BERTH_HTTP                   HOST:PORT for /healthz, /readyz, /metrics`;
+    BERTH_HTTP                   HOST:PORT for the status page (/), /healthz, /readyz, /metrics`;
 
 /** Refuses to start (exit 2) with a message, before any service runs. */
 class NotStarted extends Error {}
@@ -203,9 +205,15 @@ function guardStdout(): void {
 }
 
 function serveHttp(listen: string, answers: ControlAnswers): void {
+  // the status page's module only once someone asks for it
+  const page = (): Promise<StatusPage> =>
+    import('../page/status-page.js').then((m) => {
+      if (process.env.BERTH_DEBUG) log('debug: status page loaded, on its first request');
+      return m.statusPage(answers, redact);
+    });
   import('../control/http.js')
-    .then((m) => m.serveHttp(listen, () => answers.healthView()))
-    .then(() => log(`serving /healthz, /readyz and /metrics on ${listen}`))
+    .then((m) => m.serveHttp(listen, () => answers.healthView(), page))
+    .then(() => log(`serving /healthz, /readyz and /metrics on ${listen}, and the status page at /`))
     .catch((err: Error) => log(`warning: HTTP endpoint off: cannot listen on ${listen}: ${err.message}`));
 }
 

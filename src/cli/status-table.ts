@@ -1,30 +1,7 @@
 // `berth status` as text: an aligned table, coloured by state on a terminal.
-import type { StatusRecord } from '../control/state-dir.js';
+import { formatBytes, formatDuration, RUNNING_STATES as RUNNING, type StatusRow } from '../control/status-rows.js';
 
-export interface StatusRow extends StatusRecord {
-  cpu: number;
-  memory: number;
-}
-
-const RUNNING = new Set(['starting', 'up', 'stopping', 'running']);
 const COLOURS: Record<string, string> = { up: '32', running: '32', starting: '33', backoff: '33', stopping: '33', failed: '31', stopped: '2', finished: '2', down: '2', waiting: '2' };
-
-export function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  return `${Math.floor(s / 86_400)}d${String(Math.floor((s % 86_400) / 3600)).padStart(2, '0')}h`;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n}B`;
-  const units = ['K', 'M', 'G', 'T'];
-  let value = n / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) (value /= 1024), unit++;
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)}${units[unit]}`;
-}
 
 export function renderTable(rows: StatusRow[], now: number, colour: boolean): string {
   // STATUS (what sd_notify's STATUS= said) only where a service said something: other tables stay as they were

@@ -2,10 +2,11 @@
 // service with CPU and memory, from the init's control channel.
 import { NoInit, request } from '../control/client.js';
 import type { StatusRecord } from '../control/state-dir.js';
-import { StatsSampler, type Usage } from '../procfs/stats.js';
+import { statusJson, statusRows, type StatusRow } from '../control/status-rows.js';
+import { StatsSampler } from '../procfs/stats.js';
 import { parseArgs, UsageError } from './args.js';
 import { stateDirOf } from './locations.js';
-import { renderTable, type StatusRow } from './status-table.js';
+import { renderTable } from './status-table.js';
 
 export const usage = `berth status [STATE_DIR] [--state-dir DIR] [--json] [--watch]
   A row per service: name, type, state, pid, uptime, restarts, ready, cpu, memory.
@@ -34,7 +35,7 @@ export async function statusCommand(args: string[]): Promise<number> {
     await rows(dir, sampler); // the first sample only starts the CPU window
     await sleep(SAMPLE_MS);
     const { snapshot, rows: current } = await rows(dir, sampler);
-    process.stdout.write(json ? `${JSON.stringify(current, null, 2)}\n` : `${heading(dir, snapshot)}\n${renderTable(current, Date.now(), colourful())}\n`);
+    process.stdout.write(json ? statusJson(current) : `${heading(dir, snapshot)}\n${renderTable(current, Date.now(), colourful())}\n`);
     return 0;
   } catch (err) {
     if (!(err instanceof NoInit)) throw err;
@@ -50,16 +51,7 @@ async function rows(dir: string, sampler: StatsSampler): Promise<{ snapshot: Sna
   if (!response.ok) throw new NoInit(response.error);
   const snapshot = response.result as Snapshot;
   const pids = snapshot.services.flatMap((s) => (s.pid === null ? [] : [s.pid]));
-  const usage = await sampler.sample(pids);
-  const none: Usage = { cpu: 0, memory: 0, processes: 0 };
-  return {
-    snapshot,
-    rows: snapshot.services.map((s) => {
-      const u = (s.pid !== null && usage.get(s.pid)) || none;
-      // a limited service's record has the memory its limit counts (its cgroup's); others, the sum of RSS sampled here
-      return { ...s, cpu: round(u.cpu), memory: s.memory ?? u.memory };
-    }),
-  };
+  return { snapshot, rows: statusRows(snapshot.services, await sampler.sample(pids)) };
 }
 
 async function watch(dir: string, sampler: StatsSampler, json: boolean): Promise<number> {
@@ -106,10 +98,6 @@ function heading(dir: string, s: Snapshot): string {
 
 function colourful(): boolean {
   return process.stdout.isTTY === true && !process.env.NO_COLOR;
-}
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -297,10 +297,10 @@ export const manifestSchema = object({
       pattern: LISTEN_PATTERN,
       patternHint: LISTEN_HINT,
       required: true,
-      description: 'Where the init serves `GET /healthz` (200 while no essential service failed), `/readyz` (200 when every long-run is ready) and `/metrics` (Prometheus). `BERTH_HTTP=HOST:PORT` overrides it.',
+      description: 'Where the init serves `GET /healthz` (200 while no essential service failed), `/readyz` (200 when every long-run is ready), `/metrics` (Prometheus) and the status page (`/`, `/status.json`, `/logs/NAME`). `BERTH_HTTP=HOST:PORT` overrides it.',
       example: ':9090',
     }),
-  }, { title: 'HTTP endpoint', description: 'An HTTP endpoint for health checks and metrics; off unless set (or `BERTH_HTTP` is).' }),
+  }, { title: 'HTTP endpoint', description: 'An HTTP endpoint for health checks, metrics and the status page; off unless set (or `BERTH_HTTP` is).' }),
   services: record(serviceSchema, {
     required: true,
     keyPattern: SERVICE_NAME,
