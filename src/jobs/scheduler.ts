@@ -14,8 +14,9 @@ import { loadCron, nextRunOf, type NextRun } from './next-run.js';
  * After a long idle the timer first fires this long before a due run, and
  * then at its time: the first wake brings the CPU and the init's code back
  * (a run due 20 s after the last one started 7 ms late without it, 4.5 ms
- * with it; one due a second after the last, 4.9 ms). One more wake per due
- * time, none in between.
+ * with it; one due a second after the last, 4.9 ms), and makes the runs'
+ * processes (launch, program, environment), so at their time only the pipes
+ * and the spawn are left. One more wake per due time, none in between.
  */
 const WARM_MS = 30;
 
@@ -28,6 +29,8 @@ export interface JobRunner {
   readonly lastExit: { code: number | null; signal: string | null } | null;
   recordExtras?: () => Partial<StatusRecord>;
   start(): boolean;
+  /** makes its next process ahead of a run due soon */
+  prepare(): void;
   schedule(): boolean;
   replace(): boolean;
   until(done: (r: JobRunner) => boolean): Promise<void>;
@@ -219,8 +222,11 @@ export class Scheduler {
     if (this.scope.shuttingDown()) return;
     let soonest = Infinity;
     for (const e of this.jobs.values()) if (e.dueAt !== null && e.dueAt < soonest) soonest = e.dueAt;
-    if (soonest === Infinity) this.timer.cancel();
-    else this.timer.at(soonest - Date.now() > WARM_MS ? soonest - WARM_MS : soonest);
+    if (soonest === Infinity) return this.timer.cancel();
+    if (soonest - Date.now() > WARM_MS) return this.timer.at(soonest - WARM_MS);
+    this.timer.at(soonest);
+    // the last wake before these runs (the early one): a run that would not start at once is not made ahead
+    for (const e of this.jobs.values()) if (e.dueAt === soonest && e.runner.want === 'up' && !busy(e.runner)) e.runner.prepare();
   }
 
   /**

@@ -26,7 +26,7 @@ export class ExecLogger {
   input(): number {
     if (this.writeEnd !== undefined) return this.writeEnd;
     const pipe = makePipe();
-    const running = spawnProcess({ file: '/bin/sh', args: ['-c', this.command], env: this.env }, 1, pipe.read);
+    const running = spawnProcess({ file: '/bin/sh', args: ['-c', this.command], env: this.env }, 1, { input: pipe.read });
     closeSync(pipe.read);
     this.writeEnd = pipe.write;
     this.running = running;

@@ -44,16 +44,39 @@ export interface Running {
   onWatchdog?: (missed: (cause: string) => void) => void;
 }
 
-/**
- * Spawns `launch` with `output` (an fd: ours, a logger's pipe, or the relay's pipes) as its stdout and stderr, `extraFd`
- * as one more descriptor, and in the cgroup it `joined` from its first instruction.
- */
-export function spawnProcess(launch: Launch, output: number | { stdout: number; stderr: number }, input?: number, extraFd?: NativeSpawn['extraFd'], joined?: Joined): Running {
+/** What a launch execs, as the addon takes it: its program (found in PATH), its argv and its environment's strings. */
+export interface Exec {
+  file: string;
+  argv: string[];
+  env: string[];
+}
+
+/** The exec of `launch`, or why it cannot run; made ahead of the spawn when it can be (a job's run, at its early wake). */
+export function execOf(launch: Launch): Exec | Exit {
   const program = programToExec(launch);
-  if (typeof program !== 'string') return { exited: Promise.resolve(program) };
-  const env = environmentList(launch.env);
+  return typeof program === 'string' ? { file: program, argv: [launch.file, ...launch.args], env: environmentList(launch.env) } : program;
+}
+
+export interface SpawnOptions {
+  /** the fd the child gets as stdin; /dev/null when absent */
+  input?: number;
+  /** one more descriptor (a readiness notification pipe) */
+  extraFd?: NativeSpawn['extraFd'];
+  /** the cgroups it is in from its first instruction */
+  joined?: Joined;
+  /** its execOf, if made ahead */
+  exec?: Exec | Exit;
+  /** the child runs before the init goes on (a job's run, due now) */
+  childFirst?: boolean;
+}
+
+/** Spawns `launch` with `output` (an fd: ours, a logger's pipe, or the relay's pipes) as its stdout and stderr. */
+export function spawnProcess(launch: Launch, output: number | { stdout: number; stderr: number }, opts: SpawnOptions = {}): Running {
+  const { input, extraFd, joined, childFirst, exec = execOf(launch) } = opts;
+  if ('code' in exec) return { exited: Promise.resolve(exec) };
+  const program = exec.file;
   const fds = typeof output === 'number' ? { output } : { output: output.stdout, error: output.stderr };
-  const request = { file: program, argv: [launch.file, ...launch.args], env, cwd: launch.cwd, input, user: launch.user, extraFd, cgroupProcs: joined?.procsFds, ...fds };
+  const request = { file: program, argv: exec.argv, env: exec.env, cwd: launch.cwd, input, user: launch.user, extraFd, cgroupProcs: joined?.procsFds, childFirst, ...fds };
   let result = spawnNative(request);
   // execvp's rule, which execve lacks: a file with no #! line is a shell script
   if ('errno' in result && result.errno === osConstants.errno.ENOEXEC) result = spawnNative({ ...request, file: '/bin/sh', argv: ['/bin/sh', program, ...launch.args] });

@@ -36,6 +36,8 @@ export interface SpawnRequest {
   extraFd?: { source: number; target: number };
   /** cgroup.procs files open for writing (at most 8): the child writes "0" to each before it does anything else, so all it forks is in them too */
   cgroupProcs?: number[];
+  /** once the child has exec'd, the init gives up its CPU (sched_yield) so the child runs before the init goes on */
+  childFirst?: boolean;
 }
 
 export interface Native {

@@ -82,6 +82,7 @@ struct spawn_request {
   int ngroups;
   gid_t groups[MAX_GROUPS];
   int death_signal; // 0: none
+  bool child_first;
   int ncgroups;
   int cgroup_fds[MAX_CGROUPS]; // cgroup.procs files, open for writing: the child joins each before anything else
   pid_t parent;
@@ -197,6 +198,10 @@ static int clone_child(struct spawn_request *r) {
     return -(r->err | r->failed_join << 16);
   }
   spawned_add(pid);
+  // A job due now: the child has exec'd on this CPU, and the init, woken by
+  // the exec, would take the CPU back from it for its own bookkeeping (about a
+  // millisecond) while the other CPU is asleep; its run comes first.
+  if (r->child_first) sched_yield();
   return pid;
 }
 
@@ -216,8 +221,8 @@ static int int_field(napi_env env, napi_value object, const char *name, int abse
 
 /**
  * spawn({ file, argv, env, cwd?, input?, output, error?, user?: { uid, gid,
- * groups }, deathSignal?, extraFd?: { source, target }, cgroupProcs?: [fd]
- * }) → pid, or -errno when the child could not exec (reported synchronously,
+ * groups }, deathSignal?, extraFd?: { source, target }, cgroupProcs?: [fd],
+ * childFirst? }) → pid, or -errno when the child could not exec (reported synchronously,
  * the child already reaped); -(errno | (1 + i) << 16) when it could not join
  * the cgroup of cgroupProcs[i]. Absent (undefined or null) fields are not
  * set: no input is /dev/null, no error the output, no user the init's
@@ -271,6 +276,8 @@ napi_value spawn(napi_env env, napi_callback_info info) {
   }
   r.ngroups = (int)ngroups;
   r.death_signal = int_field(env, request, "deathSignal", 0);
+  napi_value child_first = field(env, request, "childFirst", napi_boolean);
+  if (child_first) napi_get_value_bool(env, child_first, &r.child_first);
   napi_value extra = field(env, request, "extraFd", napi_object);
   r.extra_source = int_field(env, extra, "source", -1);
   r.extra_target = int_field(env, extra, "target", -1);

@@ -24,8 +24,8 @@ export type NativeSpawn = Omit<SpawnRequest, 'deathSignal'>;
  */
 export function spawnNative(req: NativeSpawn): { pid: number } | { errno: number; cgroup?: number } {
   // a literal of one shape for every call: copying with { ...req, deathSignal } cost 2-4 us of CPU a spawn
-  const { file, argv, env, cwd, input, output, error, user, extraFd, cgroupProcs } = req;
-  const got = loadNative().spawn({ file, argv, env, cwd, input, output, error, user, deathSignal: DEATH_SIGNAL, extraFd, cgroupProcs });
+  const { file, argv, env, cwd, input, output, error, user, extraFd, cgroupProcs, childFirst } = req;
+  const got = loadNative().spawn({ file, argv, env, cwd, input, output, error, user, deathSignal: DEATH_SIGNAL, extraFd, cgroupProcs, childFirst });
   if (got > 0) return { pid: got };
   // spawn.c puts 1 + the cgroup's index above the errno's 16 bits
   return -got >> 16 ? { errno: -got & 0xffff, cgroup: (-got >> 16) - 1 } : { errno: -got };

@@ -38,6 +38,8 @@ export interface TransitionEvent {
 export interface Processes {
   /** starts one process for the service, with its readiness check; never throws (a failure to start is an exit with a reason). `run.signal` aborts when it exits. */
   spawn(svc: Service, run: RunSignal): Running;
+  /** makes ahead what the service's next spawn needs (a job's run, at the scheduler's early wake) */
+  prepare?(svc: Service): void;
   /** starts the service's liveness checks, once it is up; they stop when `signal` aborts */
   watchLiveness(svc: Service, signal: AbortSignal, onUnhealthy: (why: string) => void): void;
   logger(svc: Service): ExecLogger | undefined;
@@ -130,6 +132,11 @@ export class ServiceRunner {
   /** A job's run makes way for the next one: ended as a failure (its stop signal, SIGKILL after its stop timeout). */
   replace(): boolean {
     return this.send({ kind: 'replace' });
+  }
+
+  /** Its next process is made ahead of a start due soon (a job's run); no state changes. */
+  prepare(): void {
+    this.processes.prepare?.(this.svc);
   }
 
   /** Wants it up: starts it unless it runs. False when its state takes no start (running, stopping). */
