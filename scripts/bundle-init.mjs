@@ -12,9 +12,10 @@
 // then: inside the init's bundle its code would cost PID 1 ~40 kB even with
 // BERTH_HTTP off (esbuild hoists a lazily run module's functions to the
 // bundle's top level, where V8 makes each one as the bundle is compiled).
-// Its document, dist/src/page/page.html, is src/page/page.html with its
-// Content-Security-Policy written in: the hashes of its one style and one
-// script, computed here so that PID 1 never loads OpenSSL's hashing for it.
+// Its document, dist/src/page/page.html, is src/page/page.html with the
+// status table's duration and size functions written into its script, and its
+// Content-Security-Policy: the hashes of its one style and one script,
+// computed here so that PID 1 never loads OpenSSL's hashing for it.
 // Then V8's code cache for the bundle, init.bundle.cache, which /init's
 // loader (src/cli/init-start.cts) compiles it from: written after a warm run
 // of the init by node with runtime/init's flags, the only flags V8 takes it for.
@@ -75,7 +76,11 @@ function hashOf(html, tag) {
   if (!found || html.split(`<${tag}>`).length !== 2) throw new Error(`src/page/page.html must hold exactly one <${tag}>`);
   return `'sha256-${createHash('sha256').update(found[1]).digest('base64')}'`;
 }
-const page = readFileSync('src/page/page.html', 'utf8');
+// the page says durations and sizes in the words `berth status` uses: the one module's functions, written in
+const units = await import('../dist/src/control/status-rows.js');
+const page = readFileSync('src/page/page.html', 'utf8')
+  .replace('{{formatDuration}}', units.formatDuration.toString())
+  .replace('{{formatBytes}}', units.formatBytes.toString());
 const csp = [
   "default-src 'self'",
   `script-src ${hashOf(page, 'script')}`,

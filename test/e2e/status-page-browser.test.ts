@@ -10,7 +10,8 @@ import { launchBrowser, noChromium, type Browser, type Page } from '../helpers/c
 import { freePort } from '../helpers/doc-session.js';
 import { root, startInit, type InitRun } from '../helpers/init.js';
 
-const browserTest = noChromium ? test.skip : test;
+// one browser at a time: four chromiums at once on two cores starved the timing-bound tests of the files beside this one
+const browserTest = noChromium ? test.skip : test.serial;
 const skipped = noChromium ? ` (skipped: ${noChromium})` : '';
 const artifacts = join(root, 'dist/test/artifacts');
 
