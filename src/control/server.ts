@@ -2,7 +2,7 @@
 // 0700, the socket 0600), speaking protocol.ts. It only reads the
 // supervisor's state and asks it for actions through `ControlHandler`; a bad
 // client costs the init one answer and a closed connection, nothing else.
-import { redact } from '../config/redact.js';
+import { redact, redactBytes } from '../config/redact.js';
 import { chmodSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { suggestion } from '../schema-language/did-you-mean.js';
@@ -153,14 +153,15 @@ function streamLogs(socket: Socket, request: LogsRequest, handler: ControlHandle
     return;
   }
   reply(socket, { ok: true, result: { service: request.service, follow: request.follow } });
-  if (request.lines > 0) socket.write(Buffer.from(source.recent.last(request.lines))); // a copy: the ring is overwritten
+  // secret values masked, as on the HTTP endpoint's /logs/NAME: the service printed them, the init does not repeat them
+  if (request.lines > 0) socket.write(redactBytes(Buffer.from(source.recent.last(request.lines)))); // a copy: the ring is overwritten
   if (!request.follow || socket.destroyed) {
     socket.end();
     return;
   }
   const stop = source.follow((lines) => {
     if (socket.writableLength > MAX_UNREAD_BYTES) socket.destroy();
-    else socket.write(Buffer.from(lines)); // a copy: the relay reuses its buffer
+    else socket.write(redactBytes(Buffer.from(lines))); // a copy: the relay reuses its buffer
   });
   socket.on('close', stop);
 }

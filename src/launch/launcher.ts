@@ -80,8 +80,13 @@ export class Launcher {
    * the spawn are left. After a minute idle, that work cost a run ~0.3 ms.
    */
   prepare(svc: Service): void {
-    const launch = this.launchOf(svc);
-    this.ahead.set(svc, { launch, exec: execOf(launch), env: this.env, users: this.users, serviceEnv: this.serviceEnv });
+    try {
+      const launch = this.launchOf(svc);
+      this.ahead.set(svc, { launch, exec: execOf(launch), env: this.env, users: this.users, serviceEnv: this.serviceEnv });
+    } catch {
+      // nothing made ahead: the spawn makes it at the due time, and says what is wrong as any start does
+      this.ahead.delete(svc);
+    }
   }
 
   /** What prepare made for this spawn, unless a reload changed what it was made from since; used once. */

@@ -5,11 +5,12 @@
 // problem before anything starts; and no secret value in anything the init
 // says or writes.
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeConfigMap, updateConfigMap } from '../helpers/configmap.js';
-import { runBerth, sleep, startInit, tempDir, waitForRecord, waitUntil, type InitRun } from '../helpers/init.js';
+import { berth, runBerth, sleep, startInit, tempDir, waitForRecord, waitUntil, type InitRun } from '../helpers/init.js';
 
 const port = (): number => 20_000 + Math.floor(Math.random() * 20_000);
 
@@ -142,6 +143,28 @@ test('no secret leaves the init: every command, endpoint, line and record, with 
   // the one place it belongs: the file rendered for it, 0600
   t.is(readFileSync(join(dir, 'secret.conf'), 'utf8'), `token=${secret}\n`);
   t.is(statSync(join(dir, 'secret.conf')).mode & 0o777, 0o600);
+});
+
+test('berth logs masks the secret values a service printed, in its last lines and as it follows, as /logs/NAME does', async (t) => {
+  const secret = `s3cr3t-${randomBytes(12).toString('hex')}`;
+  const dir = tempDir();
+  writeFileSync(join(dir, 'key'), `${secret}\n`);
+  const init: InitRun = startInit({
+    dir,
+    manifest: { version: 1, services: { app: { environmentFromFiles: { API_KEY: join(dir, 'key') }, script: 'while :; do echo "key is $API_KEY"; sleep 0.2; done' } } },
+  });
+  t.teardown(() => init.cleanup());
+  await init.waitFor(/^key is /m);
+  const last = await runBerth(['logs', 'app', '-n', '1', '--state-dir', init.stateDir]);
+  t.is(last.stdout, 'key is [secret]\n');
+  const follow = spawn(berth[0], [...berth.slice(1), 'logs', 'app', '-n', '0', '-f', '--state-dir', init.stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => follow.kill('SIGKILL'));
+  let followed = '';
+  follow.stdout.on('data', (d) => (followed += d));
+  await waitUntil('berth logs -f has two lines', () => followed.split('\n').length > 2, { timeoutMs: 10_000 });
+  t.deepEqual(followed.split('\n').slice(0, 2), ['key is [secret]', 'key is [secret]']);
+  // the service's own output to the init's stdout is the service's: relayed as it wrote it
+  t.true(init.output().includes(`key is ${secret}`));
 });
 
 test('berth reload reads the env files again: a service whose values changed is restarted with them, the others are left alone', async (t) => {
