@@ -9,6 +9,7 @@
         "src/native/reap.c",
         "src/native/fds.c",
         "src/native/relay.c",
+        "src/native/writer.c",
         "src/native/early-stop.c",
         "src/native/wall-timer.c",
         "src/native/notify-socket.c",

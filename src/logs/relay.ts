@@ -90,8 +90,9 @@ export class ServiceLog {
         const to = (): Sink => (made ??= sink());
         // plain lines to the init's stdout may be spliced there, unread (PipeReader.splice)
         const direct = !raw && !format.prefix && !format.json ? { keep: (lines: Buffer, afterGap: boolean) => (afterGap ? this.recent?.replace(lines) : this.recent?.append(lines)), followed: () => this.followers.size > 0 } : undefined;
-        readers.push(new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', to(), format), to, direct));
-        if (json) readers.push(new PipeReader(err.read, (lines) => this.relay(lines, 'stderr', to(), format), to));
+        const copied = format.prefix !== null || format.json !== null;
+        readers.push(new PipeReader(out.read, (lines) => this.relay(lines, 'stdout', to(), format), to, copied, direct));
+        if (json) readers.push(new PipeReader(err.read, (lines) => this.relay(lines, 'stderr', to(), format), to, copied));
       },
       exited: () => {
         for (const r of readers) r.drain();
@@ -198,6 +199,8 @@ class PipeReader {
     fd: number,
     relay: (lines: Buffer) => boolean,
     private readonly sink: () => Sink,
+    /** the relay writes copies of the lines (formatted), never the read buffer itself: it can be reused at once */
+    private readonly copied: boolean,
     private readonly direct?: Direct,
   ) {
     this.framer = new LineFramer((lines) => {
@@ -219,7 +222,7 @@ class PipeReader {
       }
       if (n < 0) break; // EAGAIN: empty
       this.take(scratch.subarray(0, n));
-      if (this.sink().holding) scratch = undefined;
+      if (this.written()) scratch = undefined;
     }
     this.framer.flush();
   }
@@ -255,8 +258,8 @@ class PipeReader {
     }
     if (!this.grown && n >= DEFAULT_PIPE_BYTES) this.grow();
     this.take(buf.subarray(0, n));
-    // a queued write still points into it, or the reader filled its pipe and the next read wants headroom
-    if (this.sink().holding || this.buffer.byteOffset !== this.headroom) this.buffer = readBuffer(this.headroom);
+    // a queued write may still point into it, or the reader filled its pipe and the next read wants headroom
+    if (this.written() || this.buffer.byteOffset !== this.headroom) this.buffer = readBuffer(this.headroom);
     if (!this.flowing) this.waitForSink();
     return n;
   }
@@ -294,6 +297,11 @@ class PipeReader {
     if (sink.holding) this.buffer = readBuffer(this.headroom);
     if (!this.flowing) this.waitForSink();
     return n;
+  }
+
+  /** Whether a write queued in the sink may point into what was read last. */
+  private written(): boolean {
+    return !this.copied && this.sink().holding;
   }
 
   /** The sink is full: reading pauses until it drains (unless it already has). */

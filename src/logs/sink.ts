@@ -5,6 +5,7 @@
 import type { Writable } from 'node:stream';
 import type { JsonLines } from './format.js';
 import { jsonInto, prefixInto } from './pipe-reader.js';
+import { ThreadWriter } from './thread-writer.js';
 
 const EMPTY = Buffer.alloc(0);
 const NL = 0x0a;
@@ -14,6 +15,13 @@ const OUT_BYTES = 2 * 1024 * 1024;
 const BIG_WRITE = 64 * 1024;
 /** Prefix buffers kept for reuse: one being filled while a pipe stdout still writes out another. */
 const KEPT_PREFIX_BUFFERS = 2;
+/**
+ * What the writer thread may hold before the sink says it is blocked: the
+ * chunk it writes and the one formatted meanwhile (each in a kept prefix
+ * buffer), within a bound on bytes.
+ */
+const THREAD_CHUNKS = KEPT_PREFIX_BUFFERS;
+const THREAD_BYTES = 1024 * 1024;
 
 /** A prefix buffer and how many queued writes point into it. */
 interface PrefixBuffer {
@@ -26,11 +34,13 @@ export class Sink {
   private gone = false;
   private readonly waiting = new Set<() => void>();
   private readonly prefixBuffers: PrefixBuffer[] = [];
+  /** large formatted chunks for `fd` (a fast service's) go out through it, made at the first (see viaThread) */
+  private thread?: ThreadWriter;
 
   constructor(
     private readonly stream: Writable,
     /** told once, when the reader goes away */
-    whenGone: (err: Error) => void,
+    private readonly whenGone: (err: Error) => void,
     /** runs before each write: the init's own pending lines go first */
     private readonly before?: () => void,
     /** runs once, at the first write of BIG_WRITE bytes or more: a fast writer is here */
@@ -38,17 +48,18 @@ export class Sink {
     /** the stream's fd, when relays may splice whole lines into it behind the stream's back (the init's stdout) */
     readonly fd?: number,
   ) {
-    stream.on('drain', () => this.unblock());
-    stream.on('error', (err: Error) => {
-      if (this.gone) return;
-      this.gone = true;
-      whenGone(err);
+    stream.on('drain', () => {
+      this.isBlocked = false;
       this.unblock();
     });
+    stream.on('error', (err: Error) => this.lost(err));
   }
 
-  /** Writes `data`; false when the caller should stop reading until `whenDrained` calls back. `done`: the stream no longer holds `data`. */
-  write(data: Buffer, done?: () => void): boolean {
+  /**
+   * Writes `data`; false when the caller should stop reading until `whenDrained` calls back. `done`: the stream no
+   * longer holds `data`. `formatted`: a chunk of formatted lines, which may go out on the writer thread (viaThread).
+   */
+  write(data: Buffer, done?: () => void, formatted = false): boolean {
     this.before?.();
     if (this.gone) {
       done?.();
@@ -58,8 +69,21 @@ export class Sink {
       this.onBig();
       this.onBig = undefined;
     }
+    if (this.viaThread(data, formatted) && this.thread!.write(data, done)) return !this.blocked;
     if (!this.stream.write(data, done)) this.isBlocked = true;
-    return !this.isBlocked;
+    return !this.blocked;
+  }
+
+  /**
+   * Whether `data` goes out through the writer thread: while it holds chunks (which `data` must follow), or when
+   * `data` is a large chunk of formatted lines for `fd` and the stream holds nothing it would overtake. Lines relayed
+   * unchanged are not formatted: they are spliced to `fd` where they can be, and a splice waits for the stream.
+   */
+  private viaThread(data: Buffer, formatted: boolean): boolean {
+    if (this.thread?.pendingChunks) return true;
+    if (!formatted || this.fd === undefined || data.length < BIG_WRITE || this.stream.writableLength > 0) return false;
+    this.thread ??= new ThreadWriter(this.fd, () => this.unblock(), (err) => this.lost(err));
+    return true;
   }
 
   /**
@@ -67,7 +91,7 @@ export class Sink {
    * own pending lines go first, and may themselves be what is queued).
    */
   spliceable(): boolean {
-    if (this.fd === undefined || this.gone || this.isBlocked) return false;
+    if (this.fd === undefined || this.gone || this.blocked) return false;
     this.before?.();
     return !this.holding;
   }
@@ -113,7 +137,7 @@ export class Sink {
       const [read, written, refused] = into(from, out.buf);
       if (written > 0) {
         out.writes++;
-        flowing = this.write(out.buf.subarray(0, written), () => out.writes--) && flowing;
+        flowing = this.write(out.buf.subarray(0, written), () => out.writes--, true) && flowing;
       }
       from += read;
       if (from < lines.length && (read === 0 || refused)) {
@@ -137,32 +161,51 @@ export class Sink {
     return free;
   }
 
-  /** True from a write that filled the stream's buffer until it drains (or its reader goes away). */
+  /** True from a write that filled the stream's buffer until it drains, or while the writer thread holds all it may (and until the reader goes away). */
   get blocked(): boolean {
-    return this.isBlocked;
+    if (this.gone) return false;
+    const thread = this.thread;
+    return this.isBlocked || (thread !== undefined && (thread.pendingChunks >= THREAD_CHUNKS || thread.pendingBytes >= THREAD_BYTES));
   }
 
-  /** True while the stream holds queued data: memory handed to the last write must not be reused. */
+  /** True while the stream or the writer thread holds queued data: memory handed to the last write must not be reused. */
   get holding(): boolean {
-    return !this.gone && this.stream.writableLength > 0;
+    return !this.gone && (this.stream.writableLength > 0 || (this.thread?.pendingChunks ?? 0) > 0);
   }
 
   /** Resolves once everything written so far is out (or the reader is gone). */
   drained(): Promise<void> {
-    if (this.gone || this.stream.writableLength === 0) return Promise.resolve();
-    return new Promise((resolve) => this.stream.write(EMPTY, () => resolve()));
+    return new Promise((resolve) => {
+      // the thread's chunks and the stream's writes take turns (viaThread): whichever holds some goes first
+      const check = (): void => {
+        if (this.gone) resolve();
+        else if (this.thread?.pendingChunks) this.thread.whenIdle(check);
+        else if (this.stream.writableLength > 0) this.stream.write(EMPTY, check);
+        else resolve();
+      };
+      check();
+    });
   }
 
   /** Calls `fn` once the sink takes writes again (at once if it does). */
   whenDrained(fn: () => void): void {
-    if (this.isBlocked) this.waiting.add(fn);
+    if (this.blocked) this.waiting.add(fn);
     else fn();
   }
 
+  /** Calls whoever waits for the sink to take writes again, once it does. */
   private unblock(): void {
-    this.isBlocked = false;
+    if (this.blocked) return;
     const waiting = [...this.waiting];
     this.waiting.clear();
     for (const fn of waiting) fn();
+  }
+
+  /** The reader went away (the stream or the writer thread said so): said once; what follows is swallowed. */
+  private lost(err: Error): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.whenGone(err);
+    this.unblock();
   }
 }

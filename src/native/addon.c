@@ -2,8 +2,8 @@
 // trip through JS would cost too much or leave a window open. This file only
 // registers them; each job has its own: spawn.c (starting a service),
 // reap.c (its exit, and orphans'), fds.c (descriptors), relay.c (the log
-// relay's I/O), early-stop.c (a stop before the supervisor listens),
-// wall-timer.c (the jobs' timer on the wall clock), notify-socket.c
+// relay's I/O), writer.c (its writer thread), early-stop.c (a stop before
+// the supervisor listens), wall-timer.c (the jobs' timer on the wall clock), notify-socket.c
 // (sd_notify's socket), files.c (small files read and written whole),
 // v8-memory.cc (a GC),
 // args.c (arguments).
@@ -28,6 +28,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"readVia", NULL, read_via, NULL, NULL, NULL, napi_default, NULL},
     {"spliceLines", NULL, splice_lines, NULL, NULL, NULL, napi_default, NULL},
     {"jsonInto", NULL, json_into, NULL, NULL, NULL, napi_default, NULL},
+    {"fdWriter", NULL, fd_writer, NULL, NULL, NULL, napi_default, NULL},
+    {"fdWrite", NULL, fd_write, NULL, NULL, NULL, napi_default, NULL},
     {"collectStartupGarbage", NULL, collect_startup_garbage, NULL, NULL, NULL, napi_default, NULL},
     {"spawn", NULL, spawn, NULL, NULL, NULL, napi_default, NULL},
     {"signalIfStarted", NULL, signal_if_started, NULL, NULL, NULL, napi_default, NULL},

@@ -70,6 +70,9 @@ napi_value read_via(napi_env env, napi_callback_info info);
 napi_value prefix_into(napi_env env, napi_callback_info info);
 napi_value splice_lines(napi_env env, napi_callback_info info);
 napi_value json_into(napi_env env, napi_callback_info info);
+// writer.c
+napi_value fd_writer(napi_env env, napi_callback_info info);
+napi_value fd_write(napi_env env, napi_callback_info info);
 // early-stop.c
 napi_value exit_on_stop(napi_env env, napi_callback_info info);
 // wall-timer.c

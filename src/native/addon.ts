@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 /** A libuv poll handle on one fd, owned by the addon (watchReadable). */
 export type Watcher = { readonly __watcher: unique symbol };
 
+/** A writer thread on one fd, owned by the addon (fdWriter). */
+export type FdWriter = { readonly __fdWriter: unique symbol };
+
 export interface Credentials {
   uid: number;
   gid: number;
@@ -51,6 +54,10 @@ export interface Native {
   prefixInto(lines: Buffer, prefix: Buffer, out: Buffer): [number, number];
   /** each whole line as `head`, its JSON-escaped bytes, `"}` and a newline, while they fit (relay.c): [read, written, stopped at an invalid UTF-8 line] */
   jsonInto(lines: Buffer, head: Buffer, out: Buffer): [number, number, boolean];
+  /** a thread that writes the chunks given to fdWrite to `fd`, whole and in order (writer.c); callback(written, errno) on the event loop as they are done */
+  fdWriter(fd: number, callback: (written: number, errno: number) => void): FdWriter;
+  /** queues `chunk` (kept alive and unchanged by the caller until written): 0, or -errno when nothing was queued */
+  fdWrite(writer: FdWriter, chunk: Buffer): number;
   watchReadable(fd: number, callback: () => void): Watcher;
   pauseWatch(watcher: Watcher, paused: boolean): void;
   closeWatch(watcher: Watcher): void;

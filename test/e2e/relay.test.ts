@@ -114,8 +114,18 @@ test('an unfinished line is relayed when the service stalls, before it writes mo
   t.is((await init.exited).code, 0);
 });
 
-/** `count` lines from `script`, the i-th (from 0) being `lineAt(i)` as relayed, through a stdout that stops reading for a while. */
-const blocked = test.macro(async (t, format: 'plain' | 'prefix', script: string, lineAt: (i: number) => string, count: number) => {
+/** A relayed json line's text, or undefined for the init's own. */
+function jsonText(relayed: string): string | undefined {
+  try {
+    const o = JSON.parse(relayed) as { service: string; line: string };
+    return o.service === '[berth]' ? undefined : o.line;
+  } catch {
+    return relayed;
+  }
+}
+
+/** `count` lines from `script`, the i-th (from 0) being `lineAt(i)` as relayed (in json: its text), through a stdout that stops reading for a while. */
+const blocked = test.macro(async (t, format: 'plain' | 'prefix' | 'json', script: string, lineAt: (i: number) => string, count: number) => {
   const { init, stateDir } = spawnInit(t, { version: 1, logging: { format }, services: { flood: { script } } });
   let bytes = 0;
   let lines = 0;
@@ -125,7 +135,9 @@ const blocked = test.macro(async (t, format: 'plain' | 'prefix', script: string,
     bytes += d.length;
     const parts = (carry + d.toString('latin1')).split('\n');
     carry = parts.pop()!;
-    for (const l of parts) {
+    for (const relayed of parts) {
+      const l = format === 'json' ? jsonText(relayed) : relayed;
+      if (l === undefined) continue;
       if (l === lineAt(lines)) lines++;
       else if (!l.startsWith('[berth]') && bads.length < 5) bads.push(l);
     }
@@ -152,6 +164,8 @@ const blocked = test.macro(async (t, format: 'plain' | 'prefix', script: string,
 const LINE = `${'0123456789'.repeat(9)}012345678`; // 100 bytes with its newline
 test('a blocked stdout blocks the services, not the init; memory stays bounded and nothing is lost once it drains', blocked, 'plain', `yes ${LINE} | head -c ${100 * 1024 * 1024}`, () => LINE, 1024 * 1024);
 // numbers of ~8 bytes: a read of 1 MiB, prefixed, fills the sink's buffer more than once, so it is formatted again while a write still holds it
+// json writes each read out on the init's writer thread, which waits in its write while stdout is blocked
+test('a blocked stdout with json lines: the same, the writer thread waiting and the init answering', blocked, 'json', `yes ${LINE} | head -c ${50 * 1024 * 1024}`, () => LINE, 512 * 1024);
 test('a blocked stdout with prefixed short lines: the same, and no line written over while a write still holds its buffer', blocked, 'prefix', 'seq 1 6000000', (i) => `flood | ${i + 1}`, 6_000_000);
 
 test("many services' first output while stdout is blocked: each read is its own, none written over by another's", async (t) => {
@@ -193,6 +207,22 @@ test('a reader of stdout that goes away costs no service its life, and is report
   t.regex(logs.stdout, /^tick \d+\ntick \d+\n$/);
   const ticks = logs.stdout.match(/\d+/g)!.map(Number);
   t.true(ticks[0] > 30, 'the service kept writing after its reader went');
+  init.kill('SIGTERM');
+  t.is(await new Promise((res) => init.once('close', res)), 0);
+});
+
+test('a reader that goes away in the middle of a json flood (the writer thread\'s write fails): reported once, the flood goes on', async (t) => {
+  const { init, stateDir } = spawnInit(t, { version: 1, logging: { format: 'json' }, services: { flood: { script: `yes ${LINE}` } } });
+  let stderr = '';
+  init.stderr.on('data', (d) => (stderr += d));
+  let bytes = 0;
+  await new Promise<void>((res) => init.stdout.on('data', (d: Buffer) => (bytes += d.length) > 4 * 1024 * 1024 && res()));
+  init.stdout.destroy();
+  await sleep(1500);
+  t.true(isAlive(init.pid!));
+  const status = JSON.parse((await runBerth(['status', '--json', '--state-dir', stateDir])).stdout);
+  t.is(status[0].state, 'up');
+  t.is(stderr.match(/stdout is gone \(EPIPE\)/g)?.length, 1, stderr);
   init.kill('SIGTERM');
   t.is(await new Promise((res) => init.once('close', res)), 0);
 });

@@ -8,7 +8,8 @@ import { Writable } from 'node:stream';
 import { MAX_LINE } from '../../src/logs/framer.js';
 import { ServiceLog } from '../../src/logs/relay.js';
 import { Sink } from '../../src/logs/sink.js';
-import { prefixInto } from '../../src/logs/pipe-reader.js';
+import { jsonInto, prefixInto } from '../../src/logs/pipe-reader.js';
+import { isUtf8 } from 'node:buffer';
 import { framed } from '../helpers/lines.js';
 
 const params = { numRuns: Number(process.env.BERTH_FUZZ_RUNS ?? 100), seed: Number(process.env.BERTH_FUZZ_SEED ?? 7) };
@@ -55,6 +56,41 @@ test('prefixInto: the prefix before each line, whole lines only, as many as fit'
         const [read, written] = prefixInto(lines, Buffer.from(prefix), out);
         const want = fitting(lines, Buffer.from(prefix), room);
         return read === want.read && out.subarray(0, written).equals(want.out);
+      }),
+      params,
+    ),
+  );
+});
+
+/** Lines for jsonInto: mostly ASCII, long enough for the addon's blocks, a byte to escape, a UTF-8 sequence or an invalid byte anywhere. */
+const jsonText = fc
+  .array(
+    fc.array(fc.oneof({ weight: 40, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }, { weight: 1, arbitrary: fc.constantFrom(0x22, 0x5c, 0x09, 0x00) }), { maxLength: 150, size: 'max' }),
+    { maxLength: 12 },
+  )
+  .map((lines) => Buffer.from(lines.flatMap((l) => [...l.filter((b) => b !== 10), 10])))
+  .chain((b) => fc.oneof(fc.constant(b), fc.uint8Array({ maxLength: 40 }).map((tail) => Buffer.concat([b, Buffer.from(tail.filter((x) => x !== 10))]))))
+  .map((b) => Buffer.from(b.map((x, i) => (i % 97 === 96 && x !== 10 ? 0xc3 : x)))); // some 0xc3 before whatever comes: valid é or not
+
+test('jsonInto: each whole line as head, its text as JSON.stringify writes it, "} and a newline; as many as fit; it stops before a line that is not UTF-8', (t) => {
+  t.notThrows(() =>
+    fc.assert(
+      // heads of any length up to past the four blocks it stores at once; room from none to all of it at its worst
+      fc.property(jsonText, fc.string({ unit: fc.constantFrom('a', '"', ':', 'é'), maxLength: 150 }), fc.nat({ max: 6000 }), (lines, headText, room) => {
+        const head = Buffer.from(headText);
+        const out = Buffer.alloc(room);
+        const [read, written, invalid] = jsonInto(lines, head, out);
+        const done = lines.subarray(0, read);
+        if (read > 0 && done.at(-1) !== 10) return false;
+        const objects = done.length ? done.subarray(0, -1).toString('latin1').split('\n').map((l) => Buffer.from(l, 'latin1')) : [];
+        const want = Buffer.concat(objects.map((l) => Buffer.concat([head, Buffer.from(JSON.stringify(l.toString()).slice(1, -1)), Buffer.from('"}\n')])));
+        if (objects.some((l) => !isUtf8(l)) || !out.subarray(0, written).equals(want)) return false;
+        // where it stopped: the end of the whole lines, a line that is not UTF-8, or one that might not have fitted
+        const nl = lines.indexOf(10, read);
+        if (nl === -1) return !invalid;
+        const next = lines.subarray(read, nl);
+        if (invalid) return !isUtf8(next);
+        return room - written < head.length + 6 * next.length + 3;
       }),
       params,
     ),
