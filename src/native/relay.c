@@ -130,11 +130,27 @@ struct watcher {
   uv_poll_t poll;
   napi_env env;
   napi_ref callback;
+  napi_async_context context;
 };
 
-// One async context for every watcher's callback: what each call needs is
-// the nextTick and microtask run after it, not a resource of its own.
-static napi_async_context watch_context;
+/**
+ * One async context for every watcher's callback in `env`: what each call
+ * needs is the nextTick and microtask run after it, not a resource of its
+ * own. Kept as the addon's instance data, one per environment: the addon
+ * stays loaded from one worker's environment to the next (writer.c), and a
+ * context is its environment's.
+ */
+static napi_async_context watch_context(napi_env env) {
+  void *context = NULL;
+  if (napi_get_instance_data(env, &context) == napi_ok && context) return context;
+  napi_value resource, name;
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, "berth:pipe", NAPI_AUTO_LENGTH, &name);
+  napi_async_context made = NULL;
+  napi_async_init(env, resource, name, &made);
+  napi_set_instance_data(env, made, NULL, NULL);
+  return made;
+}
 
 static void on_readable(uv_poll_t *poll, int status, int events) {
   (void)status;
@@ -145,7 +161,7 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
   napi_value fn, recv, ignored;
   napi_get_reference_value(w->env, w->callback, &fn);
   napi_get_global(w->env, &recv);
-  if (napi_make_callback(w->env, watch_context, recv, fn, 0, NULL, &ignored) == napi_pending_exception) {
+  if (napi_make_callback(w->env, w->context, recv, fn, 0, NULL, &ignored) == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(w->env, &err);
     napi_fatal_exception(w->env, err);
@@ -178,12 +194,6 @@ napi_value watch_readable(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, args, NULL, NULL);
   int fd = int_arg(env, args[0]);
   uv_loop_t *loop = NULL;
-  if (!watch_context) {
-    napi_value resource, name;
-    napi_create_object(env, &resource);
-    napi_create_string_utf8(env, "berth:pipe", NAPI_AUTO_LENGTH, &name);
-    napi_async_init(env, resource, name, &watch_context);
-  }
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok) {
     napi_throw_error(env, NULL, "watchReadable: cannot watch this fd");
@@ -196,6 +206,7 @@ napi_value watch_readable(napi_env env, napi_callback_info info) {
     return NULL;
   }
   w->env = env;
+  w->context = watch_context(env);
   w->poll.data = w;
   napi_create_reference(env, args[1], 1, &w->callback);
   uv_poll_start(&w->poll, UV_READABLE, on_readable);

@@ -25,6 +25,8 @@ struct writer {
   int fd;
   napi_env env;
   napi_ref callback;
+  // its own, not the module's: a worker's environment may make writers after another's has ended
+  napi_async_context context;
   uv_async_t written;
   uv_thread_t thread;
   bool started;
@@ -72,8 +74,6 @@ static void write_chunks(void *arg) {
   uv_mutex_unlock(&w->lock);
 }
 
-static napi_async_context written_context;
-
 /**
  * The environment is torn down (a worker thread's end; the init's own ends
  * with the process): the loop must not be left an open handle. The writer
@@ -104,7 +104,7 @@ static void on_written(uv_async_t *async) {
   napi_value fn, recv, ignored, argv[2] = {number(w->env, (double)done), number(w->env, error)};
   napi_get_reference_value(w->env, w->callback, &fn);
   napi_get_global(w->env, &recv);
-  if (napi_make_callback(w->env, written_context, recv, fn, 2, argv, &ignored) == napi_pending_exception) {
+  if (napi_make_callback(w->env, w->context, recv, fn, 2, argv, &ignored) == napi_pending_exception) {
     napi_value err;
     napi_get_and_clear_last_exception(w->env, &err);
     napi_fatal_exception(w->env, err);
@@ -149,12 +149,10 @@ napi_value fd_writer(napi_env env, napi_callback_info info) {
     uv_mutex_destroy(&w->lock);
     goto failed;
   }
-  if (!written_context) {
-    napi_value resource, name;
-    napi_create_object(env, &resource);
-    napi_create_string_utf8(env, "berth:writer", NAPI_AUTO_LENGTH, &name);
-    napi_async_init(env, resource, name, &written_context);
-  }
+  napi_value resource, name;
+  napi_create_object(env, &resource);
+  napi_create_string_utf8(env, "berth:writer", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, resource, name, &w->context);
   uv_unref((uv_handle_t *)&w->written);
   w->written.data = w;
   w->fd = int_arg(env, args[0]);

@@ -63,7 +63,11 @@ test('prefix lines match ^NAME *\\| with names padded alike; a service overrides
 test('twenty services writing at once: every line whole, none lost, in order (count and checksum)', async (t) => {
   const lines = 20_000;
   const services: Record<string, object> = {};
-  for (let i = 0; i < 20; i++) services[`s${i}`] = { script: `seq 1 ${lines} | sed 's/^/s${i}:some padding to make lines longer:/'` };
+  // whole lines in each write (~4 KiB): sed's 4 KiB writes cut lines, and a writer descheduled for 0.5 s between the
+  // two halves (CI under load) has its first half relayed as a line of its own, by the stall rule
+  const script = (i: number): string =>
+    `perl -e '$n = 0; while ($n < ${lines}) { $b = ""; $b .= "s${i}:some padding to make lines longer:" . ++$n . "\\n" while $n < ${lines} && length($b) < 4000; syswrite(STDOUT, $b) }'`;
+  for (let i = 0; i < 20; i++) services[`s${i}`] = { script: script(i) };
   const init = startInit({ manifest: { version: 1, logging: { format: 'prefix' }, services } });
   t.teardown(() => init.cleanup());
   t.is((await init.exited).code, 0);
