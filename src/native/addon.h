@@ -39,6 +39,7 @@ char **string_array(napi_env env, napi_value array);
 void free_array(char **a);
 int int_arg(napi_env env, napi_value v);
 napi_value number(napi_env env, double n);
+void call_back(napi_env env, napi_ref callback, napi_async_context context, size_t argc, const napi_value *argv);
 bool buffer_call(napi_env env, napi_callback_info info, size_t argc, napi_value *args, void **data, size_t *length, const char *expected);
 int32_t *int32_array(napi_env env, napi_value v, size_t *length);
 

@@ -1,6 +1,7 @@
 // Node-API argument helpers for every file's calls: a JS value into C, a
-// number back. A value of the wrong type reads as NULL, an empty array or
-// -1; buffer_call and int32_array throw a TypeError instead.
+// number back, and a JS callback called from the event loop. A value of the
+// wrong type reads as NULL, an empty array or -1; buffer_call and
+// int32_array throw a TypeError instead.
 #include <stdlib.h>
 
 #include "addon.h"
@@ -47,6 +48,21 @@ napi_value number(napi_env env, double n) {
   napi_value v;
   napi_create_double(env, n, &v);
   return v;
+}
+
+/** Calls `callback` from a libuv callback, in its own handle scope, as `context`; what it throws is fatal, as a throw from a JS callback is. */
+void call_back(napi_env env, napi_ref callback, napi_async_context context, size_t argc, const napi_value *argv) {
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value fn, recv, ignored;
+  napi_get_reference_value(env, callback, &fn);
+  napi_get_global(env, &recv);
+  if (napi_make_callback(env, context, recv, fn, argc, argv, &ignored) == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+  napi_close_handle_scope(env, scope);
 }
 
 /** A call's `argc` arguments into `args`, the last a Buffer (its bytes in *data and *length); false, with a TypeError saying `expected` pending, if not. */

@@ -156,17 +156,7 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
   (void)status;
   (void)events;
   struct watcher *w = poll->data;
-  napi_handle_scope scope;
-  napi_open_handle_scope(w->env, &scope);
-  napi_value fn, recv, ignored;
-  napi_get_reference_value(w->env, w->callback, &fn);
-  napi_get_global(w->env, &recv);
-  if (napi_make_callback(w->env, w->context, recv, fn, 0, NULL, &ignored) == napi_pending_exception) {
-    napi_value err;
-    napi_get_and_clear_last_exception(w->env, &err);
-    napi_fatal_exception(w->env, err);
-  }
-  napi_close_handle_scope(w->env, scope);
+  call_back(w->env, w->callback, w->context, 0, NULL);
 }
 
 static void on_closed(uv_handle_t *handle) {
@@ -282,12 +272,22 @@ static char *json_escape(const unsigned char *s, const unsigned char *end, char 
 }
 
 #if defined(__x86_64__)
-/** A bit for each byte of `block` that json_special_byte takes: a control character (a newline too), `"`, `\\`, or past ASCII. */
-__attribute__((target("avx2"))) static inline unsigned json_special(__m256i block) {
+/**
+ * The 32 bytes at *s stored at *o as they are; both move past them, or only
+ * up to the first that json_special_byte must take (a control character, a
+ * newline too, `"`, `\\`, or past ASCII), and then it returns true.
+ */
+__attribute__((target("avx2"))) static inline bool json_block(const unsigned char **s, char **o) {
   const __m256i space = _mm256_set1_epi8(0x20), quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\');
+  __m256i block = _mm256_loadu_si256((const __m256i *)*s);
   // signed: a byte past ASCII is below 0x20 too
   __m256i special = _mm256_or_si256(_mm256_cmpgt_epi8(space, block), _mm256_or_si256(_mm256_cmpeq_epi8(block, quote), _mm256_cmpeq_epi8(block, backslash)));
-  return (unsigned)_mm256_movemask_epi8(special);
+  unsigned mask = (unsigned)_mm256_movemask_epi8(special);
+  _mm256_storeu_si256((__m256i *)*o, block);
+  unsigned plain = mask ? (unsigned)__builtin_ctz(mask) : 32;
+  *s += plain;
+  *o += plain;
+  return mask != 0;
 }
 
 /**
@@ -299,20 +299,8 @@ __attribute__((target("avx2"))) static inline unsigned json_special(__m256i bloc
  * what json_lines_blocks leaves: a chunk's last line, or a long one.
  */
 __attribute__((target("avx2"))) static char *json_escape_blocks(const unsigned char *s, const unsigned char *end, char *o) {
-  while (end - s >= 32) {
-    __m256i block = _mm256_loadu_si256((const __m256i *)s);
-    unsigned mask = json_special(block);
-    _mm256_storeu_si256((__m256i *)o, block);
-    if (!mask) {
-      o += 32;
-      s += 32;
-      continue;
-    }
-    unsigned plain = (unsigned)__builtin_ctz(mask);
-    o += plain;
-    s += plain;
-    if (!json_special_byte(&s, end, &o)) return NULL;
-  }
+  while (end - s >= 32)
+    if (json_block(&s, &o) && !json_special_byte(&s, end, &o)) return NULL;
   return json_escape(s, end, o);
 }
 
@@ -350,17 +338,7 @@ __attribute__((target("avx2"))) static void json_lines_blocks(const unsigned cha
   store_head(o, heads, head_blocks);
   o += hn;
   while (end - s >= 32 && (size_t)(limit - o) >= room) {
-    __m256i block = _mm256_loadu_si256((const __m256i *)s);
-    unsigned mask = json_special(block);
-    _mm256_storeu_si256((__m256i *)o, block);
-    if (!mask) {
-      o += 32;
-      s += 32;
-      continue;
-    }
-    unsigned plain = (unsigned)__builtin_ctz(mask);
-    o += plain;
-    s += plain;
+    if (!json_block(&s, &o)) continue;
     if (*s == '\n') {
       memcpy(o, "\"}\n", 3);
       o += 3;

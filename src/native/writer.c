@@ -101,14 +101,8 @@ static void on_written(uv_async_t *async) {
   uv_mutex_unlock(&w->lock);
   napi_handle_scope scope;
   napi_open_handle_scope(w->env, &scope);
-  napi_value fn, recv, ignored, argv[2] = {number(w->env, (double)done), number(w->env, error)};
-  napi_get_reference_value(w->env, w->callback, &fn);
-  napi_get_global(w->env, &recv);
-  if (napi_make_callback(w->env, w->context, recv, fn, 2, argv, &ignored) == napi_pending_exception) {
-    napi_value err;
-    napi_get_and_clear_last_exception(w->env, &err);
-    napi_fatal_exception(w->env, err);
-  }
+  napi_value argv[2] = {number(w->env, (double)done), number(w->env, error)};
+  call_back(w->env, w->callback, w->context, 2, argv);
   napi_close_handle_scope(w->env, scope);
 }
 
