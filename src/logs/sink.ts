@@ -17,11 +17,10 @@ const BIG_WRITE = 64 * 1024;
 const KEPT_PREFIX_BUFFERS = 2;
 /**
  * What the writer thread may hold before the sink says it is blocked: the
- * chunk it writes and the one formatted meanwhile (each in a kept prefix
- * buffer), within a bound on bytes.
+ * chunk it writes and the one formatted meanwhile, each in a kept prefix
+ * buffer.
  */
 const THREAD_CHUNKS = KEPT_PREFIX_BUFFERS;
-const THREAD_BYTES = 1024 * 1024;
 
 /** A prefix buffer and how many queued writes point into it. */
 interface PrefixBuffer {
@@ -164,8 +163,7 @@ export class Sink {
   /** True from a write that filled the stream's buffer until it drains, or while the writer thread holds all it may (and until the reader goes away). */
   get blocked(): boolean {
     if (this.gone) return false;
-    const thread = this.thread;
-    return this.isBlocked || (thread !== undefined && (thread.pendingChunks >= THREAD_CHUNKS || thread.pendingBytes >= THREAD_BYTES));
+    return this.isBlocked || (this.thread?.pendingChunks ?? 0) >= THREAD_CHUNKS;
   }
 
   /** True while the stream or the writer thread holds queued data: memory handed to the last write must not be reused. */

@@ -13,7 +13,6 @@ export class ThreadWriter {
   private writer?: FdWriter;
   /** written in this order; each Buffer is kept here (alive, and so unchanged by its owner) until it is out */
   private readonly queued: Queued[] = [];
-  private bytes = 0;
   private idle: Array<() => void> = [];
   private failed = false;
 
@@ -41,13 +40,7 @@ export class ThreadWriter {
       return true;
     }
     this.queued.push({ data, done });
-    this.bytes += data.length;
     return true;
-  }
-
-  /** Bytes queued and not yet written. */
-  get pendingBytes(): number {
-    return this.bytes;
   }
 
   /** Chunks queued and not yet written. */
@@ -62,10 +55,7 @@ export class ThreadWriter {
   }
 
   private written(count: number, errno: number): void {
-    for (const chunk of this.queued.splice(0, count)) {
-      this.bytes -= chunk.data.length;
-      chunk.done?.();
-    }
+    for (const chunk of this.queued.splice(0, count)) chunk.done?.();
     if (errno) this.fail(errno);
     else this.settle();
     this.onWritten();
@@ -75,7 +65,6 @@ export class ThreadWriter {
   private fail(errno: number): void {
     this.failed = true;
     for (const chunk of this.queued.splice(0)) chunk.done?.();
-    this.bytes = 0;
     const code = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0] ?? `errno ${errno}`;
     this.onError(Object.assign(new Error(`write: ${code}`), { code, errno: -errno }));
     this.settle();
