@@ -30,7 +30,7 @@ const PIPE_BYTES = 1024 * 1024;
 const DEFAULT_PIPE_BYTES = 64 * 1024;
 /** libuv's own bound on reads per wake-up of a stream. */
 const READS_PER_WAKE = 32;
-/** At a service's exit, how much of what its pipe holds is read at once (at most 16 MiB in 64 KiB reads). */
+/** At a service's exit, how much of what its pipe holds is read at once: at most 256 reads of READ_SIZE (96 MiB), should a process it left behind keep writing. */
 const READS_PER_DRAIN = 256;
 const EAGAIN = -constants.errno.EAGAIN;
 
@@ -227,7 +227,7 @@ class PipeReader {
     for (let reads = 0; !this.pipe.closed; reads++) {
       // bounded: a process the service left behind may still be writing; the pipe's watcher reads on, and the unfinished line waits
       if (reads === READS_PER_DRAIN) return;
-      scratch ??= readBuffer(0, FORMATTED_READ_SIZE);
+      scratch ??= readBuffer(0, READ_SIZE);
       const n = this.pipe.read(scratch);
       if (n === 0) {
         this.end();
