@@ -240,7 +240,7 @@ static char *json_escape_byte(unsigned char c, char *o) {
 }
 
 /**
- * The byte at *s that JSON escapes (a control character, `"` or `\\`) or
+ * The byte at *s that JSON escapes (a control character, `"` or `\`) or
  * that starts a UTF-8 sequence: escaped, or its sequence copied, at *o;
  * false when the sequence is not valid UTF-8 (what Buffer's isUtf8 says).
  */
@@ -275,7 +275,7 @@ static char *json_escape(const unsigned char *s, const unsigned char *end, char 
 /**
  * The 32 bytes at *s stored at *o as they are; both move past them, or only
  * up to the first that json_special_byte must take (a control character, a
- * newline too, `"`, `\\`, or past ASCII), and then it returns true.
+ * newline too, `"`, `\`, or past ASCII), and then it returns true.
  */
 __attribute__((target("avx2"))) static inline bool json_block(const unsigned char **s, char **o) {
   const __m256i space = _mm256_set1_epi8(0x20), quote = _mm256_set1_epi8('"'), backslash = _mm256_set1_epi8('\\');
