@@ -29,7 +29,8 @@ interface PrefixBuffer {
 }
 
 export class Sink {
-  private isBlocked = false;
+  /** the stream took a write past its buffer and has not drained yet (the writer thread's share of `blocked` is its own) */
+  private streamFull = false;
   private gone = false;
   private readonly waiting = new Set<() => void>();
   private readonly prefixBuffers: PrefixBuffer[] = [];
@@ -48,7 +49,7 @@ export class Sink {
     readonly fd?: number,
   ) {
     stream.on('drain', () => {
-      this.isBlocked = false;
+      this.streamFull = false;
       this.unblock();
     });
     stream.on('error', (err: Error) => this.lost(err));
@@ -69,7 +70,7 @@ export class Sink {
       this.onBig = undefined;
     }
     if (this.viaThread(data, formatted) && this.thread!.write(data, done)) return !this.blocked;
-    if (!this.stream.write(data, done)) this.isBlocked = true;
+    if (!this.stream.write(data, done)) this.streamFull = true;
     return !this.blocked;
   }
 
@@ -163,7 +164,7 @@ export class Sink {
   /** True from a write that filled the stream's buffer until it drains, or while the writer thread holds all it may (and until the reader goes away). */
   get blocked(): boolean {
     if (this.gone) return false;
-    return this.isBlocked || (this.thread?.pendingChunks ?? 0) >= THREAD_CHUNKS;
+    return this.streamFull || (this.thread?.pendingChunks ?? 0) >= THREAD_CHUNKS;
   }
 
   /** True while the stream or the writer thread holds queued data: memory handed to the last write must not be reused. */
